@@ -1,0 +1,20 @@
+from django.urls import path
+from rest_framework.authtoken.views import obtain_auth_token
+
+from annotation.api import views
+
+urlpatterns = [
+    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("categories/", views.CategoryListApi.as_view(), name="api-categories"),
+    path("entries/", views.EntryListApi.as_view(), name="api-entries"),
+    path("entries/<int:entry_id>/", views.EntryDetailApi.as_view(), name="api-entry"),
+    path("entries/<int:entry_id>/submit/", views.EntrySubmitApi.as_view(), name="api-entry-submit"),
+    path(
+        "entries/<int:entry_id>/withdraw/",
+        views.EntryWithdrawApi.as_view(),
+        name="api-entry-withdraw",
+    ),
+    path("entries/<int:entry_id>/reopen/", views.EntryReopenApi.as_view(), name="api-entry-reopen"),
+    path("me/", views.MeApi.as_view(), name="api-me"),
+    path("me/agreement/", views.AgreementApi.as_view(), name="api-me-agreement"),
+]

@@ -1,0 +1,194 @@
+"""REST API for writers and scripts. Each view validates the request shape and calls a service."""
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation import selectors, services
+from annotation.api.serializers import (
+    AgreementAcceptSerializer,
+    AgreementSerializer,
+    CategorySerializer,
+    EntryCreateSerializer,
+    EntrySerializer,
+    EntryTextSerializer,
+    ErrorSerializer,
+    MeSerializer,
+)
+from annotation.models import Entry, EntryStatus
+
+_ERRORS = {
+    400: OpenApiResponse(description="Validation failed: a message per field."),
+    404: OpenApiResponse(ErrorSerializer, description="Not found, or not yours."),
+    409: OpenApiResponse(
+        ErrorSerializer, description="The entry is not in a state that allows it."
+    ),
+}
+
+
+def _own_entry(request, entry_id: int) -> Entry:
+    try:
+        return selectors.entry_get_for_author(author=request.user, entry_id=entry_id)
+    except Entry.DoesNotExist:
+        raise Http404("No such entry.") from None
+
+
+class CategoryListApi(APIView):
+    pagination_class = None
+
+    @extend_schema(responses=CategorySerializer(many=True), summary="The categories and progress")
+    def get(self, request):
+        categories = selectors.category_list_with_progress()
+        return Response(CategorySerializer(categories, many=True).data)
+
+
+class EntryListApi(GenericAPIView):
+    serializer_class = EntrySerializer
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", enum=EntryStatus.values, required=False)],
+        responses=EntrySerializer(many=True),
+        summary="Your own entries, newest change first",
+    )
+    def get(self, request):
+        wanted = request.query_params.get("status") or None
+        if wanted is not None and wanted not in EntryStatus.values:
+            return Response(
+                {"status": [f"Choose one of {', '.join(EntryStatus.values)}."]}, status=400
+            )
+        entries = selectors.entry_list_for_author(author=request.user, status=wanted)
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(EntrySerializer(page, many=True).data)
+
+    @extend_schema(
+        request=EntryCreateSerializer,
+        responses={201: EntrySerializer, 400: _ERRORS[400]},
+        summary="Start a draft",
+    )
+    def post(self, request):
+        serializer = EntryCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        category = data.pop("category")
+        entry = services.entry_create(author=request.user, category=category, values=data)
+        return Response(EntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+
+
+class EntryDetailApi(APIView):
+    @extend_schema(
+        responses={200: EntrySerializer, 404: _ERRORS[404]}, summary="One of your entries"
+    )
+    def get(self, request, entry_id: int):
+        return Response(EntrySerializer(_own_entry(request, entry_id)).data)
+
+    @extend_schema(
+        request=EntryTextSerializer,
+        responses={200: EntrySerializer, 400: _ERRORS[400], 404: _ERRORS[404], 409: _ERRORS[409]},
+        summary="Change a draft's text (drafts only)",
+    )
+    def patch(self, request, entry_id: int):
+        entry = _own_entry(request, entry_id)
+        serializer = EntryTextSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        entry = services.entry_update(
+            entry=entry, actor=request.user, values=dict(serializer.validated_data)
+        )
+        return Response(EntrySerializer(entry).data)
+
+    @extend_schema(
+        responses={204: None, 404: _ERRORS[404], 409: _ERRORS[409]},
+        summary="Delete a draft (drafts only)",
+    )
+    def delete(self, request, entry_id: int):
+        services.entry_delete(entry=_own_entry(request, entry_id), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class _EntryTransitionApi(APIView):
+    """POST with no body moves the entry through its lifecycle by calling `service`."""
+
+    service = None
+
+    def post(self, request, entry_id: int):
+        entry = type(self).service(entry=_own_entry(request, entry_id), actor=request.user)
+        return Response(EntrySerializer(entry).data)
+
+
+_TRANSITION_RESPONSES = {
+    200: EntrySerializer,
+    400: _ERRORS[400],
+    403: OpenApiResponse(ErrorSerializer, description="Contributor agreement not accepted."),
+    404: _ERRORS[404],
+    409: _ERRORS[409],
+}
+
+
+@extend_schema(request=None, responses=_TRANSITION_RESPONSES, summary="Submit a draft for review")
+class EntrySubmitApi(_EntryTransitionApi):
+    service = staticmethod(services.entry_submit)
+
+
+@extend_schema(request=None, responses=_TRANSITION_RESPONSES, summary="Withdraw from review")
+class EntryWithdrawApi(_EntryTransitionApi):
+    service = staticmethod(services.entry_withdraw)
+
+
+@extend_schema(
+    request=None, responses=_TRANSITION_RESPONSES, summary="Make a rejected/withdrawn entry a draft"
+)
+class EntryReopenApi(_EntryTransitionApi):
+    service = staticmethod(services.entry_reopen)
+
+
+def _me_payload(user) -> dict:
+    profile = services.profile_ensure(user=user)
+    agreement = selectors.agreement_status(user=user)
+    return {
+        "id": user.pk,
+        "username": user.get_username(),
+        "email": user.email,
+        "display_name": profile.name,
+        "team": profile.team.name if profile.team else None,
+        "show_on_leaderboard": profile.show_on_leaderboard,
+        "is_staff": user.is_staff,
+        "agreement": _agreement_payload(agreement),
+    }
+
+
+def _agreement_payload(agreement: selectors.AgreementStatus) -> dict:
+    return {
+        "version": agreement.current.version if agreement.current else None,
+        "text": agreement.current.text if agreement.current else None,
+        "accepted": agreement.accepted,
+        "accepted_at": agreement.acceptance.accepted_at if agreement.acceptance else None,
+    }
+
+
+class MeApi(APIView):
+    @extend_schema(responses=MeSerializer, summary="Who I am and whether I accepted the agreement")
+    def get(self, request):
+        return Response(MeSerializer(_me_payload(request.user)).data)
+
+
+class AgreementApi(APIView):
+    @extend_schema(responses=AgreementSerializer, summary="The contributor agreement in force")
+    def get(self, request):
+        status_ = selectors.agreement_status(user=request.user)
+        return Response(AgreementSerializer(_agreement_payload(status_)).data)
+
+    @extend_schema(
+        request=AgreementAcceptSerializer,
+        responses={200: AgreementSerializer, 409: _ERRORS[409]},
+        summary="Accept the contributor agreement in force",
+    )
+    def post(self, request):
+        serializer = AgreementAcceptSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.agreement_accept(
+            user=request.user, version=serializer.validated_data.get("version")
+        )
+        status_ = selectors.agreement_status(user=request.user)
+        return Response(AgreementSerializer(_agreement_payload(status_)).data)

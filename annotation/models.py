@@ -1,0 +1,176 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Team(models.Model):
+    """A department; leaderboards can be read per team."""
+
+    name = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Profile(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    display_name = models.CharField(max_length=100, blank=True)
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
+    )
+    show_on_leaderboard = models.BooleanField(
+        default=True, help_text="Show the display name on leaderboards; otherwise 'anonymous'."
+    )
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.user.get_username()
+
+
+class ContributorAgreement(models.Model):
+    """A version of the terms contributors accept before submitting; the newest published wins."""
+
+    version = models.CharField(max_length=32, unique=True)
+    text = models.TextField()
+    published_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-published_at"]
+        get_latest_by = "published_at"
+
+    def __str__(self):
+        return f"Contributor agreement {self.version}"
+
+
+class AgreementAcceptance(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agreement_acceptances"
+    )
+    agreement = models.ForeignKey(
+        ContributorAgreement, on_delete=models.PROTECT, related_name="acceptances"
+    )
+    accepted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "agreement"], name="one_acceptance_per_version")
+        ]
+
+    def __str__(self):
+        return f"{self.user} accepted {self.agreement.version}"
+
+
+class ContextPolicy(models.TextChoices):
+    REQUIRED = "required", "Reference passage required"
+    OPTIONAL = "optional", "Reference passage optional"
+    NONE = "none", "No reference passage"
+
+
+class Category(models.Model):
+    """One of the Dolly task types, with what a writer needs to do it well."""
+
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+    position = models.PositiveSmallIntegerField(default=0)
+    summary = models.CharField(max_length=200)
+    guidelines = models.TextField()
+    example_instruction = models.TextField()
+    example_context = models.TextField(blank=True)
+    example_response = models.TextField()
+    context_policy = models.CharField(max_length=10, choices=ContextPolicy.choices)
+    target_count = models.PositiveIntegerField(
+        default=1000, help_text="How many accepted entries the drive wants."
+    )
+    points_multiplier = models.DecimalField(max_digits=4, decimal_places=2, default=1)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "slug"]
+        verbose_name_plural = "categories"
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def takes_context(self) -> bool:
+        return self.context_policy != ContextPolicy.NONE
+
+
+class EntryStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class Entry(models.Model):
+    """An instruction/context/response record. Its text is the latest revision's."""
+
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="entries"
+    )
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="entries")
+    status = models.CharField(
+        max_length=10, choices=EntryStatus.choices, default=EntryStatus.DRAFT, db_index=True
+    )
+    instruction = models.TextField(blank=True)
+    context = models.TextField(blank=True)
+    response = models.TextField(blank=True)
+    source_url = models.URLField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        verbose_name_plural = "entries"
+        indexes = [
+            models.Index(fields=["author", "status"]),
+            models.Index(fields=["category", "status"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(submitted_at__isnull=False),
+                name="entry_submitted_at_once_out_of_draft",
+            )
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.category.slug}: {self.instruction[:60]}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == EntryStatus.DRAFT
+
+
+class Revision(models.Model):
+    """An immutable copy of an entry's text after each change; rows are only ever added."""
+
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="revisions"
+    )
+    instruction = models.TextField(blank=True)
+    context = models.TextField(blank=True)
+    response = models.TextField(blank=True)
+    source_url = models.URLField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["entry", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "number"], name="revision_number_per_entry")
+        ]
+
+    def __str__(self):
+        return f"#{self.entry_id} r{self.number}"

@@ -1,0 +1,318 @@
+"""Server-rendered pages. Each view parses the request, calls a service or selector, and renders."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from annotation import selectors, services
+from annotation.forms import EntryForm, ProfileForm, SignInForm, SignUpForm
+from annotation.models import Category, Entry, EntryStatus
+from config.errors import ActionForbidden, DomainError, StateConflict
+
+# --- Accounts --------------------------------------------------------------------------------
+
+
+class SignInView(auth_views.LoginView):
+    template_name = "accounts/sign_in.html"
+    authentication_form = SignInForm
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "signup_open": signup_open()}
+
+
+def signup_open() -> bool:
+    return bool(settings.FLOCK_SIGNUP_EMAIL_DOMAINS)
+
+
+def sign_up(request):
+    if not signup_open():
+        return render(request, "accounts/sign_up_closed.html", status=404)
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.user_sign_up(
+                username=data["username"],
+                email=data["email"],
+                password=data["password"],
+                display_name=data["display_name"],
+                team=data["team"],
+                activation_url_for=lambda uid, token: request.build_absolute_uri(
+                    reverse("activate", args=[uid, token])
+                ),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return render(request, "accounts/sign_up_sent.html", {"email": data["email"]})
+    domains = ", ".join("@" + d for d in settings.FLOCK_SIGNUP_EMAIL_DOMAINS)
+    return render(
+        request,
+        "accounts/sign_up.html",
+        {"form": form, "domains": domains},
+        status=400 if form.errors else 200,
+    )
+
+
+def activate(request, uidb64: str, token: str):
+    user = services.user_activate(uidb64=uidb64, token=token)
+    if user is None:
+        return render(request, "accounts/activation_invalid.html", status=400)
+    messages.success(request, "Your account is confirmed. Sign in to start writing.")
+    return redirect("login")
+
+
+@login_required
+def profile(request):
+    current = services.profile_ensure(user=request.user)
+    initial = {
+        "display_name": current.display_name,
+        "team": current.team,
+        "show_on_leaderboard": current.show_on_leaderboard,
+    }
+    form = ProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.profile_update(user=request.user, **form.cleaned_data)
+        messages.success(request, "Profile saved.")
+        return redirect("profile")
+    return render(
+        request,
+        "accounts/profile.html",
+        {"form": form, "agreement": selectors.agreement_status(user=request.user)},
+    )
+
+
+def _safe_next(request, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+@login_required
+def agreement(request):
+    status = selectors.agreement_status(user=request.user)
+    next_url = _safe_next(request, reverse("annotation:category_list"))
+    if request.method == "POST":
+        try:
+            services.agreement_accept(user=request.user, version=request.POST.get("version"))
+        except StateConflict as exc:
+            messages.error(request, exc.message)
+            return redirect(f"{reverse('agreement')}?next={next_url}")
+        messages.success(request, "Thank you. You can now submit entries.")
+        return redirect(next_url)
+    return render(request, "accounts/agreement.html", {"status": status, "next": next_url})
+
+
+# --- Categories and writing ------------------------------------------------------------------
+
+
+@login_required
+def category_list(request):
+    return render(
+        request,
+        "annotation/category_list.html",
+        {
+            "categories": selectors.category_list_with_progress(),
+            "agreement": selectors.agreement_status(user=request.user),
+        },
+    )
+
+
+def _get_category(slug: str) -> Category:
+    try:
+        return selectors.category_get_active(slug=slug)
+    except Category.DoesNotExist:
+        raise Http404("No such category.") from None
+
+
+def _get_own_entry(request, entry_id) -> Entry:
+    try:
+        return selectors.entry_get_for_author(author=request.user, entry_id=int(entry_id))
+    except (Entry.DoesNotExist, TypeError, ValueError):
+        raise Http404("No such entry.") from None
+
+
+def _render_write(request, form: EntryForm, entry: Entry | None, status: int = 200):
+    return render(
+        request,
+        "annotation/write.html",
+        {
+            "form": form,
+            "category": form.category,
+            "entry": entry,
+            "agreement": selectors.agreement_status(user=request.user),
+        },
+        status=status,
+    )
+
+
+@login_required
+def entry_new(request, slug: str):
+    category = _get_category(slug)
+    form = EntryForm(category=category, initial={"category": category.slug})
+    return _render_write(request, form, entry=None)
+
+
+@login_required
+def entry_edit(request, entry_id: int):
+    entry = _get_own_entry(request, entry_id)
+    if not entry.is_editable:
+        return redirect("annotation:entry_detail", entry_id=entry.pk)
+    initial = {"entry": entry.pk, "category": entry.category.slug}
+    initial.update({name: getattr(entry, name) for name in ("instruction", "context", "response")})
+    initial["source_url"] = entry.source_url
+    form = EntryForm(category=entry.category, initial=initial)
+    return _render_write(request, form, entry=entry)
+
+
+def _save_draft(request, form: EntryForm) -> Entry | None:
+    """Create or update the draft behind a writing form; None when there is nothing to save yet."""
+    values = form.text_values()
+    entry_id = form.data.get("entry")
+    if entry_id:
+        entry = _get_own_entry(request, entry_id)
+        return services.entry_update(entry=entry, actor=request.user, values=values)
+    if not any(value.strip() for value in values.values()):
+        return None
+    return services.entry_create(author=request.user, category=form.category, values=values)
+
+
+def _form_from_post(request) -> EntryForm:
+    entry_id = request.POST.get("entry")
+    if entry_id:
+        category = _get_own_entry(request, entry_id).category
+    else:
+        category = _get_category(request.POST.get("category", ""))
+    return EntryForm(request.POST, category=category)
+
+
+@login_required
+@require_POST
+def entry_autosave(request):
+    """htmx: save the draft as the writer types; answers with the save status fragment."""
+    form = _form_from_post(request)
+    try:
+        entry = _save_draft(request, form)
+    except ValidationError as exc:
+        problems = " ".join(exc.messages)
+        return _autosave_status(request, None, error=f"Not saved: {problems}", status=400)
+    except DomainError as exc:
+        return _autosave_status(request, None, error=exc.message, status=exc.status_code)
+    response = _autosave_status(request, entry)
+    if entry is not None:
+        # A reload (or a reopened tab) lands on the draft, not on an empty form.
+        response["HX-Replace-Url"] = reverse("annotation:entry_edit", args=[entry.pk])
+    return response
+
+
+def _autosave_status(request, entry, *, error: str = "", status: int = 200) -> HttpResponse:
+    return render(
+        request,
+        "annotation/_save_status.html",
+        {"entry": entry, "error": error, "saved_at": timezone.localtime()},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def entry_submit(request):
+    """Save what was typed as a draft first, then try to submit; errors keep every character."""
+    form = _form_from_post(request)
+    try:
+        entry = _save_draft(request, form)
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return _render_write(request, form, entry=None, status=400)
+    except StateConflict as exc:
+        messages.error(request, exc.message)
+        return redirect("annotation:entry_list")
+    if entry is None:
+        form.add_error("instruction", "Write the instruction; it cannot be blank.")
+        form.add_error("response", "Write the response; it cannot be blank.")
+        return _render_write(request, form, entry=None, status=400)
+
+    # The form now points at the saved draft, so a failed submit keeps editing the same one.
+    form.data = form.data.copy()
+    form.data["entry"] = str(entry.pk)
+    try:
+        services.entry_submit(entry=entry, actor=request.user)
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return _render_write(request, form, entry=entry, status=400)
+    except ActionForbidden as exc:
+        messages.warning(request, exc.message)
+        edit_url = reverse("annotation:entry_edit", args=[entry.pk])
+        return redirect(f"{reverse('agreement')}?next={edit_url}")
+    except StateConflict as exc:
+        messages.error(request, exc.message)
+        return redirect("annotation:entry_detail", entry_id=entry.pk)
+    messages.success(request, f"Entry #{entry.pk} is submitted for peer review. Thank you!")
+    return redirect(f"{reverse('annotation:entry_list')}?status={EntryStatus.SUBMITTED}")
+
+
+# --- My entries ------------------------------------------------------------------------------
+
+
+@login_required
+def entry_list(request):
+    status = request.GET.get("status", "")
+    if status not in EntryStatus.values:
+        status = ""
+    return render(
+        request,
+        "annotation/entry_list.html",
+        {
+            "entries": selectors.entry_list_for_author(author=request.user, status=status or None),
+            "counts": selectors.entry_counts_by_status(author=request.user),
+            "statuses": EntryStatus.choices,
+            "current_status": status,
+        },
+    )
+
+
+@login_required
+def entry_detail(request, entry_id: int):
+    entry = _get_own_entry(request, entry_id)
+    return render(
+        request,
+        "annotation/entry_detail.html",
+        {"entry": entry, "revisions": selectors.revision_list_for_entry(entry=entry)},
+    )
+
+
+_ENTRY_ACTIONS = {
+    "withdraw": (services.entry_withdraw, "Entry withdrawn from review."),
+    "reopen": (services.entry_reopen, "The entry is a draft again; revise it and submit."),
+    "delete": (services.entry_delete, "Draft deleted."),
+}
+
+
+@login_required
+@require_POST
+def entry_action(request, entry_id: int, action: str):
+    if action not in _ENTRY_ACTIONS:
+        raise Http404("No such action.")
+    entry = _get_own_entry(request, entry_id)
+    service, done = _ENTRY_ACTIONS[action]
+    try:
+        service(entry=entry, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("annotation:entry_detail", entry_id=entry.pk)
+    messages.success(request, done)
+    if action == "reopen":
+        return redirect("annotation:entry_edit", entry_id=entry.pk)
+    return redirect("annotation:entry_list")

@@ -1,0 +1,111 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from annotation.text import normalize_text, source_url_error, validate_submission
+from tests.factories import category
+
+
+def test_normalize_text_makes_nfc_unix_newlines_and_drops_control_characters():
+    decomposed = "Cafe\u0301\r\nline two\rline three\x00\x07\x1b\u200b\tend"
+    assert normalize_text(decomposed) == "Caf\u00e9\nline two\nline three\u200b\tend"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://en.wikipedia.org/wiki/Hubble_Space_Telescope",
+        "http://de.m.wikipedia.org/wiki/Paris",
+        "https://wikipedia.org/wiki/Paris",
+        "https://EN.WIKIPEDIA.ORG./wiki/Paris",
+    ],
+)
+def test_source_url_on_the_allow_list(url):
+    assert source_url_error(url) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("ftp://en.wikipedia.org/wiki/Paris", "http"),
+        ("en.wikipedia.org/wiki/Paris", "http"),
+        ("https://wikipedia.org.evil.example/wiki/Paris", "allowed source"),
+        ("https://notwikipedia.org/wiki/Paris", "allowed source"),
+        ("https://example.com/?u=https://en.wikipedia.org", "allowed source"),
+        ("javascript:alert(1)", "http"),
+        ("https://[bad/wiki", "valid"),
+    ],
+)
+def test_source_url_refused_with_a_reason(url, reason):
+    assert reason in source_url_error(url)
+
+
+def test_allow_list_is_a_setting(settings):
+    settings.FLOCK_ALLOWED_SOURCE_DOMAINS = ["intranet.example.com"]
+    assert source_url_error("https://docs.intranet.example.com/page") is None
+    assert source_url_error("https://en.wikipedia.org/wiki/Paris") is not None
+
+
+def _errors(slug, **values):
+    with pytest.raises(ValidationError) as caught:
+        validate_submission(category=category(slug), values=values)
+    return caught.value.message_dict
+
+
+@pytest.mark.django_db
+def test_instruction_and_response_must_not_be_blank_after_trimming():
+    errors = _errors("open_qa", instruction=" \n\t ", response="")
+    assert set(errors) == {"instruction", "response"}
+
+
+@pytest.mark.django_db
+def test_length_limits_come_from_settings(settings):
+    settings.FLOCK_MAX_RESPONSE_CHARS = 10
+    errors = _errors("open_qa", instruction="Why?", response="x" * 11)
+    assert errors == {"response": ["Keep the response to 10 characters (it has 11)."]}
+    validate_submission(category=category("open_qa"), values={"instruction": "Why?", "response": "x" * 10})
+
+
+@pytest.mark.django_db
+def test_default_limits_are_4000_25000_12000():
+    ok = {"instruction": "i" * 4000, "response": "r" * 12000}
+    validate_submission(category=category("open_qa"), values=ok)
+    errors = _errors(
+        "closed_qa",
+        instruction="i" * 4001,
+        context="c" * 25001,
+        response="r" * 12001,
+        source_url="https://en.wikipedia.org/wiki/X",
+    )
+    assert set(errors) == {"instruction", "context", "response"}
+
+
+@pytest.mark.django_db
+def test_required_context_must_be_present_with_a_source():
+    assert "context" in _errors("closed_qa", instruction="Q?", response="A.")
+    errors = _errors("summarization", instruction="Sum up.", context="Passage.", response="Short.")
+    assert list(errors) == ["source_url"]
+
+
+@pytest.mark.django_db
+def test_context_is_refused_where_the_category_takes_none():
+    errors = _errors(
+        "brainstorming",
+        instruction="Ideas?",
+        response="- one",
+        context="A passage.",
+        source_url="https://en.wikipedia.org/wiki/X",
+    )
+    assert set(errors) == {"context", "source_url"}
+
+
+@pytest.mark.django_db
+def test_optional_context_needs_an_allowed_source_only_when_given():
+    validate_submission(category=category("classification"), values={"instruction": "Sort.", "response": "A: x"})
+    errors = _errors(
+        "classification",
+        instruction="Sort.",
+        response="A: x",
+        context="Items.",
+        source_url="https://blog.example.com/items",
+    )
+    assert "allowed source" in errors["source_url"][0]

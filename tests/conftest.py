@@ -1,0 +1,47 @@
+import pytest
+
+from annotation import services
+from tests.factories import PASSWORD, UserFactory
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def alice(db):
+    """Alice writes entries."""
+    return UserFactory(username="alice")
+
+
+@pytest.fixture
+def bob(db):
+    """Bob is another contributor; he must never see or touch Alice's drafts."""
+    return UserFactory(username="bob")
+
+
+@pytest.fixture
+def carol(db):
+    """Carol is staff (a moderator)."""
+    return UserFactory(username="carol", is_staff=True)
+
+
+@pytest.fixture
+def agreed(alice):
+    """Alice, having accepted the contributor agreement in force."""
+    services.agreement_accept(user=alice)
+    return alice
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def alice_api(api_client, alice):
+    api_client.force_authenticate(alice)
+    return api_client

@@ -1,0 +1,52 @@
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from annotation.models import Category, Entry, EntryStatus, Team
+
+PASSWORD = "correct-horse-battery"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def save_password(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+
+def category(slug: str) -> Category:
+    """The seeded categories come from the data migration; tests use them as they are."""
+    return Category.objects.get(slug=slug)
+
+
+class EntryFactory(factory.django.DjangoModelFactory):
+    """An entry put straight into a state, for tests about what happens next (not how it got there)."""
+
+    class Meta:
+        model = Entry
+
+    author = factory.SubFactory(UserFactory)
+    category = factory.LazyFunction(lambda: category("open_qa"))
+    status = EntryStatus.DRAFT
+    instruction = "What is the boiling point of water at sea level?"
+    response = "100 degrees Celsius, or 212 degrees Fahrenheit."
+    submitted_at = factory.LazyAttribute(
+        lambda e: None if e.status == EntryStatus.DRAFT else timezone.now()
+    )
