@@ -129,18 +129,19 @@ STORAGES = {
     },
 }
 
-# E-mail (Django 6.1 MAILERS): the console unless EMAIL_HOST is set; sign-up sends its link this way.
-EMAIL_HOST = env_str("EMAIL_HOST")
+# E-mail (Django 6.1 MAILERS). Sign-up sends its confirmation link this way. With DEBUG on and no
+# EMAIL_HOST, mail is printed to the console; otherwise it goes over SMTP (a local MTA by default).
+EMAIL_HOST = env_str("EMAIL_HOST", "" if DEBUG else "localhost")
 MAILERS = {
     "default": (
         {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {
                 "host": EMAIL_HOST,
-                "port": env_int("EMAIL_PORT", 587, minimum=1),
+                "port": env_int("EMAIL_PORT", 25, minimum=1),
                 "username": env_str("EMAIL_HOST_USER"),
                 "password": env_str("EMAIL_HOST_PASSWORD"),
-                "use_tls": env_bool("EMAIL_USE_TLS", True),
+                "use_tls": env_bool("EMAIL_USE_TLS", False),
             },
         }
         if EMAIL_HOST

@@ -40,5 +40,11 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-max-chars]").forEach(attachCounter);
     document.querySelectorAll("form[data-autosave-url]").forEach(attachAutosaveOnLeave);
+    // After a failed submit the page was answered from /entries/submit/; point the address at the
+    // draft so that a reload shows it instead of posting the form again.
+    var editForm = document.querySelector("form[data-edit-url]");
+    if (editForm && window.location.pathname !== editForm.dataset.editUrl) {
+      window.history.replaceState(null, "", editForm.dataset.editUrl);
+    }
   });
 })();

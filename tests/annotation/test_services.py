@@ -205,6 +205,8 @@ def test_category_progress_counts_and_orders_by_need(alice):
 def test_profile_is_made_on_first_use_and_updates(alice):
     profile = services.profile_ensure(user=alice)
     assert profile.name == "alice"
-    services.profile_update(user=alice, display_name=" Alice M ", team=None, show_on_leaderboard=False)
+    services.profile_update(
+        user=alice, display_name=" Alice M ", team=None, show_on_leaderboard=False
+    )
     profile.refresh_from_db()
     assert (profile.name, profile.show_on_leaderboard) == ("Alice M", False)

@@ -62,7 +62,9 @@ def test_length_limits_come_from_settings(settings):
     settings.FLOCK_MAX_RESPONSE_CHARS = 10
     errors = _errors("open_qa", instruction="Why?", response="x" * 11)
     assert errors == {"response": ["Keep the response to 10 characters (it has 11)."]}
-    validate_submission(category=category("open_qa"), values={"instruction": "Why?", "response": "x" * 10})
+    validate_submission(
+        category=category("open_qa"), values={"instruction": "Why?", "response": "x" * 10}
+    )
 
 
 @pytest.mark.django_db
@@ -100,7 +102,9 @@ def test_context_is_refused_where_the_category_takes_none():
 
 @pytest.mark.django_db
 def test_optional_context_needs_an_allowed_source_only_when_given():
-    validate_submission(category=category("classification"), values={"instruction": "Sort.", "response": "A: x"})
+    validate_submission(
+        category=category("classification"), values={"instruction": "Sort.", "response": "A: x"}
+    )
     errors = _errors(
         "classification",
         instruction="Sort.",

@@ -1,0 +1,80 @@
+"""Playwright driving Debian's Chromium (never a downloaded browser) against pytest-django's live server."""
+
+import importlib
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("FLOCK_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)"
+        if os.environ.get("FLOCK_REQUIRE_BROWSER") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+    # around it are still synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(autouse=True)
+def seeded_categories(transactional_db):
+    """Put back what the data migration seeded: transactional tests empty every table afterwards.
+
+    (serialized_rollback cannot do it here: Playwright's event loop gives the test its own
+    connection object, which lacks the serialized copy Django keeps on the original one.)
+    """
+    from django.apps import apps
+
+    seed_migration = importlib.import_module(
+        "annotation.migrations.0002_seed_categories_and_agreement"
+    )
+    seed_migration.seed(apps, schema_editor=None)
+
+
+@pytest.fixture
+def page(browser, live_server, request):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    ARTIFACTS.mkdir(exist_ok=True)
+    last = next((p for p in reversed(context.pages) if not p.is_closed()), None)
+    if last is not None:
+        last.screenshot(path=ARTIFACTS / f"{request.node.name}.png", full_page=True)
+    context.close()
+
+
+@pytest.fixture
+def sign_in(page, password):
+    def sign_in_as(user):
+        page.goto("/accounts/sign-in/")
+        page.get_by_label("Username").fill(user.username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/write/")
+
+    return sign_in_as
