@@ -5,7 +5,7 @@ PYTHON ?= $(shell bin/find-python)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test serve install lint format migrations-check clean
+.PHONY: run test serve install lint format migrations-check bench clean
 
 # Reinstall only when the lock file changes.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -36,6 +36,10 @@ serve: install
 	$(VENV)/bin/celery -A config beat --loglevel=info & \
 	$(VENV)/bin/gunicorn config.wsgi --bind $(HOST):$(PORT) --workers 3 & \
 	wait
+
+## make bench: benchmarks that print their figures (DATABASE_URL selects PostgreSQL)
+bench: install
+	$(PY) bench/writing.py
 
 lint: install
 	$(VENV)/bin/ruff check .
