@@ -96,6 +96,6 @@ class Command(BaseCommand):
             entry = services.entry_create(author=author, category=category, values=values)
             services.entry_submit(entry=entry, actor=author)
 
-        self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in at http://127.0.0.1:8000"))
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Demo logins:"))
         for username, _, _, role in PEOPLE:
             self.stdout.write(f"  {username:<6} / {DEMO_PASSWORD}   ({role})")
