@@ -1,8 +1,8 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-from annotation.models import Team
-from annotation.text import ENTRY_FIELDS, TEXT_FIELDS, Limits
+from annotation.models import RejectReason, Team, Verdict
+from annotation.text import ENTRY_FIELDS, TEXT_FIELDS, Limits, normalize_text
 
 
 class SignInForm(AuthenticationForm):
@@ -73,3 +73,57 @@ class EntryForm(forms.Form):
         """What the writer typed, whether or not it is valid yet."""
         names = [name for name in ENTRY_FIELDS if name in self.fields]
         return {name: self.data.get(name, "") for name in names}
+
+
+class ReviewForm(forms.Form):
+    """A review, plus optional corrected text (a typo fix goes with an approval)."""
+
+    verdict = forms.ChoiceField(choices=Verdict.choices, widget=forms.RadioSelect)
+    rating = forms.TypedChoiceField(
+        choices=[(n, str(n)) for n in range(1, 6)],
+        coerce=int,
+        widget=forms.RadioSelect,
+        label="Quality (1 = poor, 5 = excellent)",
+    )
+    reasons = forms.MultipleChoiceField(
+        choices=RejectReason.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Reasons (needed for a rejection)",
+    )
+    comment = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Comment for the author"
+    )
+    instruction = forms.CharField(required=False, strip=False, widget=forms.Textarea)
+    context = forms.CharField(
+        required=False, strip=False, widget=forms.Textarea, label="Reference passage"
+    )
+    response = forms.CharField(required=False, strip=False, widget=forms.Textarea)
+
+    def __init__(self, *args, entry, **kwargs):
+        kwargs.setdefault("initial", {name: getattr(entry, name) for name in TEXT_FIELDS})
+        super().__init__(*args, **kwargs)
+        self.entry = entry
+        rows = {"instruction": 3, "context": 6, "response": 6}
+        for name in TEXT_FIELDS:
+            self.fields[name].widget.attrs["rows"] = rows[name]
+        if not entry.context:
+            del self.fields["context"]
+
+    def fix_values(self) -> dict[str, str]:
+        """The text fields the reviewer changed (compared after normalising newlines)."""
+        changed = {}
+        for name in TEXT_FIELDS:
+            if name not in self.cleaned_data or name not in self.data:
+                continue
+            typed = normalize_text(self.cleaned_data[name])
+            if typed != getattr(self.entry, name):
+                changed[name] = self.cleaned_data[name]
+        return changed
+
+
+class DecideForm(forms.Form):
+    verdict = forms.ChoiceField(
+        choices=[(Verdict.APPROVE, "Accept"), (Verdict.REJECT, "Reject")], widget=forms.RadioSelect
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)

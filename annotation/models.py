@@ -129,6 +129,19 @@ class Entry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # Peer review. A round is one submission; resubmitting after a rejection starts a new round
+    # whose reviews count afresh. review_count is the current round's, kept for the queue's order.
+    review_round = models.PositiveSmallIntegerField(default=1)
+    review_count = models.PositiveIntegerField(default=0)
+    leased_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="review_leases",
+    )
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-updated_at", "-id"]
@@ -136,6 +149,7 @@ class Entry(models.Model):
         indexes = [
             models.Index(fields=["author", "status"]),
             models.Index(fields=["category", "status"]),
+            models.Index(fields=["status", "review_count", "submitted_at"], name="review_queue"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -174,3 +188,110 @@ class Revision(models.Model):
 
     def __str__(self):
         return f"#{self.entry_id} r{self.number}"
+
+
+class Verdict(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+
+
+class RejectReason(models.TextChoices):
+    WRONG_CATEGORY = "wrong_category", "Wrong category"
+    FACTUAL_ERROR = "factual_error", "Factual error"
+    UNCLEAR_INSTRUCTION = "unclear_instruction", "Unclear instruction"
+    LOW_EFFORT = "low_effort", "Low effort"
+    CONTEXT_PROBLEM = "context_problem", "Context missing or mismatched"
+    COPIED_OR_AI = "copied_or_ai", "Copied or AI-generated"
+    PERSONAL_DATA = "personal_data", "Personal data"
+    DUPLICATE = "duplicate", "Duplicate"
+    OTHER = "other", "Other"
+
+
+class Review(models.Model):
+    """One reviewer's verdict on an entry; a reviewer reviews an entry at most once, ever."""
+
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews"
+    )
+    round = models.PositiveSmallIntegerField()
+    verdict = models.CharField(max_length=10, choices=Verdict.choices)
+    rating = models.PositiveSmallIntegerField()
+    reasons = models.JSONField(default=list, blank=True)
+    comment = models.TextField(blank=True)
+    fix = models.OneToOneField(
+        Revision, null=True, blank=True, on_delete=models.PROTECT, related_name="fixed_in_review"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "reviewer"], name="one_review_per_reviewer"),
+            models.CheckConstraint(
+                condition=Q(rating__gte=1, rating__lte=5), name="review_rating_1_to_5"
+            ),
+        ]
+        indexes = [models.Index(fields=["entry", "round"])]
+
+    def __str__(self):
+        return f"{self.reviewer} {self.verdict} #{self.entry_id}"
+
+    def get_reasons_display(self) -> list[str]:
+        labels = dict(RejectReason.choices)
+        return [labels.get(reason, reason) for reason in self.reasons]
+
+
+class Outcome(models.TextChoices):
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
+class Decision(models.Model):
+    """How a review round ended: by consensus (decided_by empty) or by a moderator, with a reason."""
+
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="decisions")
+    round = models.PositiveSmallIntegerField()
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="decisions_made",
+    )
+    reason = models.TextField(blank=True)
+    approvals = models.PositiveIntegerField(default=0)
+    rejections = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["entry", "round"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "round"], name="one_decision_per_round")
+        ]
+
+    def __str__(self):
+        return f"#{self.entry_id} round {self.round}: {self.outcome}"
+
+    @property
+    def by_moderator(self) -> bool:
+        return self.decided_by_id is not None
+
+
+class ReviewSkip(models.Model):
+    """A reviewer passed on an entry; the queue stops offering it to them."""
+
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="skips")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_skips"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "reviewer"], name="one_skip_per_reviewer")
+        ]
+
+    def __str__(self):
+        return f"{self.reviewer} skipped #{self.entry_id}"

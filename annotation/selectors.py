@@ -1,17 +1,26 @@
-from dataclasses import dataclass
+import datetime
+from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from annotation.diff import TextDiff, text_diff
 from annotation.models import (
     AgreementAcceptance,
     Category,
     ContributorAgreement,
+    Decision,
     Entry,
     EntryStatus,
+    Outcome,
+    Review,
+    ReviewSkip,
     Revision,
+    Verdict,
 )
+from annotation.text import TEXT_FIELDS
 
 
 def agreement_current() -> ContributorAgreement | None:
@@ -90,3 +99,151 @@ def entry_counts_by_status(*, author: AbstractBaseUser) -> dict[str, int]:
 
 def revision_list_for_entry(*, entry: Entry) -> QuerySet:
     return Revision.objects.filter(entry=entry).select_related("author").order_by("number")
+
+
+# --- Review ----------------------------------------------------------------------------------
+
+
+def review_queue(
+    *,
+    reviewer: AbstractBaseUser,
+    category: Category | None = None,
+    now: datetime.datetime | None = None,
+) -> QuerySet:
+    """Entries `reviewer` may be handed: under review, not theirs, not reviewed or skipped by them,
+    and not leased to someone else. Fewest reviews in the current round first, then oldest."""
+    now = now or timezone.now()
+    entries = (
+        Entry.objects.filter(status=EntryStatus.SUBMITTED)
+        .exclude(author=reviewer)
+        .filter(~Exists(Review.objects.filter(entry=OuterRef("pk"), reviewer=reviewer)))
+        .filter(~Exists(ReviewSkip.objects.filter(entry=OuterRef("pk"), reviewer=reviewer)))
+        .filter(
+            Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now) | Q(leased_to=reviewer)
+        )
+    )
+    if category is not None:
+        entries = entries.filter(category=category)
+    return entries.order_by("review_count", "submitted_at", "id")
+
+
+def review_queue_size(*, reviewer: AbstractBaseUser) -> int:
+    return review_queue(reviewer=reviewer).count()
+
+
+def entry_get_for_review(*, viewer: AbstractBaseUser, entry_id: int) -> Entry:
+    """An entry as a reviewer sees it: anyone signed in sees entries under review; moderators also
+    see decided and withdrawn ones. Drafts stay private to their author (Entry.DoesNotExist)."""
+    visible = [EntryStatus.SUBMITTED]
+    if viewer.is_staff:
+        visible += [EntryStatus.ACCEPTED, EntryStatus.REJECTED, EntryStatus.WITHDRAWN]
+    return Entry.objects.select_related("category", "author").get(pk=entry_id, status__in=visible)
+
+
+def review_of(*, entry: Entry, reviewer: AbstractBaseUser) -> Review | None:
+    return Review.objects.filter(entry=entry, reviewer=reviewer).first()
+
+
+@dataclass
+class RoundFeedback:
+    """What the author learns from one decided review round."""
+
+    round: int
+    decision: Decision
+    reviews: list[Review] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FixDiff:
+    field: str
+    diff: TextDiff
+
+
+def review_fix_diffs(*, review: Review) -> list[FixDiff]:
+    """How the reviewer's fix changed each field, against the revision just before it."""
+    if review.fix is None:
+        return []
+    before = (
+        Revision.objects.filter(entry=review.entry_id, number__lt=review.fix.number)
+        .order_by("-number")
+        .first()
+    )
+    diffs = []
+    for name in TEXT_FIELDS:
+        old = getattr(before, name, "") if before else ""
+        new = getattr(review.fix, name)
+        if old != new:
+            diffs.append(FixDiff(field=name, diff=text_diff(old, new)))
+    return diffs
+
+
+def entry_feedback(*, entry: Entry) -> list[RoundFeedback]:
+    """The author's view of review: every decided round with its reviews, newest round first.
+
+    Reviews of the round still open stay hidden until it is decided, so that authors cannot
+    react to partial votes. Reviewers are not named.
+    """
+    decisions = {d.round: d for d in Decision.objects.filter(entry=entry)}
+    feedback = {r: RoundFeedback(round=r, decision=d) for r, d in decisions.items()}
+    reviews = Review.objects.filter(entry=entry, round__in=decisions).select_related("fix")
+    for review in reviews.order_by("created_at", "id"):
+        review.fix_diffs = review_fix_diffs(review=review)
+        feedback[review.round].reviews.append(review)
+    return [feedback[r] for r in sorted(feedback, reverse=True)]
+
+
+@dataclass(frozen=True)
+class ReviewerAgreement:
+    decided: int
+    agreed: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.agreed / self.decided if self.decided else None
+
+
+def reviewer_agreement(*, reviewer: AbstractBaseUser) -> ReviewerAgreement:
+    """How often the reviewer's verdicts matched the decision of their round (decided rounds only).
+
+    An approval agrees with an acceptance and a rejection with a rejection, whoever decided.
+    """
+    decision = Decision.objects.filter(entry=OuterRef("entry"), round=OuterRef("round"))
+    reviews = Review.objects.filter(reviewer=reviewer).annotate(
+        outcome=decision.values("outcome")[:1]
+    )
+    decided = reviews.filter(outcome__isnull=False)
+    agreed = decided.filter(
+        Q(verdict=Verdict.APPROVE, outcome=Outcome.ACCEPTED)
+        | Q(verdict=Verdict.REJECT, outcome=Outcome.REJECTED)
+    )
+    return ReviewerAgreement(decided=decided.count(), agreed=agreed.count())
+
+
+def _under_review() -> QuerySet:
+    """Entries under review with their current round's approvals and rejections counted."""
+    return (
+        Entry.objects.filter(status=EntryStatus.SUBMITTED)
+        .select_related("category", "author")
+        .annotate(
+            approvals=Count(
+                "reviews",
+                filter=Q(reviews__round=F("review_round"), reviews__verdict=Verdict.APPROVE),
+            ),
+            rejections=Count(
+                "reviews",
+                filter=Q(reviews__round=F("review_round"), reviews__verdict=Verdict.REJECT),
+            ),
+        )
+    )
+
+
+def moderation_split_votes() -> QuerySet:
+    """Entries under review whose current round has both approvals and rejections."""
+    return _under_review().filter(approvals__gt=0, rejections__gt=0).order_by("submitted_at")
+
+
+def moderation_stale(*, now: datetime.datetime | None = None) -> QuerySet:
+    """Entries under review for longer than FLOCK_REVIEW_STALE_HOURS."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(hours=settings.FLOCK_REVIEW_STALE_HOURS)
+    return _under_review().filter(submitted_at__lte=cutoff).order_by("submitted_at")

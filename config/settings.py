@@ -201,3 +201,11 @@ FLOCK_ALLOWED_SOURCE_DOMAINS = [
 FLOCK_MAX_INSTRUCTION_CHARS = env_int("FLOCK_MAX_INSTRUCTION_CHARS", 4_000, minimum=1)
 FLOCK_MAX_CONTEXT_CHARS = env_int("FLOCK_MAX_CONTEXT_CHARS", 25_000, minimum=1)
 FLOCK_MAX_RESPONSE_CHARS = env_int("FLOCK_MAX_RESPONSE_CHARS", 12_000, minimum=1)
+# Peer review: a reviewer's hold on an entry handed out by "Review next", and the consensus rule
+# (accepted at FLOCK_ACCEPT_APPROVALS approvals when approvals outnumber rejections; rejected at
+# FLOCK_REJECT_REJECTIONS rejections). Entries under review longer than FLOCK_REVIEW_STALE_HOURS
+# show up for moderators.
+FLOCK_REVIEW_LEASE_MINUTES = env_int("FLOCK_REVIEW_LEASE_MINUTES", 10, minimum=1)
+FLOCK_ACCEPT_APPROVALS = env_int("FLOCK_ACCEPT_APPROVALS", 2, minimum=1)
+FLOCK_REJECT_REJECTIONS = env_int("FLOCK_REJECT_REJECTIONS", 2, minimum=1)
+FLOCK_REVIEW_STALE_HOURS = env_int("FLOCK_REVIEW_STALE_HOURS", 48, minimum=1)

@@ -1,7 +1,20 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from annotation.models import Category, Entry
+from annotation import selectors
+from annotation.models import Category, Decision, Entry, RejectReason, Review, Verdict
 from annotation.text import DRAFT_HARD_LIMIT
+
+
+def _text_field(**kwargs):
+    # No trimming here: the services normalise text, and drafts keep what the writer typed.
+    return serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=DRAFT_HARD_LIMIT,
+        **kwargs,
+    )
 
 
 class CategoryExampleSerializer(serializers.Serializer):
@@ -33,8 +46,51 @@ class CategorySerializer(serializers.ModelSerializer):
         ]
 
 
+class DiffSegmentSerializer(serializers.Serializer):
+    op = serializers.ChoiceField(choices=["same", "removed", "added"])
+    text = serializers.CharField()
+
+
+class FixDiffSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    diff = DiffSegmentSerializer(many=True)
+
+
+class AuthorReviewSerializer(serializers.Serializer):
+    """A review as the entry's author sees it: no reviewer name."""
+
+    round = serializers.IntegerField()
+    verdict = serializers.ChoiceField(choices=Verdict.choices)
+    rating = serializers.IntegerField()
+    reasons = serializers.ListField(child=serializers.ChoiceField(choices=RejectReason.choices))
+    comment = serializers.CharField()
+    fix = FixDiffSerializer(many=True, source="fix_diffs", help_text="The reviewer's corrections.")
+    created_at = serializers.DateTimeField()
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    by_moderator = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Decision
+        fields = [
+            "round",
+            "outcome",
+            "by_moderator",
+            "reason",
+            "approvals",
+            "rejections",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
 class EntrySerializer(serializers.ModelSerializer):
     category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    reviews = serializers.SerializerMethodField(
+        help_text="Reviews of every decided round (empty while the entry is under review)."
+    )
+    decision = serializers.SerializerMethodField(help_text="How the latest decided round ended.")
 
     class Meta:
         model = Entry
@@ -49,19 +105,95 @@ class EntrySerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "submitted_at",
+            "reviews",
+            "decision",
+        ]
+        read_only_fields = fields
+
+    def _feedback(self, entry):
+        if not hasattr(entry, "_feedback"):
+            entry._feedback = selectors.entry_feedback(entry=entry)
+        return entry._feedback
+
+    @extend_schema_field(AuthorReviewSerializer(many=True))
+    def get_reviews(self, entry):
+        reviews = [review for rnd in self._feedback(entry) for review in rnd.reviews]
+        return AuthorReviewSerializer(reviews, many=True).data
+
+    @extend_schema_field(DecisionSerializer(allow_null=True))
+    def get_decision(self, entry):
+        feedback = self._feedback(entry)
+        return DecisionSerializer(feedback[0].decision).data if feedback else None
+
+
+class ReviewEntrySerializer(serializers.ModelSerializer):
+    """An entry handed to a reviewer."""
+
+    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Entry
+        fields = [
+            "id",
+            "category",
+            "instruction",
+            "context",
+            "response",
+            "source_url",
+            "submitted_at",
+            "review_count",
+            "lease_expires_at",
         ]
         read_only_fields = fields
 
 
-def _text_field(**kwargs):
-    # No trimming here: the services normalise text, and drafts keep what the writer typed.
-    return serializers.CharField(
+class ReviewNextSerializer(serializers.Serializer):
+    category = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Category.objects.filter(is_active=True),
         required=False,
-        allow_blank=True,
-        trim_whitespace=False,
-        max_length=DRAFT_HARD_LIMIT,
-        **kwargs,
+        allow_null=True,
+        help_text="Only hand out entries of this category.",
     )
+
+
+class ReviewCreateSerializer(serializers.Serializer):
+    verdict = serializers.ChoiceField(choices=Verdict.choices)
+    rating = serializers.IntegerField(min_value=1, max_value=5)
+    reasons = serializers.ListField(
+        child=serializers.ChoiceField(choices=RejectReason.choices), required=False, default=list
+    )
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    instruction = _text_field(help_text="Corrected instruction (a fix, with an approval).")
+    context = _text_field(help_text="Corrected reference passage.")
+    response = _text_field(help_text="Corrected response.")
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    fixed = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Review
+        fields = [
+            "id",
+            "entry",
+            "round",
+            "verdict",
+            "rating",
+            "reasons",
+            "comment",
+            "fixed",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_fixed(self, review) -> bool:
+        return review.fix_id is not None
+
+
+class DecideSerializer(serializers.Serializer):
+    verdict = serializers.ChoiceField(choices=Verdict.choices)
+    reason = serializers.CharField(max_length=2000)
 
 
 class EntryTextSerializer(serializers.Serializer):

@@ -15,6 +15,10 @@ urlpatterns = [
         name="api-entry-withdraw",
     ),
     path("entries/<int:entry_id>/reopen/", views.EntryReopenApi.as_view(), name="api-entry-reopen"),
+    path("entries/<int:entry_id>/reviews/", views.EntryReviewsApi.as_view(), name="api-reviews"),
+    path("entries/<int:entry_id>/skip/", views.EntrySkipApi.as_view(), name="api-entry-skip"),
+    path("entries/<int:entry_id>/decide/", views.EntryDecideApi.as_view(), name="api-entry-decide"),
+    path("reviews/next/", views.ReviewNextApi.as_view(), name="api-review-next"),
     path("me/", views.MeApi.as_view(), name="api-me"),
     path("me/agreement/", views.AgreementApi.as_view(), name="api-me-agreement"),
 ]

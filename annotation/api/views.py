@@ -4,6 +4,7 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -12,11 +13,17 @@ from annotation.api.serializers import (
     AgreementAcceptSerializer,
     AgreementSerializer,
     CategorySerializer,
+    DecideSerializer,
+    DecisionSerializer,
     EntryCreateSerializer,
     EntrySerializer,
     EntryTextSerializer,
     ErrorSerializer,
     MeSerializer,
+    ReviewCreateSerializer,
+    ReviewEntrySerializer,
+    ReviewNextSerializer,
+    ReviewSerializer,
 )
 from annotation.models import Entry, EntryStatus
 
@@ -192,3 +199,109 @@ class AgreementApi(APIView):
         )
         status_ = selectors.agreement_status(user=request.user)
         return Response(AgreementSerializer(_agreement_payload(status_)).data)
+
+
+# --- Review ----------------------------------------------------------------------------------
+
+
+def _entry_for_review(request, entry_id: int) -> Entry:
+    try:
+        return selectors.entry_get_for_review(viewer=request.user, entry_id=entry_id)
+    except Entry.DoesNotExist:
+        raise Http404("No such entry under review.") from None
+
+
+class ReviewNextApi(APIView):
+    @extend_schema(
+        request=ReviewNextSerializer,
+        responses={
+            200: ReviewEntrySerializer,
+            204: OpenApiResponse(description="Nothing is left for you to review."),
+        },
+        summary="Lease the next entry to review",
+    )
+    def post(self, request):
+        serializer = ReviewNextSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        entry = services.review_next(
+            reviewer=request.user, category=serializer.validated_data.get("category")
+        )
+        if entry is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(ReviewEntrySerializer(entry).data)
+
+
+class EntryReviewsApi(APIView):
+    @extend_schema(
+        request=ReviewCreateSerializer,
+        responses={
+            201: ReviewSerializer,
+            400: _ERRORS[400],
+            403: OpenApiResponse(ErrorSerializer, description="Your own entry."),
+            404: _ERRORS[404],
+            409: OpenApiResponse(
+                ErrorSerializer, description="Already reviewed by you, or not under review."
+            ),
+        },
+        summary="Review an entry (one review per reviewer and entry)",
+    )
+    def post(self, request, entry_id: int):
+        entry = _entry_for_review(request, entry_id)
+        serializer = ReviewCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        review = services.review_record(
+            entry=entry,
+            reviewer=request.user,
+            verdict=data["verdict"],
+            rating=data["rating"],
+            reasons=data["reasons"],
+            comment=data["comment"],
+            fix_values={k: data[k] for k in ("instruction", "context", "response") if k in data},
+        )
+        return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+
+
+class EntrySkipApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={204: None, 404: _ERRORS[404]},
+        summary="Pass on an entry: release its lease and stop offering it to you",
+    )
+    def post(self, request, entry_id: int):
+        services.review_skip(entry=_entry_for_review(request, entry_id), reviewer=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class IsModerator(BasePermission):
+    message = "Only moderators can decide entries directly."
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_staff)
+
+
+class EntryDecideApi(APIView):
+    permission_classes = [IsAuthenticated, IsModerator]
+
+    @extend_schema(
+        request=DecideSerializer,
+        responses={
+            200: DecisionSerializer,
+            400: _ERRORS[400],
+            403: OpenApiResponse(ErrorSerializer, description="Not a moderator."),
+            404: _ERRORS[404],
+            409: _ERRORS[409],
+        },
+        summary="Moderators: accept or reject an entry under review, overriding the votes",
+    )
+    def post(self, request, entry_id: int):
+        entry = _entry_for_review(request, entry_id)
+        serializer = DecideSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        decision = services.entry_decide(
+            entry=entry,
+            moderator=request.user,
+            verdict=serializer.validated_data["verdict"],
+            reason=serializer.validated_data["reason"],
+        )
+        return Response(DecisionSerializer(decision).data)

@@ -68,7 +68,10 @@ def test_the_whole_writing_flow_through_the_api(alice_api, alice):
         "created_at",
         "updated_at",
         "submitted_at",
+        "reviews",
+        "decision",
     ]
+    assert (entry["reviews"], entry["decision"]) == ([], None)
     assert (entry["status"], entry["category"], entry["submitted_at"]) == (
         "draft",
         "closed_qa",

@@ -1,0 +1,133 @@
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from annotation import selectors
+from annotation.models import Category, Entry, EntryStatus, Revision
+from annotation.text import ENTRY_FIELDS, normalize_fields, validate_draft, validate_submission
+from config.errors import ActionForbidden, StateConflict
+
+
+def _require_author(entry: Entry, actor: AbstractBaseUser) -> None:
+    if entry.author_id != actor.pk:
+        raise ActionForbidden("Only the author can change this entry.")
+
+
+def _require_status(entry: Entry, *allowed: str, action: str) -> None:
+    if entry.status not in allowed:
+        raise StateConflict(f"A {entry.get_status_display().lower()} entry cannot be {action}.")
+
+
+def revision_record(*, entry: Entry, author: AbstractBaseUser) -> Revision:
+    """Copy the entry's current text into a new, numbered, never-changed revision."""
+    last = entry.revisions.aggregate(n=Max("number"))["n"] or 0
+    return Revision.objects.create(
+        entry=entry,
+        number=last + 1,
+        author=author,
+        **{name: getattr(entry, name) for name in ENTRY_FIELDS},
+    )
+
+
+def entry_create(*, author: AbstractBaseUser, category: Category, values: dict) -> Entry:
+    """Start a draft. Its text, if any, becomes revision 1."""
+    cleaned = normalize_fields({name: values.get(name, "") for name in ENTRY_FIELDS})
+    validate_draft(cleaned)
+    with transaction.atomic():
+        entry = Entry.objects.create(author=author, category=category, **cleaned)
+        if any(cleaned.values()):
+            revision_record(entry=entry, author=author)
+    return entry
+
+
+def entry_update(*, entry: Entry, actor: AbstractBaseUser, values: dict) -> Entry:
+    """Save a draft's text (autosave calls this as the writer types).
+
+    Only fields present in `values` change. A revision is recorded only when the text changed,
+    so repeated autosaves of the same text cost one row.
+    """
+    _require_author(entry, actor)
+    changes = normalize_fields({k: v for k, v in values.items() if k in ENTRY_FIELDS})
+    validate_draft(changes)
+    with transaction.atomic():
+        entry = Entry.objects.select_for_update().get(pk=entry.pk)
+        _require_status(entry, EntryStatus.DRAFT, action="edited")
+        changed = [name for name, value in changes.items() if getattr(entry, name) != value]
+        if changed:
+            for name in changed:
+                setattr(entry, name, changes[name])
+            entry.save(update_fields=[*changed, "updated_at"])
+            revision_record(entry=entry, author=actor)
+    return entry
+
+
+def entry_submit(*, entry: Entry, actor: AbstractBaseUser) -> Entry:
+    """Send a draft to peer review once it meets the rules and the author accepted the agreement."""
+    _require_author(entry, actor)
+    status = selectors.agreement_status(user=actor)
+    if status.current is None or not status.accepted:
+        raise ActionForbidden(
+            "Accept the contributor agreement before submitting; your draft is saved."
+        )
+    with transaction.atomic():
+        entry = Entry.objects.select_for_update().select_related("category").get(pk=entry.pk)
+        _require_status(entry, EntryStatus.DRAFT, action="submitted")
+        validate_submission(
+            category=entry.category, values={name: getattr(entry, name) for name in ENTRY_FIELDS}
+        )
+        entry.status = EntryStatus.SUBMITTED
+        entry.submitted_at = timezone.now()
+        entry.save(update_fields=["status", "submitted_at", "updated_at"])
+    return entry
+
+
+def entry_withdraw(*, entry: Entry, actor: AbstractBaseUser) -> Entry:
+    """Take a submitted entry out of review; it can be reopened as a draft later."""
+    _require_author(entry, actor)
+    with transaction.atomic():
+        entry = Entry.objects.select_for_update().get(pk=entry.pk)
+        _require_status(entry, EntryStatus.SUBMITTED, action="withdrawn")
+        entry.status = EntryStatus.WITHDRAWN
+        entry.leased_to = None
+        entry.lease_expires_at = None
+        entry.save(update_fields=["status", "leased_to", "lease_expires_at", "updated_at"])
+    return entry
+
+
+def entry_reopen(*, entry: Entry, actor: AbstractBaseUser) -> Entry:
+    """Turn a rejected or withdrawn entry back into a draft so its author can revise it."""
+    _require_author(entry, actor)
+    with transaction.atomic():
+        entry = Entry.objects.select_for_update().get(pk=entry.pk)
+        _require_status(entry, EntryStatus.REJECTED, EntryStatus.WITHDRAWN, action="revised")
+        entry.status = EntryStatus.DRAFT
+        # The revised text is a new submission: its reviews start over in a new round.
+        entry.review_round += 1
+        entry.review_count = 0
+        entry.leased_to = None
+        entry.lease_expires_at = None
+        entry.decided_at = None
+        entry.save(
+            update_fields=[
+                "status",
+                "review_round",
+                "review_count",
+                "leased_to",
+                "lease_expires_at",
+                "decided_at",
+                "updated_at",
+            ]
+        )
+    return entry
+
+
+def entry_delete(*, entry: Entry, actor: AbstractBaseUser) -> None:
+    """Discard a draft. Anything that was ever submitted stays, for the record."""
+    _require_author(entry, actor)
+    with transaction.atomic():
+        entry = Entry.objects.select_for_update().get(pk=entry.pk)
+        _require_status(entry, EntryStatus.DRAFT, action="deleted")
+        if entry.submitted_at is not None:
+            raise StateConflict("This entry was submitted once; withdraw it instead of deleting.")
+        entry.delete()

@@ -1,0 +1,241 @@
+import datetime
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from annotation import selectors
+from annotation.models import (
+    Category,
+    Decision,
+    Entry,
+    EntryStatus,
+    Outcome,
+    RejectReason,
+    Review,
+    ReviewSkip,
+    Verdict,
+)
+from annotation.services.entries import revision_record
+from annotation.text import ENTRY_FIELDS, TEXT_FIELDS, normalize_fields, validate_submission
+from config.errors import ActionForbidden, StateConflict
+
+MAX_COMMENT_CHARS = 5_000
+MAX_DECISION_REASON_CHARS = 2_000
+
+
+def _lease_length() -> datetime.timedelta:
+    return datetime.timedelta(minutes=settings.FLOCK_REVIEW_LEASE_MINUTES)
+
+
+def review_next(*, reviewer: AbstractBaseUser, category: Category | None = None) -> Entry | None:
+    """Lease the next entry for `reviewer`, or None when nothing is left for them.
+
+    A reviewer holds at most one lease: an entry already leased to them (and still wanted) comes
+    back first. Otherwise their old lease is released and the queue's head is taken with
+    SELECT … FOR UPDATE SKIP LOCKED, so that reviewers asking at the same moment each lock a
+    different row and nobody waits; the lease is written in the same transaction.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        queue = selectors.review_queue(reviewer=reviewer, category=category, now=now)
+        entry = queue.filter(leased_to=reviewer).select_for_update(of=("self",)).first()
+        if entry is None:
+            Entry.objects.filter(leased_to=reviewer).update(leased_to=None, lease_expires_at=None)
+            entry = queue.select_for_update(skip_locked=True, of=("self",)).first()
+        if entry is None:
+            return None
+        entry.leased_to = reviewer
+        entry.lease_expires_at = now + _lease_length()
+        entry.save(update_fields=["leased_to", "lease_expires_at"])
+    return entry
+
+
+def review_skip(*, entry: Entry, reviewer: AbstractBaseUser) -> None:
+    """Pass on an entry: its lease is released and the queue stops offering it to this reviewer."""
+    with transaction.atomic():
+        ReviewSkip.objects.get_or_create(entry=entry, reviewer=reviewer)
+        Entry.objects.filter(pk=entry.pk, leased_to=reviewer).update(
+            leased_to=None, lease_expires_at=None
+        )
+
+
+def _clean_review(
+    *, verdict: str, rating, reasons: list[str], comment: str, fix_values: dict
+) -> tuple[int, list[str], str]:
+    errors: dict[str, str] = {}
+    if verdict not in Verdict.values:
+        errors["verdict"] = "Choose approve or reject."
+    try:
+        rating = int(rating)
+    except (TypeError, ValueError):
+        rating = 0
+    if not 1 <= rating <= 5:
+        errors["rating"] = "Rate the entry's quality from 1 to 5."
+    reasons = list(dict.fromkeys(reasons or []))
+    unknown = [r for r in reasons if r not in RejectReason.values]
+    if unknown:
+        errors["reasons"] = f"Unknown reason: {', '.join(map(str, unknown))}."
+    elif verdict == Verdict.REJECT and not reasons:
+        errors["reasons"] = "Give at least one reason for a rejection, so the author can fix it."
+    elif verdict == Verdict.APPROVE:
+        reasons = []
+    comment = (comment or "").strip()
+    if len(comment) > MAX_COMMENT_CHARS:
+        errors["comment"] = f"Keep the comment to {MAX_COMMENT_CHARS:,} characters."
+    if fix_values and verdict == Verdict.REJECT:
+        errors["verdict"] = "Fixes go with an approval; to ask the author for changes, reject."
+    if errors:
+        raise ValidationError(errors)
+    return rating, reasons, comment
+
+
+def _apply_fix(entry: Entry, reviewer: AbstractBaseUser, fix_values: dict):
+    """Store a reviewer's corrections as a revision by the reviewer; None when nothing changed."""
+    changes = normalize_fields({k: v for k, v in fix_values.items() if k in TEXT_FIELDS})
+    changed = {k: v for k, v in changes.items() if getattr(entry, k) != v}
+    if not changed:
+        return None
+    values = {name: getattr(entry, name) for name in ENTRY_FIELDS} | changed
+    validate_submission(category=entry.category, values=values)
+    for name, value in changed.items():
+        setattr(entry, name, value)
+    entry.save(update_fields=[*changed, "updated_at"])
+    return revision_record(entry=entry, author=reviewer)
+
+
+def review_record(
+    *,
+    entry: Entry,
+    reviewer: AbstractBaseUser,
+    verdict: str,
+    rating: int,
+    reasons: list[str] | None = None,
+    comment: str = "",
+    fix_values: dict | None = None,
+) -> Review:
+    """Record one review and, if it tips the balance, decide the entry in the same transaction.
+
+    The entry's row is locked first, so two reviews of one entry are serialised: the decision is
+    taken exactly once, by whichever review reaches the threshold (see `_consensus`).
+    """
+    fix_values = {k: v for k, v in (fix_values or {}).items() if k in TEXT_FIELDS}
+    rating, reasons, comment = _clean_review(
+        verdict=verdict, rating=rating, reasons=reasons, comment=comment, fix_values=fix_values
+    )
+    with transaction.atomic():
+        entry = Entry.objects.select_for_update().select_related("category").get(pk=entry.pk)
+        if entry.author_id == reviewer.pk:
+            raise ActionForbidden("You cannot review your own entry.")
+        if entry.status != EntryStatus.SUBMITTED:
+            raise StateConflict(
+                f"This entry is not under review (it is {entry.get_status_display().lower()})."
+            )
+        if Review.objects.filter(entry=entry, reviewer=reviewer).exists():
+            raise StateConflict("You have already reviewed this entry.")
+        fix = _apply_fix(entry, reviewer, fix_values) if fix_values else None
+        try:
+            with transaction.atomic():
+                review = Review.objects.create(
+                    entry=entry,
+                    reviewer=reviewer,
+                    round=entry.review_round,
+                    verdict=verdict,
+                    rating=rating,
+                    reasons=reasons,
+                    comment=comment,
+                    fix=fix,
+                )
+        except IntegrityError:
+            raise StateConflict("You have already reviewed this entry.") from None
+        entry.review_count += 1
+        if entry.leased_to_id == reviewer.pk:
+            entry.leased_to = None
+            entry.lease_expires_at = None
+        entry.save(update_fields=["review_count", "leased_to", "lease_expires_at"])
+        _consensus(entry)
+    return review
+
+
+def _round_votes(entry: Entry) -> tuple[int, int]:
+    votes = Review.objects.filter(entry=entry, round=entry.review_round)
+    approvals = votes.filter(verdict=Verdict.APPROVE).count()
+    return approvals, votes.count() - approvals
+
+
+def _consensus(entry: Entry) -> Decision | None:
+    """Accepted at FLOCK_ACCEPT_APPROVALS approvals if approvals outnumber rejections; rejected
+    at FLOCK_REJECT_REJECTIONS rejections; otherwise the round stays open."""
+    approvals, rejections = _round_votes(entry)
+    if rejections >= settings.FLOCK_REJECT_REJECTIONS:
+        outcome = Outcome.REJECTED
+    elif approvals >= settings.FLOCK_ACCEPT_APPROVALS and approvals > rejections:
+        outcome = Outcome.ACCEPTED
+    else:
+        return None
+    return _decide(entry, outcome=outcome, approvals=approvals, rejections=rejections)
+
+
+def _decide(
+    entry: Entry,
+    *,
+    outcome: str,
+    approvals: int,
+    rejections: int,
+    decided_by: AbstractBaseUser | None = None,
+    reason: str = "",
+) -> Decision:
+    """Close the entry's current round. Callers hold the entry's row lock."""
+    decision = Decision.objects.create(
+        entry=entry,
+        round=entry.review_round,
+        outcome=outcome,
+        decided_by=decided_by,
+        reason=reason,
+        approvals=approvals,
+        rejections=rejections,
+    )
+    entry.status = outcome
+    entry.decided_at = decision.created_at
+    entry.leased_to = None
+    entry.lease_expires_at = None
+    entry.save(
+        update_fields=["status", "decided_at", "leased_to", "lease_expires_at", "updated_at"]
+    )
+    return decision
+
+
+def entry_decide(
+    *, entry: Entry, moderator: AbstractBaseUser, verdict: str, reason: str
+) -> Decision:
+    """A moderator accepts or rejects an entry under review, overriding the votes so far."""
+    if not moderator.is_staff:
+        raise ActionForbidden("Only moderators can decide entries directly.")
+    reason = (reason or "").strip()
+    errors = {}
+    if verdict not in Verdict.values:
+        errors["verdict"] = "Choose approve or reject."
+    if not reason:
+        errors["reason"] = "Say why you are overriding the reviewers; the author will see it."
+    elif len(reason) > MAX_DECISION_REASON_CHARS:
+        errors["reason"] = f"Keep the reason to {MAX_DECISION_REASON_CHARS:,} characters."
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        entry = Entry.objects.select_for_update().get(pk=entry.pk)
+        if entry.status != EntryStatus.SUBMITTED:
+            raise StateConflict(
+                f"This entry is not under review (it is {entry.get_status_display().lower()})."
+            )
+        approvals, rejections = _round_votes(entry)
+        outcome = Outcome.ACCEPTED if verdict == Verdict.APPROVE else Outcome.REJECTED
+        return _decide(
+            entry,
+            outcome=outcome,
+            approvals=approvals,
+            rejections=rejections,
+            decided_by=moderator,
+            reason=reason,
+        )
