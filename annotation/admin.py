@@ -4,11 +4,26 @@ from annotation.models import (
     AgreementAcceptance,
     Category,
     ContributorAgreement,
+    Decision,
     Entry,
     Profile,
+    Review,
     Revision,
     Team,
 )
+
+
+class ReadOnlyAdminMixin:
+    """History (revisions, reviews, decisions) is shown in the admin, never edited there."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Category)
@@ -26,42 +41,55 @@ class CategoryAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
 
-class RevisionInline(admin.TabularInline):
-    """Revisions are history: shown, never edited or removed here."""
-
+class RevisionInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Revision
     extra = 0
-    can_delete = False
     fields = ["number", "author", "created_at", "instruction", "response"]
-    readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
+
+class ReviewInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Review
+    extra = 0
+    fields = ["round", "reviewer", "verdict", "rating", "reasons", "comment", "fix", "created_at"]
+
+
+class DecisionInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Decision
+    extra = 0
+    fk_name = "entry"
+    fields = ["round", "outcome", "decided_by", "reason", "approvals", "rejections", "created_at"]
 
 
 @admin.register(Entry)
-class EntryAdmin(admin.ModelAdmin):
+class EntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Entries are read here; their text and state change only through the services, which
+    record revisions and decisions. Removing one (spam, say) stays possible."""
+
     list_display = ["id", "category", "author", "status", "submitted_at", "updated_at"]
     list_filter = ["status", "category"]
     search_fields = ["instruction", "response", "author__username"]
-    raw_id_fields = ["author"]
-    readonly_fields = ["created_at", "updated_at", "submitted_at"]
-    inlines = [RevisionInline]
+    inlines = [RevisionInline, ReviewInline, DecisionInline]
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
 
 
 @admin.register(Revision)
-class RevisionAdmin(admin.ModelAdmin):
+class RevisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["entry", "number", "author", "created_at"]
-    raw_id_fields = ["entry", "author"]
 
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
+@admin.register(Review)
+class ReviewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["entry", "round", "reviewer", "verdict", "rating", "created_at"]
+    list_filter = ["verdict", "rating"]
+    search_fields = ["reviewer__username", "comment"]
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+
+@admin.register(Decision)
+class DecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["entry", "round", "outcome", "decided_by", "created_at"]
+    list_filter = ["outcome"]
 
 
 @admin.register(Team)
@@ -82,10 +110,6 @@ class ContributorAgreementAdmin(admin.ModelAdmin):
 
 
 @admin.register(AgreementAcceptance)
-class AgreementAcceptanceAdmin(admin.ModelAdmin):
+class AgreementAcceptanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["user", "agreement", "accepted_at"]
     list_filter = ["agreement"]
-    readonly_fields = ["user", "agreement", "accepted_at"]
-
-    def has_add_permission(self, request):
-        return False

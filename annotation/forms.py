@@ -1,15 +1,35 @@
-from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from uuid import UUID
 
-from annotation.models import RejectReason, Team, Verdict
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+
+from annotation.models import MAX_URL_CHARS, RejectReason, Team, Verdict
 from annotation.text import ENTRY_FIELDS, TEXT_FIELDS, Limits, normalize_text
 
 
 class SignInForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
-        "inactive": "This account is not active yet: open the confirmation link we e-mailed you.",
+        "inactive": "This account is not active: open the confirmation link we e-mailed you, "
+        "or ask an administrator.",
     }
+
+    def clean(self):
+        try:
+            return super().clean()
+        except ValidationError:
+            # The default backend treats an inactive account like a wrong password; with the
+            # right password, say what is actually wrong.
+            username, password = (
+                self.cleaned_data.get("username"),
+                self.cleaned_data.get("password"),
+            )
+            user = get_user_model()._default_manager.filter(username=username).first()
+            if user is not None and not user.is_active and user.check_password(password or ""):
+                raise ValidationError(self.error_messages["inactive"], code="inactive") from None
+            raise
 
 
 class SignUpForm(forms.Form):
@@ -45,6 +65,7 @@ class EntryForm(forms.Form):
     """The writing form. It only carries text; the rules live in annotation.text and the services."""
 
     entry = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    draft_key = forms.UUIDField(required=False, widget=forms.HiddenInput)
     category = forms.SlugField(widget=forms.HiddenInput)
     instruction = forms.CharField(required=False, strip=False, widget=forms.Textarea)
     context = forms.CharField(
@@ -53,7 +74,9 @@ class EntryForm(forms.Form):
     source_url = forms.CharField(required=False, label="Source URL of the passage")
     response = forms.CharField(required=False, strip=False, widget=forms.Textarea)
 
-    def __init__(self, *args, category, **kwargs):
+    def __init__(self, *args, category, show_context: bool = False, **kwargs):
+        """`show_context` keeps the passage fields for a category that takes none, so that a
+        draft holding a passage (written before an admin changed the policy) can be cleared."""
         super().__init__(*args, **kwargs)
         self.category = category
         limits = Limits.from_settings()
@@ -65,7 +88,8 @@ class EntryForm(forms.Form):
         self.fields["source_url"].widget.attrs.update(
             {"placeholder": "https://en.wikipedia.org/wiki/…", "inputmode": "url"}
         )
-        if not category.takes_context:
+        self.fields["source_url"].widget.attrs["maxlength"] = MAX_URL_CHARS
+        if not (category.takes_context or show_context):
             del self.fields["context"]
             del self.fields["source_url"]
 
@@ -73,6 +97,17 @@ class EntryForm(forms.Form):
         """What the writer typed, whether or not it is valid yet."""
         names = [name for name in ENTRY_FIELDS if name in self.fields]
         return {name: self.data.get(name, "") for name in names}
+
+    def draft_key_value(self) -> UUID | None:
+        try:
+            return UUID(self.data.get("draft_key", ""))
+        except ValueError:
+            return None
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        """Show a service's field errors beside their fields; any other field's on top."""
+        for name, problems in exc.message_dict.items():
+            self.add_error(name if name in self.fields else None, problems)
 
 
 class ReviewForm(forms.Form):

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+MAX_URL_CHARS = 2000
+
 
 class Team(models.Model):
     """A department; leaderboards can be read per team."""
@@ -125,7 +127,10 @@ class Entry(models.Model):
     instruction = models.TextField(blank=True)
     context = models.TextField(blank=True)
     response = models.TextField(blank=True)
-    source_url = models.URLField(max_length=2000, blank=True)
+    source_url = models.URLField(max_length=MAX_URL_CHARS, blank=True)
+    # Set by the writing page: every save from one page (autosave, the beacon of a closing tab,
+    # the submit button) lands on one draft, however their requests race.
+    draft_key = models.UUIDField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -155,7 +160,8 @@ class Entry(models.Model):
             models.CheckConstraint(
                 condition=Q(status="draft") | Q(submitted_at__isnull=False),
                 name="entry_submitted_at_once_out_of_draft",
-            )
+            ),
+            models.UniqueConstraint(fields=["author", "draft_key"], name="one_entry_per_draft_key"),
         ]
 
     def __str__(self):
@@ -177,7 +183,7 @@ class Revision(models.Model):
     instruction = models.TextField(blank=True)
     context = models.TextField(blank=True)
     response = models.TextField(blank=True)
-    source_url = models.URLField(max_length=2000, blank=True)
+    source_url = models.URLField(max_length=MAX_URL_CHARS, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

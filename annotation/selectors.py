@@ -15,12 +15,18 @@ from annotation.models import (
     Entry,
     EntryStatus,
     Outcome,
+    Profile,
     Review,
     ReviewSkip,
     Revision,
     Verdict,
 )
 from annotation.text import TEXT_FIELDS
+
+
+def profile_for(*, user: AbstractBaseUser) -> Profile:
+    """The user's profile, or an unsaved default one for accounts that have none yet."""
+    return Profile.objects.select_related("team").filter(user=user).first() or Profile(user=user)
 
 
 def agreement_current() -> ContributorAgreement | None:

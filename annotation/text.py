@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from annotation.models import Category, ContextPolicy
+from annotation.models import MAX_URL_CHARS, Category, ContextPolicy
 
 TEXT_FIELDS = ("instruction", "context", "response")
 ENTRY_FIELDS = (*TEXT_FIELDS, "source_url")
@@ -82,6 +82,8 @@ def validate_draft(values: dict[str, str]) -> None:
         for name, value in values.items()
         if len(value) > DRAFT_HARD_LIMIT
     }
+    if len(values.get("source_url", "")) > MAX_URL_CHARS:
+        errors["source_url"] = f"Keep the web address to {MAX_URL_CHARS:,} characters."
     if errors:
         raise ValidationError(errors)
 

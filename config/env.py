@@ -8,8 +8,8 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
+_TRUE = {"true"}
+_FALSE = {"false"}
 
 
 def env_str(name: str, default: str = "") -> str:

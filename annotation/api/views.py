@@ -151,7 +151,7 @@ class EntryReopenApi(_EntryTransitionApi):
 
 
 def _me_payload(user) -> dict:
-    profile = services.profile_ensure(user=user)
+    profile = selectors.profile_for(user=user)
     agreement = selectors.agreement_status(user=user)
     return {
         "id": user.pk,

@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -34,7 +36,7 @@ def profile_update(
     return profile
 
 
-def signup_email_allowed(email: str) -> bool:
+def signup_email_allowed(*, email: str) -> bool:
     domain = email.rpartition("@")[2].lower()
     return bool(domain) and domain in settings.FLOCK_SIGNUP_EMAIL_DOMAINS
 
@@ -46,7 +48,7 @@ def user_sign_up(
     password: str,
     display_name: str = "",
     team: Team | None = None,
-    activation_url_for,
+    activation_url_for: Callable[[str, str], str],
 ) -> AbstractBaseUser:
     """Create an inactive account for a company address and e-mail its confirmation link.
 
@@ -58,7 +60,7 @@ def user_sign_up(
         raise ActionForbidden("Self-service sign-up is off; ask an administrator for an account.")
     email = User.objects.normalize_email(email.strip())
     errors = {}
-    if not signup_email_allowed(email):
+    if not signup_email_allowed(email=email):
         allowed = ", ".join("@" + d for d in settings.FLOCK_SIGNUP_EMAIL_DOMAINS)
         errors["email"] = f"Use your company e-mail address ({allowed})."
     elif User.objects.filter(email__iexact=email).exists():

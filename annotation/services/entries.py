@@ -1,5 +1,7 @@
+from uuid import UUID
+
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -30,15 +32,50 @@ def revision_record(*, entry: Entry, author: AbstractBaseUser) -> Revision:
     )
 
 
-def entry_create(*, author: AbstractBaseUser, category: Category, values: dict) -> Entry:
+def entry_create(
+    *, author: AbstractBaseUser, category: Category, values: dict, draft_key: UUID | None = None
+) -> Entry:
     """Start a draft. Its text, if any, becomes revision 1."""
     cleaned = normalize_fields({name: values.get(name, "") for name in ENTRY_FIELDS})
     validate_draft(cleaned)
     with transaction.atomic():
-        entry = Entry.objects.create(author=author, category=category, **cleaned)
+        entry = Entry.objects.create(
+            author=author, category=category, draft_key=draft_key, **cleaned
+        )
         if any(cleaned.values()):
             revision_record(entry=entry, author=author)
     return entry
+
+
+def entry_save_draft(
+    *,
+    author: AbstractBaseUser,
+    category: Category,
+    values: dict,
+    entry: Entry | None = None,
+    draft_key: UUID | None = None,
+) -> Entry | None:
+    """Save what the writing page holds: update its draft, or start one on the first keystroke.
+
+    The page's `draft_key` makes the start idempotent, so a first autosave still in flight, the
+    beacon of a closing tab and the submit button all land on one draft. None when nothing has
+    been typed yet.
+    """
+    if entry is None and draft_key is not None:
+        entry = Entry.objects.filter(author=author, draft_key=draft_key).first()
+    if entry is not None:
+        return entry_update(entry=entry, actor=author, values=values)
+    if not any(str(value).strip() for value in values.values()):
+        return None
+    try:
+        with transaction.atomic():
+            return entry_create(
+                author=author, category=category, values=values, draft_key=draft_key
+            )
+    except IntegrityError:
+        # Another request from the same page created it a moment ago.
+        entry = Entry.objects.get(author=author, draft_key=draft_key)
+        return entry_update(entry=entry, actor=author, values=values)
 
 
 def entry_update(*, entry: Entry, actor: AbstractBaseUser, values: dict) -> Entry:

@@ -1,5 +1,7 @@
 """Sign-in, sign-up, profile and the contributor agreement."""
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -67,7 +69,7 @@ def activate(request, uidb64: str, token: str):
 
 @login_required
 def profile(request):
-    current = services.profile_ensure(user=request.user)
+    current = selectors.profile_for(user=request.user)
     initial = {
         "display_name": current.display_name,
         "team": current.team,
@@ -107,7 +109,7 @@ def agreement(request):
             services.agreement_accept(user=request.user, version=request.POST.get("version"))
         except StateConflict as exc:
             messages.error(request, exc.message)
-            return redirect(f"{reverse('agreement')}?next={next_url}")
+            return redirect(f"{reverse('agreement')}?{urlencode({'next': next_url})}")
         messages.success(request, "Thank you. You can now submit entries.")
         return redirect(next_url)
     return render(request, "accounts/agreement.html", {"status": status, "next": next_url})

@@ -1,5 +1,9 @@
 """The writing flow: pick a category, write with autosave, submit, and "My entries"."""
 
+from functools import wraps
+from urllib.parse import urlencode
+from uuid import uuid4
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -12,6 +16,7 @@ from django.views.decorators.http import require_POST
 from annotation import selectors, services
 from annotation.forms import EntryForm
 from annotation.models import Category, Entry, EntryStatus
+from annotation.text import ENTRY_FIELDS, validate_submission
 from config.errors import ActionForbidden, DomainError, StateConflict
 
 
@@ -58,7 +63,7 @@ def _render_write(request, form: EntryForm, entry: Entry | None, status: int = 2
 @login_required
 def entry_new(request, slug: str):
     category = _get_category(slug)
-    form = EntryForm(category=category, initial={"category": category.slug})
+    form = EntryForm(category=category, initial={"category": category.slug, "draft_key": uuid4()})
     return _render_write(request, form, entry=None)
 
 
@@ -67,41 +72,59 @@ def entry_edit(request, entry_id: int):
     entry = _get_own_entry(request, entry_id)
     if not entry.is_editable:
         return redirect("annotation:entry_detail", entry_id=entry.pk)
-    initial = {"entry": entry.pk, "category": entry.category.slug}
-    initial.update({name: getattr(entry, name) for name in ("instruction", "context", "response")})
-    initial["source_url"] = entry.source_url
-    form = EntryForm(category=entry.category, initial=initial)
+    initial = {"entry": entry.pk, "category": entry.category.slug, "draft_key": entry.draft_key}
+    initial.update({name: getattr(entry, name) for name in ENTRY_FIELDS})
+    form = EntryForm(category=entry.category, initial=initial, show_context=bool(entry.context))
     return _render_write(request, form, entry=entry)
 
 
-def _save_draft(request, form: EntryForm) -> Entry | None:
-    """Create or update the draft behind a writing form; None when there is nothing to save yet."""
-    values = form.text_values()
-    entry_id = form.data.get("entry")
-    if entry_id:
-        entry = _get_own_entry(request, entry_id)
-        return services.entry_update(entry=entry, actor=request.user, values=values)
-    if not any(value.strip() for value in values.values()):
-        return None
-    return services.entry_create(author=request.user, category=form.category, values=values)
-
-
-def _form_from_post(request) -> EntryForm:
+def _form_from_post(request) -> tuple[EntryForm, Entry | None]:
+    """The writing form as posted, with the draft it names (None for a page not saved yet)."""
     entry_id = request.POST.get("entry")
     if entry_id:
-        category = _get_own_entry(request, entry_id).category
-    else:
-        category = _get_category(request.POST.get("category", ""))
-    return EntryForm(request.POST, category=category)
+        entry = _get_own_entry(request, entry_id)
+        form = EntryForm(request.POST, category=entry.category, show_context=bool(entry.context))
+        return form, entry
+    category = _get_category(request.POST.get("category", ""))
+    return EntryForm(request.POST, category=category), None
 
 
-@login_required
+def _save_draft(request, form: EntryForm, entry: Entry | None) -> Entry | None:
+    return services.entry_save_draft(
+        author=request.user,
+        category=form.category,
+        values=form.text_values(),
+        entry=entry,
+        draft_key=form.draft_key_value(),
+    )
+
+
+def login_required_htmx(view):
+    """For htmx endpoints: a signed-out writer gets a message in the page, not the sign-in page
+    swapped into the save status (and their text stays where it is)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return _autosave_status(
+                request,
+                None,
+                error="Not saved: you are signed out. Sign in again in another tab, then keep "
+                "typing here; your text is still on this page.",
+                status=401,
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@login_required_htmx
 @require_POST
 def entry_autosave(request):
     """htmx: save the draft as the writer types; answers with the save status fragment."""
-    form = _form_from_post(request)
+    form, entry = _form_from_post(request)
     try:
-        entry = _save_draft(request, form)
+        entry = _save_draft(request, form, entry)
     except ValidationError as exc:
         problems = " ".join(exc.messages)
         return _autosave_status(request, None, error=f"Not saved: {problems}", status=400)
@@ -127,19 +150,17 @@ def _autosave_status(request, entry, *, error: str = "", status: int = 200) -> H
 @require_POST
 def entry_submit(request):
     """Save what was typed as a draft first, then try to submit; errors keep every character."""
-    form = _form_from_post(request)
+    form, entry = _form_from_post(request)
     try:
-        entry = _save_draft(request, form)
+        entry = _save_draft(request, form, entry)
+        if entry is None:  # nothing typed: report the rules for an empty entry
+            validate_submission(category=form.category, values=form.text_values())
     except ValidationError as exc:
-        form.add_error(None, exc)
-        return _render_write(request, form, entry=None, status=400)
-    except StateConflict as exc:
-        messages.error(request, exc.message)
-        return redirect("annotation:entry_list")
-    if entry is None:
-        form.add_error("instruction", "Write the instruction; it cannot be blank.")
-        form.add_error("response", "Write the response; it cannot be blank.")
-        return _render_write(request, form, entry=None, status=400)
+        form.add_service_errors(exc)
+        return _render_write(request, form, entry=entry, status=400)
+    except DomainError as exc:
+        form.add_error(None, exc.message)
+        return _render_write(request, form, entry=entry, status=exc.status_code)
 
     # The form now points at the saved draft, so a failed submit keeps editing the same one.
     form.data = form.data.copy()
@@ -147,12 +168,12 @@ def entry_submit(request):
     try:
         services.entry_submit(entry=entry, actor=request.user)
     except ValidationError as exc:
-        form.add_error(None, exc)
+        form.add_service_errors(exc)
         return _render_write(request, form, entry=entry, status=400)
     except ActionForbidden as exc:
         messages.warning(request, exc.message)
         edit_url = reverse("annotation:entry_edit", args=[entry.pk])
-        return redirect(f"{reverse('agreement')}?next={edit_url}")
+        return redirect(f"{reverse('agreement')}?{urlencode({'next': edit_url})}")
     except StateConflict as exc:
         messages.error(request, exc.message)
         return redirect("annotation:entry_detail", entry_id=entry.pk)

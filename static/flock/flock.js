@@ -20,16 +20,19 @@
   }
 
   function attachAutosaveOnLeave(form) {
-    var dirty = false;
-    form.addEventListener("input", function () { dirty = true; });
+    // Count edits, so that a save only clears what it actually carried: keystrokes typed while an
+    // autosave was on its way still go out with the beacon if the tab closes.
+    var edits = 0, saved = 0, sending = 0;
+    form.addEventListener("input", function () { edits += 1; });
+    form.addEventListener("htmx:beforeRequest", function () { sending = edits; });
     form.addEventListener("htmx:afterRequest", function (event) {
-      if (event.detail.successful) { dirty = false; }
+      if (event.detail.successful) { saved = Math.max(saved, sending); }
     });
-    form.addEventListener("submit", function () { dirty = false; });
+    form.addEventListener("submit", function () { saved = edits; });
     function flush() {
-      if (!dirty || !navigator.sendBeacon) { return; }
+      if (saved >= edits || !navigator.sendBeacon) { return; }
       navigator.sendBeacon(form.dataset.autosaveUrl, new FormData(form));
-      dirty = false;
+      saved = edits;
     }
     window.addEventListener("pagehide", flush);
     document.addEventListener("visibilitychange", function () {

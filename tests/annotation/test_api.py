@@ -17,8 +17,10 @@ PASSAGE = {
 
 def test_anonymous_callers_are_refused(api_client):
     for url in ["/api/v1/categories/", "/api/v1/entries/", "/api/v1/me/"]:
-        assert api_client.get(url).status_code in (401, 403)
-    assert api_client.post("/api/v1/entries/", PASSAGE, format="json").status_code in (401, 403)
+        response = api_client.get(url)
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"] == "Token"
+    assert api_client.post("/api/v1/entries/", PASSAGE, format="json").status_code == 401
     assert not Entry.objects.exists()
 
 
@@ -209,3 +211,11 @@ def test_openapi_schema_documents_the_writing_api(client):
         assert path in paths, path
     assert set(paths["/api/v1/entries/{entry_id}/"]) >= {"get", "patch", "delete"}
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_an_overlong_source_url_is_refused_with_400(alice_api):
+    body = {**PASSAGE, "source_url": "https://en.wikipedia.org/wiki/" + "x" * 2000}
+    response = alice_api.post("/api/v1/entries/", body, format="json")
+    assert response.status_code == 400
+    assert "source_url" in response.json()
+    assert not Entry.objects.exists()

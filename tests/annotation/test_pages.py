@@ -5,7 +5,7 @@ from django.core import mail
 
 from annotation import services
 from annotation.models import Entry, EntryStatus
-from tests.factories import EntryFactory
+from tests.factories import EntryFactory, category
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,13 @@ def test_pages_need_a_signed_in_user(client):
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith("/accounts/sign-in/")
-    assert client.post("/entries/autosave/", _closed_qa()).status_code == 302
+    assert not Entry.objects.exists()
+
+
+def test_autosave_after_the_session_expired_says_so_in_the_page(client):
+    response = client.post("/entries/autosave/", _closed_qa(), **HTMX)
+    assert response.status_code == 401
+    assert "you are signed out" in response.content.decode()
     assert not Entry.objects.exists()
 
 
@@ -188,7 +194,7 @@ def test_submit_without_the_agreement_saves_the_draft_and_asks_for_it(alice_clie
     response = alice_client.post("/entries/submit/", _closed_qa())
     entry = Entry.objects.get(author=alice)
     assert entry.status == EntryStatus.DRAFT
-    assert response["Location"] == f"/agreement/?next=/entries/{entry.pk}/edit/"
+    assert response["Location"] == f"/agreement/?next=%2Fentries%2F{entry.pk}%2Fedit%2F"
 
 
 def test_a_failed_submit_shows_errors_beside_fields_and_keeps_the_text(alice_client, agreed):
@@ -244,3 +250,79 @@ def test_profile_page_saves_display_name_and_leaderboard_choice(alice_client, al
     assert response.status_code == 302
     profile = services.profile_ensure(user=alice)
     assert (profile.display_name, profile.show_on_leaderboard) == ("Alice M.", False)
+
+
+def test_one_page_makes_one_draft_however_its_saves_race(alice_client, alice):
+    key = "8f7f3c1e-9d1b-4a59-9a57-1d2b3c4d5e6f"
+    # The first autosave has not answered yet, so neither the next autosave nor the submit
+    # button knows the draft's id; the page's draft key ties them together.
+    alice_client.post("/entries/autosave/", _closed_qa(draft_key=key, response="In 19"), **HTMX)
+    alice_client.post("/entries/autosave/", _closed_qa(draft_key=key, response="In 1990"), **HTMX)
+    alice_client.post("/entries/submit/", _closed_qa(draft_key=key, response="In 1990."))
+    entry = Entry.objects.get(author=alice)
+    assert entry.response == "In 1990."
+    assert str(entry.draft_key) == key
+
+
+def test_a_draft_key_is_per_author(alice_client, alice, bob):
+    key = "8f7f3c1e-9d1b-4a59-9a57-1d2b3c4d5e6f"
+    theirs = EntryFactory(author=bob, draft_key=key)
+    alice_client.post("/entries/autosave/", _closed_qa(draft_key=key), **HTMX)
+    theirs.refresh_from_db()
+    assert theirs.instruction != _closed_qa()["instruction"]
+    assert Entry.objects.filter(author=alice).count() == 1
+
+
+def test_a_passage_left_on_a_category_without_context_can_be_seen_and_cleared(alice_client, agreed):
+    entry = EntryFactory(
+        author=agreed,
+        category=category("creative_writing"),
+        instruction="Write a haiku about autumn.",
+        response="Leaves fall, slow and red",
+        context="A passage pasted before the policy changed.",
+        source_url="https://en.wikipedia.org/wiki/Haiku",
+    )
+    edit = alice_client.get(f"/entries/{entry.pk}/edit/").content.decode()
+    assert "A passage pasted before the policy changed.</textarea>" in edit
+
+    post = {
+        "entry": entry.pk,
+        "category": "creative_writing",
+        "instruction": entry.instruction,
+        "response": entry.response,
+        "context": entry.context,
+        "source_url": entry.source_url,
+    }
+    response = alice_client.post("/entries/submit/", post)
+    assert response.status_code == 400
+    assert "takes no reference passage" in response.content.decode()
+
+    response = alice_client.post("/entries/submit/", {**post, "context": "", "source_url": ""})
+    assert response.status_code == 302
+    entry.refresh_from_db()
+    assert (entry.status, entry.context) == (EntryStatus.SUBMITTED, "")
+
+
+def test_submitting_an_entry_already_submitted_elsewhere_keeps_the_text(alice_client, alice):
+    entry = EntryFactory(author=alice, status=EntryStatus.SUBMITTED)
+    post = {"entry": entry.pk, "category": "open_qa", "instruction": "Typed in an old tab"}
+    response = alice_client.post("/entries/submit/", {**post, "response": "and kept."})
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "cannot be edited" in page and "Typed in an old tab</textarea>" in page
+
+
+def test_an_overlong_source_url_is_a_message_not_a_crash(alice_client, alice):
+    url = "https://en.wikipedia.org/wiki/" + "x" * 2000
+    response = alice_client.post("/entries/autosave/", _closed_qa(source_url=url), **HTMX)
+    assert response.status_code == 400
+    assert "Keep the web address to 2,000 characters" in response.content.decode()
+
+
+def test_an_unconfirmed_account_is_told_why_it_cannot_sign_in(client, alice, password):
+    alice.is_active = False
+    alice.save()
+    response = client.post("/accounts/sign-in/", {"username": "alice", "password": password})
+    assert b"This account is not active" in response.content
+    wrong = client.post("/accounts/sign-in/", {"username": "alice", "password": "nope"})
+    assert b"This account is not active" not in wrong.content
