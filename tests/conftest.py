@@ -1,3 +1,5 @@
+import importlib
+
 import pytest
 
 from annotation import services
@@ -51,3 +53,19 @@ def api_client():
 def alice_api(api_client, alice):
     api_client.force_authenticate(alice)
     return api_client
+
+
+@pytest.fixture
+def seeded(transactional_db):
+    """Put back what the data migration seeded, for tests that run outside a transaction.
+
+    Transactional tests empty every table when they finish. serialized_rollback cannot restore
+    the rows for the browser tests: Playwright's event loop gives the test its own connection
+    object, which lacks the serialized copy Django keeps on the original one.
+    """
+    from django.apps import apps
+
+    seed_migration = importlib.import_module(
+        "annotation.migrations.0002_seed_categories_and_agreement"
+    )
+    seed_migration.seed(apps, schema_editor=None)

@@ -100,6 +100,9 @@ def _apply_fix(entry: Entry, reviewer: AbstractBaseUser, fix_values: dict):
         return None
     values = {name: getattr(entry, name) for name in ENTRY_FIELDS} | changed
     validate_submission(category=entry.category, values=values)
+    if not entry.revisions.exists():
+        # Keep the author's text as the baseline, so the fix can be shown as a diff against it.
+        revision_record(entry=entry, author=entry.author)
     for name, value in changed.items():
         setattr(entry, name, value)
     entry.save(update_fields=[*changed, "updated_at"])

@@ -1,6 +1,5 @@
 """Playwright driving Debian's Chromium (never a downloaded browser) against pytest-django's live server."""
 
-import importlib
 import os
 from pathlib import Path
 
@@ -41,18 +40,8 @@ def browser():
 
 
 @pytest.fixture(autouse=True)
-def seeded_categories(transactional_db):
-    """Put back what the data migration seeded: transactional tests empty every table afterwards.
-
-    (serialized_rollback cannot do it here: Playwright's event loop gives the test its own
-    connection object, which lacks the serialized copy Django keeps on the original one.)
-    """
-    from django.apps import apps
-
-    seed_migration = importlib.import_module(
-        "annotation.migrations.0002_seed_categories_and_agreement"
-    )
-    seed_migration.seed(apps, schema_editor=None)
+def _seeded(seeded):
+    """Every browser test needs the categories and agreement (see tests/conftest.py: seeded)."""
 
 
 @pytest.fixture
@@ -78,3 +67,33 @@ def sign_in(page, password):
         page.wait_for_url("**/write/")
 
     return sign_in_as
+
+
+@pytest.fixture
+def browser_as(browser, live_server, password, request):
+    """A signed-in page per person, each in its own browser context (its own cookies)."""
+    contexts = []
+
+    def open_for(user):
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": 1280, "height": 900}
+        )
+        context.set_default_timeout(10_000)
+        contexts.append((user.username, context))
+        page = context.new_page()
+        page.goto("/accounts/sign-in/")
+        page.get_by_label("Username").fill(user.username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/write/")
+        return page
+
+    yield open_for
+    ARTIFACTS.mkdir(exist_ok=True)
+    for username, context in contexts:
+        for page in context.pages:
+            if not page.is_closed():
+                page.screenshot(
+                    path=ARTIFACTS / f"{request.node.name}-{username}.png", full_page=True
+                )
+        context.close()
