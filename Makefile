@@ -40,7 +40,8 @@ serve: install
 
 ## make bench: benchmarks that print their figures (DATABASE_URL selects PostgreSQL)
 bench: install
-	$(PY) bench/writing.py
+	$(PY) -m bench.writing
+	$(PY) -m bench.review
 
 lint: install
 	$(VENV)/bin/ruff check .

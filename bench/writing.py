@@ -4,38 +4,20 @@
 per category. This builds a throwaway test database (SQLite, or PostgreSQL when DATABASE_URL names
 it), fills it with ENTRIES entries, and prints latency percentiles.
 
-    .venv/bin/python bench/writing.py [--entries 100000] [--saves 2000]
+    .venv/bin/python -m bench.writing [--entries 100000] [--saves 2000]
 """
 
 import argparse
-import os
-import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+from bench.common import percentiles, throwaway_database  # sets Django up: import it first
 
-import django
+# isort: split
+from django.contrib.auth import get_user_model
+from django.db import connection
 
-django.setup()
-
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test.utils import setup_databases, teardown_databases  # noqa: E402
-
-from annotation import selectors, services  # noqa: E402
-from annotation.models import Category, Entry, EntryStatus  # noqa: E402
-
-
-def percentiles(samples_ms: list[float]) -> str:
-    samples = sorted(samples_ms)
-    p = lambda q: samples[min(len(samples) - 1, int(q * len(samples)))]  # noqa: E731
-    return (
-        f"p50 {p(0.50):.2f} ms  p95 {p(0.95):.2f} ms  p99 {p(0.99):.2f} ms  "
-        f"mean {statistics.fmean(samples):.2f} ms  (n={len(samples)})"
-    )
+from annotation import selectors, services
+from annotation.models import Category, Entry, EntryStatus
 
 
 def fill(entries: int) -> list:
@@ -79,8 +61,7 @@ def main():
     parser.add_argument("--saves", type=int, default=2_000)
     args = parser.parse_args()
 
-    old_config = setup_databases(verbosity=0, interactive=False)
-    try:
+    with throwaway_database():
         print(f"database: {connection.vendor}  entries: {args.entries:,}")
         started = time.perf_counter()
         writers = fill(args.entries)
@@ -107,8 +88,6 @@ def main():
             samples.append((time.perf_counter() - t) * 1000)
         print(f"autosave (entry_update, one revision each): {percentiles(samples)}")
         print(f"revisions stored for the draft: {draft.revisions.count():,}")
-    finally:
-        teardown_databases(old_config, verbosity=0)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from annotation.models import Category, Team
 DEMO_PASSWORD = "flock-demo"
 
 # (username, display name, team, role) — alice writes, bob reviews, carol is staff, dana exports.
+# Samples: (author, category, text, who approves it) — two approvals accept an entry.
 PEOPLE = [
     ("alice", "Alice Martin", "Engineering", "contributor"),
     ("bob", "Bob Okafor", "Sales", "contributor"),
@@ -28,6 +29,7 @@ SAMPLES = [
                 "more than long ones (red), so blue light reaches our eyes from all over the sky."
             ),
         },
+        ["carol", "dana"],
     ),
     (
         "bob",
@@ -36,6 +38,7 @@ SAMPLES = [
             "instruction": "Suggest names for an internal newsletter about data quality.",
             "response": "- The Clean Sheet\n- Signal & Noise\n- Row by Row\n- The Dedupe Digest",
         },
+        [],
     ),
     (
         "carol",
@@ -49,6 +52,7 @@ SAMPLES = [
             "source_url": "https://en.wikipedia.org/wiki/Eiffel_Tower",
             "response": "It is 330 metres tall.",
         },
+        ["dana"],
     ),
 ]
 
@@ -87,7 +91,7 @@ class Command(BaseCommand):
                 )
             users[username] = user
 
-        for username, slug, values in SAMPLES:
+        for username, slug, values, approvers in SAMPLES:
             author = users[username]
             category = Category.objects.get(slug=slug)
             if author.entries.filter(instruction=values["instruction"]).exists():
@@ -95,6 +99,10 @@ class Command(BaseCommand):
             services.agreement_accept(user=author)
             entry = services.entry_create(author=author, category=category, values=values)
             services.entry_submit(entry=entry, actor=author)
+            for reviewer in approvers:
+                services.review_record(
+                    entry=entry, reviewer=users[reviewer], verdict="approve", rating=4
+                )
 
         self.stdout.write(self.style.SUCCESS("Demo data ready. Demo logins:"))
         for username, _, _, role in PEOPLE:

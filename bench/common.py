@@ -1,0 +1,39 @@
+"""Shared by the benchmarks: Django set up on the project's settings, a throwaway test database
+(SQLite, or PostgreSQL when DATABASE_URL names it), and latency percentiles.
+
+Import this module first: it configures Django before any model is imported.
+"""
+
+import os
+import statistics
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()
+
+from django.test.utils import setup_databases, teardown_databases  # noqa: E402
+
+
+@contextmanager
+def throwaway_database() -> Iterator[None]:
+    """Create a test database (test_<name>), migrated and seeded, and drop it afterwards."""
+    old_config = setup_databases(verbosity=0, interactive=False)
+    try:
+        yield
+    finally:
+        teardown_databases(old_config, verbosity=0)
+
+
+def percentiles(samples_ms: list[float]) -> str:
+    samples = sorted(samples_ms)
+
+    def at(q: float) -> float:
+        return samples[min(len(samples) - 1, int(q * len(samples)))]
+
+    return (
+        f"p50 {at(0.50):.2f} ms  p95 {at(0.95):.2f} ms  p99 {at(0.99):.2f} ms  "
+        f"mean {statistics.fmean(samples):.2f} ms  (n={len(samples)})"
+    )
