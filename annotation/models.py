@@ -167,9 +167,16 @@ class Entry(models.Model):
     def __str__(self):
         return f"#{self.pk} {self.category.slug}: {self.instruction[:60]}"
 
+    LEASE_FIELDS = ("leased_to", "lease_expires_at")
+
     @property
     def is_editable(self) -> bool:
         return self.status == EntryStatus.DRAFT
+
+    def release_lease(self) -> None:
+        """Forget who holds the entry for review (save LEASE_FIELDS to store it)."""
+        self.leased_to = None
+        self.lease_expires_at = None
 
 
 class Revision(models.Model):

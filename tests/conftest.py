@@ -36,6 +36,12 @@ def carol(db):
 
 
 @pytest.fixture
+def dave(db):
+    """Dave is another reviewer."""
+    return UserFactory(username="dave")
+
+
+@pytest.fixture
 def agreed(alice):
     """Alice, having accepted the contributor agreement in force."""
     services.agreement_accept(user=alice)

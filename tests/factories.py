@@ -36,6 +36,11 @@ def category(slug: str) -> Category:
     return Category.objects.get(slug=slug)
 
 
+def submitted(author, **kwargs) -> Entry:
+    """An entry waiting for review."""
+    return EntryFactory(author=author, status=EntryStatus.SUBMITTED, **kwargs)
+
+
 class EntryFactory(factory.django.DjangoModelFactory):
     """An entry put straight into a state, for tests about what happens next (not how it got there)."""
 

@@ -126,9 +126,8 @@ def entry_withdraw(*, entry: Entry, actor: AbstractBaseUser) -> Entry:
         entry = Entry.objects.select_for_update().get(pk=entry.pk)
         _require_status(entry, EntryStatus.SUBMITTED, action="withdrawn")
         entry.status = EntryStatus.WITHDRAWN
-        entry.leased_to = None
-        entry.lease_expires_at = None
-        entry.save(update_fields=["status", "leased_to", "lease_expires_at", "updated_at"])
+        entry.release_lease()
+        entry.save(update_fields=["status", *Entry.LEASE_FIELDS, "updated_at"])
     return entry
 
 
@@ -142,17 +141,15 @@ def entry_reopen(*, entry: Entry, actor: AbstractBaseUser) -> Entry:
         # The revised text is a new submission: its reviews start over in a new round.
         entry.review_round += 1
         entry.review_count = 0
-        entry.leased_to = None
-        entry.lease_expires_at = None
         entry.decided_at = None
+        entry.release_lease()
         entry.save(
             update_fields=[
                 "status",
                 "review_round",
                 "review_count",
-                "leased_to",
-                "lease_expires_at",
                 "decided_at",
+                *Entry.LEASE_FIELDS,
                 "updated_at",
             ]
         )

@@ -26,6 +26,13 @@ MAX_COMMENT_CHARS = 5_000
 MAX_DECISION_REASON_CHARS = 2_000
 
 
+def _require_under_review(entry: Entry) -> None:
+    if entry.status != EntryStatus.SUBMITTED:
+        raise StateConflict(
+            f"This entry is not under review (it is {entry.get_status_display().lower()})."
+        )
+
+
 def _lease_length() -> datetime.timedelta:
     return datetime.timedelta(minutes=settings.FLOCK_REVIEW_LEASE_MINUTES)
 
@@ -132,10 +139,7 @@ def review_record(
         entry = Entry.objects.select_for_update().select_related("category").get(pk=entry.pk)
         if entry.author_id == reviewer.pk:
             raise ActionForbidden("You cannot review your own entry.")
-        if entry.status != EntryStatus.SUBMITTED:
-            raise StateConflict(
-                f"This entry is not under review (it is {entry.get_status_display().lower()})."
-            )
+        _require_under_review(entry)
         if Review.objects.filter(entry=entry, reviewer=reviewer).exists():
             raise StateConflict("You have already reviewed this entry.")
         fix = _apply_fix(entry, reviewer, fix_values) if fix_values else None
@@ -155,9 +159,8 @@ def review_record(
             raise StateConflict("You have already reviewed this entry.") from None
         entry.review_count += 1
         if entry.leased_to_id == reviewer.pk:
-            entry.leased_to = None
-            entry.lease_expires_at = None
-        entry.save(update_fields=["review_count", "leased_to", "lease_expires_at"])
+            entry.release_lease()
+        entry.save(update_fields=["review_count", *Entry.LEASE_FIELDS])
         _consensus(entry)
     return review
 
@@ -202,11 +205,8 @@ def _decide(
     )
     entry.status = outcome
     entry.decided_at = decision.created_at
-    entry.leased_to = None
-    entry.lease_expires_at = None
-    entry.save(
-        update_fields=["status", "decided_at", "leased_to", "lease_expires_at", "updated_at"]
-    )
+    entry.release_lease()
+    entry.save(update_fields=["status", "decided_at", *Entry.LEASE_FIELDS, "updated_at"])
     return decision
 
 
@@ -228,10 +228,7 @@ def entry_decide(
         raise ValidationError(errors)
     with transaction.atomic():
         entry = Entry.objects.select_for_update().get(pk=entry.pk)
-        if entry.status != EntryStatus.SUBMITTED:
-            raise StateConflict(
-                f"This entry is not under review (it is {entry.get_status_display().lower()})."
-            )
+        _require_under_review(entry)
         approvals, rejections = _round_votes(entry)
         outcome = Outcome.ACCEPTED if verdict == Verdict.APPROVE else Outcome.REJECTED
         return _decide(

@@ -1,7 +1,7 @@
 import pytest
 
-from annotation.models import Decision, EntryStatus, Review
-from tests.factories import EntryFactory, UserFactory
+from annotation.models import Decision, Review
+from tests.factories import EntryFactory, UserFactory, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -10,10 +10,6 @@ pytestmark = pytest.mark.django_db
 def bob_api(api_client, bob):
     api_client.force_authenticate(bob)
     return api_client
-
-
-def submitted(author, **kwargs):
-    return EntryFactory(author=author, status=EntryStatus.SUBMITTED, **kwargs)
 
 
 def test_anonymous_callers_cannot_review(api_client, alice):

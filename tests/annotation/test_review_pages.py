@@ -2,7 +2,7 @@ import pytest
 
 from annotation import services
 from annotation.models import EntryStatus, Review
-from tests.factories import EntryFactory, UserFactory
+from tests.factories import EntryFactory, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -11,10 +11,6 @@ pytestmark = pytest.mark.django_db
 def bob_client(client, bob):
     client.force_login(bob)
     return client
-
-
-def submitted(author, **kwargs):
-    return EntryFactory(author=author, status=EntryStatus.SUBMITTED, **kwargs)
 
 
 def test_review_pages_need_sign_in(client, alice):
@@ -119,7 +115,7 @@ def test_skip_from_the_page_moves_to_the_next(bob_client, alice):
     assert response["Location"] == f"/review/{second.pk}/"
 
 
-def test_moderation_is_for_staff_only(bob_client, client, carol, alice, bob):
+def test_moderation_is_for_staff_only(bob_client, client, carol, alice, bob, dave):
     assert bob_client.get("/moderation/").status_code == 403
     entry = submitted(alice)
     response = bob_client.post(
@@ -131,7 +127,6 @@ def test_moderation_is_for_staff_only(bob_client, client, carol, alice, bob):
 
     # A split vote (bob approves, dave rejects) shows up for the moderator.
     services.review_record(entry=entry, reviewer=bob, verdict="approve", rating=4)
-    dave = UserFactory(username="dave")
     services.review_record(
         entry=entry, reviewer=dave, verdict="reject", rating=2, reasons=["factual_error"]
     )

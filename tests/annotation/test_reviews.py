@@ -7,23 +7,14 @@ from django.utils import timezone
 from annotation import selectors, services
 from annotation.models import Decision, Entry, EntryStatus, Review, Revision
 from config.errors import ActionForbidden, StateConflict
-from tests.factories import EntryFactory, UserFactory, category
+from tests.factories import EntryFactory, UserFactory, category, submitted
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def dave(db):
-    return UserFactory(username="dave")
-
-
-@pytest.fixture
 def erin(db):
     return UserFactory(username="erin")
-
-
-def submitted(author, **kwargs):
-    return EntryFactory(author=author, status=EntryStatus.SUBMITTED, **kwargs)
 
 
 def approve(entry, reviewer, **kwargs):

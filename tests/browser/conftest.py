@@ -44,10 +44,15 @@ def _seeded(seeded):
     """Every browser test needs the categories and agreement (see tests/conftest.py: seeded)."""
 
 
-@pytest.fixture
-def page(browser, live_server, request):
+def _new_context(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
+    return context
+
+
+@pytest.fixture
+def page(browser, live_server, request):
+    context = _new_context(browser, live_server)
     page = context.new_page()
     yield page
     ARTIFACTS.mkdir(exist_ok=True)
@@ -75,10 +80,7 @@ def browser_as(browser, live_server, password, request):
     contexts = []
 
     def open_for(user):
-        context = browser.new_context(
-            base_url=live_server.url, viewport={"width": 1280, "height": 900}
-        )
-        context.set_default_timeout(10_000)
+        context = _new_context(browser, live_server)
         contexts.append((user.username, context))
         page = context.new_page()
         page.goto("/accounts/sign-in/")

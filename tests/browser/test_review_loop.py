@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from annotation import services
 from annotation.models import Entry, EntryStatus
-from tests.factories import UserFactory, category
+from tests.factories import category
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,10 +20,9 @@ def review_next_and_approve(page, rating: str):
     expect(page.get_by_text("your review of")).to_be_visible()
 
 
-def test_write_review_reject_revise_and_accept(browser_as, alice, bob, carol, settings):
+def test_write_review_reject_revise_and_accept(browser_as, alice, bob, carol, dave, settings):
     # This drive sends an entry back to its author on the first rejection.
     settings.FLOCK_REJECT_REJECTIONS = 1
-    dave = UserFactory(username="dave")
     services.agreement_accept(user=alice)
     entry = services.entry_create(
         author=alice,
