@@ -1,6 +1,5 @@
 """REST API for writers and scripts. Each view validates the request shape and calls a service."""
 
-from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
@@ -25,7 +24,8 @@ from annotation.api.serializers import (
     ReviewNextSerializer,
     ReviewSerializer,
 )
-from annotation.models import Entry, EntryStatus
+from annotation.lookups import entry_for_review_or_404, own_entry_or_404
+from annotation.models import EntryStatus
 
 _ERRORS = {
     400: OpenApiResponse(description="Validation failed: a message per field."),
@@ -34,13 +34,6 @@ _ERRORS = {
         ErrorSerializer, description="The entry is not in a state that allows it."
     ),
 }
-
-
-def _own_entry(request, entry_id: int) -> Entry:
-    try:
-        return selectors.entry_get_for_author(author=request.user, entry_id=entry_id)
-    except Entry.DoesNotExist:
-        raise Http404("No such entry.") from None
 
 
 class CategoryListApi(APIView):
@@ -89,7 +82,7 @@ class EntryDetailApi(APIView):
         responses={200: EntrySerializer, 404: _ERRORS[404]}, summary="One of your entries"
     )
     def get(self, request, entry_id: int):
-        return Response(EntrySerializer(_own_entry(request, entry_id)).data)
+        return Response(EntrySerializer(own_entry_or_404(request.user, entry_id)).data)
 
     @extend_schema(
         request=EntryTextSerializer,
@@ -97,7 +90,7 @@ class EntryDetailApi(APIView):
         summary="Change a draft's text (drafts only)",
     )
     def patch(self, request, entry_id: int):
-        entry = _own_entry(request, entry_id)
+        entry = own_entry_or_404(request.user, entry_id)
         serializer = EntryTextSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         entry = services.entry_update(
@@ -110,7 +103,7 @@ class EntryDetailApi(APIView):
         summary="Delete a draft (drafts only)",
     )
     def delete(self, request, entry_id: int):
-        services.entry_delete(entry=_own_entry(request, entry_id), actor=request.user)
+        services.entry_delete(entry=own_entry_or_404(request.user, entry_id), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -120,7 +113,9 @@ class _EntryTransitionApi(APIView):
     service = None
 
     def post(self, request, entry_id: int):
-        entry = type(self).service(entry=_own_entry(request, entry_id), actor=request.user)
+        entry = type(self).service(
+            entry=own_entry_or_404(request.user, entry_id), actor=request.user
+        )
         return Response(EntrySerializer(entry).data)
 
 
@@ -204,13 +199,6 @@ class AgreementApi(APIView):
 # --- Review ----------------------------------------------------------------------------------
 
 
-def _entry_for_review(request, entry_id: int) -> Entry:
-    try:
-        return selectors.entry_get_for_review(viewer=request.user, entry_id=entry_id)
-    except Entry.DoesNotExist:
-        raise Http404("No such entry under review.") from None
-
-
 class ReviewNextApi(APIView):
     @extend_schema(
         request=ReviewNextSerializer,
@@ -246,7 +234,7 @@ class EntryReviewsApi(APIView):
         summary="Review an entry (one review per reviewer and entry)",
     )
     def post(self, request, entry_id: int):
-        entry = _entry_for_review(request, entry_id)
+        entry = entry_for_review_or_404(request.user, entry_id)
         serializer = ReviewCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -269,7 +257,9 @@ class EntrySkipApi(APIView):
         summary="Pass on an entry: release its lease and stop offering it to you",
     )
     def post(self, request, entry_id: int):
-        services.review_skip(entry=_entry_for_review(request, entry_id), reviewer=request.user)
+        services.review_skip(
+            entry=entry_for_review_or_404(request.user, entry_id), reviewer=request.user
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -295,7 +285,7 @@ class EntryDecideApi(APIView):
         summary="Moderators: accept or reject an entry under review, overriding the votes",
     )
     def post(self, request, entry_id: int):
-        entry = _entry_for_review(request, entry_id)
+        entry = entry_for_review_or_404(request.user, entry_id)
         serializer = DecideSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         decision = services.entry_decide(

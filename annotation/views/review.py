@@ -5,12 +5,12 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from annotation import selectors, services
 from annotation.forms import DecideForm, ReviewForm
+from annotation.lookups import category_or_404, entry_for_review_or_404
 from annotation.models import Category, Entry
 from config.errors import DomainError
 
@@ -32,10 +32,7 @@ def _category_from(request) -> Category | None:
     slug = request.POST.get("category") or request.GET.get("category") or ""
     if not slug:
         return None
-    try:
-        return selectors.category_get_active(slug=slug)
-    except Category.DoesNotExist:
-        raise Http404("No such category.") from None
+    return category_or_404(slug)
 
 
 @login_required
@@ -66,13 +63,6 @@ def review_next(request):
     return _redirect_to_next(request, _category_from(request))
 
 
-def _get_for_review(request, entry_id: int) -> Entry:
-    try:
-        return selectors.entry_get_for_review(viewer=request.user, entry_id=entry_id)
-    except Entry.DoesNotExist:
-        raise Http404("No such entry under review.") from None
-
-
 def _render_review(request, entry: Entry, form: ReviewForm, status: int = 200):
     return render(
         request,
@@ -90,7 +80,7 @@ def _render_review(request, entry: Entry, form: ReviewForm, status: int = 200):
 
 @login_required
 def review_entry(request, entry_id: int):
-    entry = _get_for_review(request, entry_id)
+    entry = entry_for_review_or_404(request.user, entry_id)
     if entry.author_id == request.user.pk:
         messages.info(request, "This is your own entry; colleagues review it.")
         return redirect("annotation:entry_detail", entry_id=entry.pk)
@@ -123,7 +113,7 @@ def review_entry(request, entry_id: int):
 @login_required
 @require_POST
 def review_skip(request, entry_id: int):
-    entry = _get_for_review(request, entry_id)
+    entry = entry_for_review_or_404(request.user, entry_id)
     services.review_skip(entry=entry, reviewer=request.user)
     messages.info(request, f"Skipped #{entry.pk}; it goes back to the pool.")
     return _redirect_to_next(request, _category_from(request))
@@ -132,7 +122,7 @@ def review_skip(request, entry_id: int):
 @moderator_required
 @require_POST
 def entry_decide(request, entry_id: int):
-    entry = _get_for_review(request, entry_id)
+    entry = entry_for_review_or_404(request.user, entry_id)
     form = DecideForm(request.POST)
     if form.is_valid():
         try:

@@ -15,7 +15,8 @@ from django.views.decorators.http import require_POST
 
 from annotation import selectors, services
 from annotation.forms import EntryForm
-from annotation.models import Category, Entry, EntryStatus
+from annotation.lookups import category_or_404, own_entry_or_404
+from annotation.models import Entry, EntryStatus
 from annotation.text import ENTRY_FIELDS, validate_submission
 from config.errors import ActionForbidden, DomainError, StateConflict
 
@@ -30,20 +31,6 @@ def category_list(request):
             "agreement": selectors.agreement_status(user=request.user),
         },
     )
-
-
-def _get_category(slug: str) -> Category:
-    try:
-        return selectors.category_get_active(slug=slug)
-    except Category.DoesNotExist:
-        raise Http404("No such category.") from None
-
-
-def _get_own_entry(request, entry_id) -> Entry:
-    try:
-        return selectors.entry_get_for_author(author=request.user, entry_id=int(entry_id))
-    except (Entry.DoesNotExist, TypeError, ValueError):
-        raise Http404("No such entry.") from None
 
 
 def _render_write(request, form: EntryForm, entry: Entry | None, status: int = 200):
@@ -62,14 +49,14 @@ def _render_write(request, form: EntryForm, entry: Entry | None, status: int = 2
 
 @login_required
 def entry_new(request, slug: str):
-    category = _get_category(slug)
+    category = category_or_404(slug)
     form = EntryForm(category=category, initial={"category": category.slug, "draft_key": uuid4()})
     return _render_write(request, form, entry=None)
 
 
 @login_required
 def entry_edit(request, entry_id: int):
-    entry = _get_own_entry(request, entry_id)
+    entry = own_entry_or_404(request.user, entry_id)
     if not entry.is_editable:
         return redirect("annotation:entry_detail", entry_id=entry.pk)
     initial = {"entry": entry.pk, "category": entry.category.slug, "draft_key": entry.draft_key}
@@ -82,10 +69,10 @@ def _form_from_post(request) -> tuple[EntryForm, Entry | None]:
     """The writing form as posted, with the draft it names (None for a page not saved yet)."""
     entry_id = request.POST.get("entry")
     if entry_id:
-        entry = _get_own_entry(request, entry_id)
+        entry = own_entry_or_404(request.user, entry_id)
         form = EntryForm(request.POST, category=entry.category, show_context=bool(entry.context))
         return form, entry
-    category = _get_category(request.POST.get("category", ""))
+    category = category_or_404(request.POST.get("category", ""))
     return EntryForm(request.POST, category=category), None
 
 
@@ -203,7 +190,7 @@ def entry_list(request):
 
 @login_required
 def entry_detail(request, entry_id: int):
-    entry = _get_own_entry(request, entry_id)
+    entry = own_entry_or_404(request.user, entry_id)
     return render(
         request,
         "annotation/entry_detail.html",
@@ -227,7 +214,7 @@ _ENTRY_ACTIONS = {
 def entry_action(request, entry_id: int, action: str):
     if action not in _ENTRY_ACTIONS:
         raise Http404("No such action.")
-    entry = _get_own_entry(request, entry_id)
+    entry = own_entry_or_404(request.user, entry_id)
     service, done = _ENTRY_ACTIONS[action]
     try:
         service(entry=entry, actor=request.user)
