@@ -103,7 +103,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60, minimum=1)
 CELERY_TIMEZONE = env_str("TIME_ZONE", "UTC")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    # Make this week's contest, finalise the ones past their grace period.
+    "contests-tick": {"task": "leaderboard.tasks.contests_tick", "schedule": 15 * 60},
+    # Compare the Redis leaderboards with the ledger and repair any drift.
+    "boards-check": {"task": "leaderboard.tasks.boards_check", "schedule": 60 * 60},
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -220,3 +225,17 @@ FLOCK_REVIEW_LEASE_MINUTES = env_int("FLOCK_REVIEW_LEASE_MINUTES", 10, minimum=1
 FLOCK_ACCEPT_APPROVALS = env_int("FLOCK_ACCEPT_APPROVALS", 2, minimum=1)
 FLOCK_REJECT_REJECTIONS = env_int("FLOCK_REJECT_REJECTIONS", 2, minimum=1)
 FLOCK_REVIEW_STALE_HOURS = env_int("FLOCK_REVIEW_STALE_HOURS", 48, minimum=1)
+# Scoring and contests. Points: an accepted entry earns FLOCK_POINTS_ACCEPTED × its category's
+# multiplier, plus FLOCK_POINTS_SHORT_CATEGORY_BONUS while the category is short of its target;
+# a review that agrees with the final outcome earns FLOCK_POINTS_REVIEW. Contests may override.
+FLOCK_POINTS_ACCEPTED = env_int("FLOCK_POINTS_ACCEPTED", 10)
+FLOCK_POINTS_REVIEW = env_int("FLOCK_POINTS_REVIEW", 2)
+FLOCK_POINTS_SHORT_CATEGORY_BONUS = env_int("FLOCK_POINTS_SHORT_CATEGORY_BONUS", 5)
+# The weekly contest runs Monday 00:00 to Monday 00:00 in TIME_ZONE, then reviews have
+# FLOCK_CONTEST_GRACE_HOURS more before standings are frozen.
+FLOCK_WEEKLY_CONTESTS = env_bool("FLOCK_WEEKLY_CONTESTS", True)
+FLOCK_CONTEST_GRACE_HOURS = env_int("FLOCK_CONTEST_GRACE_HOURS", 48)
+FLOCK_LEADERBOARD_SIZE = env_int("FLOCK_LEADERBOARD_SIZE", 50, minimum=1)
+# Prefix of every Redis key Flock writes (leaderboard sorted sets), so that several Flock
+# installations or test runs can share one Redis.
+FLOCK_REDIS_PREFIX = env_str("FLOCK_REDIS_PREFIX", "flock:")

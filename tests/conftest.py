@@ -1,4 +1,5 @@
 import importlib
+import uuid
 
 import pytest
 
@@ -10,6 +11,21 @@ from tests.factories import PASSWORD, UserFactory
 def fast_password_hashing(settings):
     """Real hashers cost ~0.3 s a password by design; tests only need them to round-trip."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def own_redis_keys(settings):
+    """Each test writes its leaderboard keys under its own prefix and removes them afterwards,
+    so that tests never see each other's boards in the shared Redis (CI sets REDIS_URL)."""
+    settings.FLOCK_REDIS_PREFIX = f"flock-test-{uuid.uuid4().hex[:12]}:"
+    yield
+    from leaderboard.boards import redis_client
+
+    client = redis_client()
+    if client is not None:
+        keys = list(client.scan_iter(f"{settings.FLOCK_REDIS_PREFIX}*"))
+        if keys:
+            client.delete(*keys)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from annotation import selectors
+from annotation.events import entry_decided
 from annotation.models import (
     Category,
     Decision,
@@ -207,6 +208,8 @@ def _decide(
     entry.decided_at = decision.created_at
     entry.release_lease()
     entry.save(update_fields=["status", "decided_at", *Entry.LEASE_FIELDS, "updated_at"])
+    # Scoring (leaderboard) happens here, in this transaction: see annotation/events.py.
+    entry_decided.send(sender=Decision, decision=decision)
     return decision
 
 

@@ -1,6 +1,7 @@
 """Playwright driving Debian's Chromium (never a downloaded browser) against pytest-django's live server."""
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,16 @@ def browser_as(browser, live_server, password, request):
                     path=ARTIFACTS / f"{request.node.name}-{username}.png", full_page=True
                 )
         context.close()
+
+
+def approve_next(page, rating: str):
+    """As the signed-in reviewer: Review next, approve with `rating`, record it."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("link", name="Review", exact=True).click()
+    page.get_by_role("button", name="Review next").click()
+    expect(page).to_have_url(re.compile(r"/review/\d+/$"))
+    page.get_by_label("Approve").check()
+    page.locator(f'input[name="rating"][value="{rating}"]').check()
+    page.get_by_role("button", name="Record review").click()
+    expect(page.get_by_text("your review of")).to_be_visible()

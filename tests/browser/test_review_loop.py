@@ -5,19 +5,10 @@ from playwright.sync_api import expect
 
 from annotation import services
 from annotation.models import Entry, EntryStatus
+from tests.browser.conftest import approve_next
 from tests.factories import category
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def review_next_and_approve(page, rating: str):
-    page.get_by_role("link", name="Review", exact=True).click()
-    page.get_by_role("button", name="Review next").click()
-    expect(page).to_have_url(re.compile(r"/review/\d+/$"))
-    page.get_by_label("Approve").check()
-    page.locator(f'input[name="rating"][value="{rating}"]').check()
-    page.get_by_role("button", name="Record review").click()
-    expect(page.get_by_text("your review of")).to_be_visible()
 
 
 def test_write_review_reject_revise_and_accept(browser_as, alice, bob, carol, dave, settings):
@@ -62,8 +53,8 @@ def test_write_review_reject_revise_and_accept(browser_as, alice, bob, carol, da
     expect(alice_page.get_by_text("is submitted for peer review")).to_be_visible()
 
     # Carol and Dave approve the revised entry.
-    review_next_and_approve(browser_as(carol), rating="5")
-    review_next_and_approve(browser_as(dave), rating="4")
+    approve_next(browser_as(carol), rating="5")
+    approve_next(browser_as(dave), rating="4")
 
     # Alice finds it accepted, with both rounds' feedback.
     alice_page.goto("/entries/?status=accepted")

@@ -12,6 +12,15 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
+
+def wait_for(condition, seconds: float = 10) -> None:
+    """Poll the database until the server has stored what the page sent."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the server never stored it"
+        time.sleep(0.05)
+
+
 PASSAGE = (
     "The Hubble Space Telescope was launched into low Earth orbit in 1990 and remains in "
     "operation. Its main mirror was at first ground incorrectly."
@@ -48,6 +57,7 @@ def test_a_new_contributor_writes_reloads_and_submits_a_closed_qa_entry(page, si
 
     # Autosave moved the address to the draft, so a reload finds it intact.
     expect(page).to_have_url(re.compile(r"/entries/\d+/edit/$"))
+    wait_for(lambda: Entry.objects.filter(author=alice, response__endswith="incorrectly.").exists())
     page.reload()
     expect(page.get_by_label("Instruction")).to_have_value(
         "When was Hubble launched, and what went wrong at first?"
@@ -102,10 +112,7 @@ def test_typing_then_closing_the_tab_keeps_the_draft(sign_in, page, alice):
     page.close(run_before_unload=True)
 
     # The last keystrokes leave in a beacon as the tab closes; give it a moment to land.
-    deadline = time.monotonic() + 10
-    while not Entry.objects.filter(author=alice, response__startswith="Nobody knows").exists():
-        assert time.monotonic() < deadline, "the draft never arrived"
-        time.sleep(0.05)
+    wait_for(lambda: Entry.objects.filter(author=alice, response="Nobody knows for sure").exists())
 
     reopened = page.context.new_page()
     reopened.goto("/entries/?status=draft")

@@ -1,0 +1,13 @@
+"""What the annotation app announces to the apps built on it.
+
+`annotation` imports none of them (the dependency points one way), yet scoring must happen in
+the same transaction as the decision that earns the points. So the decision is announced,
+explicitly, at the one place it is taken (`services.reviews._decide`), and `leaderboard`
+connects its scorer in its AppConfig.ready(). Receivers run synchronously inside the caller's
+transaction: an exception in one rolls the decision back too.
+"""
+
+from django.dispatch import Signal
+
+# Sent with `decision` (an annotation.models.Decision) right after a review round is decided.
+entry_decided = Signal()

@@ -1,0 +1,201 @@
+"""Leaderboard storage: PostgreSQL's ledger is the truth; Redis sorted sets are a cache of it.
+
+A board is named by a key: "all" (all time, members are user ids), "team" (members are team
+ids) or "contest:<id>" (user ids). With REDIS_URL set, every score event is added to its boards
+after its transaction commits (ZINCRBY), reads come from Redis (top N, a member's rank and
+neighbours in O(log n)), and `rebuild`/`check` recompute boards from the ledger. Without Redis
+the same reads are SQL aggregations over the ledger.
+"""
+
+import logging
+from dataclasses import dataclass
+from functools import cache
+
+from django.conf import settings
+from django.db.models import Count, F, Q, QuerySet, Sum
+
+from leaderboard.models import ScoreEvent
+
+logger = logging.getLogger(__name__)
+
+ALL = "all"
+TEAM = "team"
+
+
+def contest_board(contest_id: int) -> str:
+    return f"contest:{contest_id}"
+
+
+@cache
+def _redis_client(url: str):
+    import redis
+
+    return redis.Redis.from_url(url, decode_responses=True, socket_timeout=5)
+
+
+def redis_client():
+    """The Redis client, or None when boards live only in the database."""
+    return _redis_client(settings.REDIS_URL) if settings.REDIS_URL else None
+
+
+def redis_key(board: str) -> str:
+    return f"{settings.FLOCK_REDIS_PREFIX}board:{board}"
+
+
+def ledger_for(board: str) -> QuerySet:
+    """The ledger rows a board sums, grouped by its member (user or team)."""
+    events = ScoreEvent.objects.all()
+    if board.startswith("contest:"):
+        events = events.filter(contest_id=int(board.split(":", 1)[1]))
+    if board == TEAM:
+        return (
+            events.filter(user__profile__team__isnull=False)
+            .values(member=F("user__profile__team"))
+            .annotate(points=Sum("points"), accepted=Count("id", filter=Q(kind="entry_accepted")))
+        )
+    return events.values(member=F("user")).annotate(
+        points=Sum("points"), accepted=Count("id", filter=Q(kind="entry_accepted"))
+    )
+
+
+def ledger_totals(board: str) -> dict[int, int]:
+    return {row["member"]: row["points"] for row in ledger_for(board)}
+
+
+def boards_for_event(*, user_id: int, team_id: int | None, contest_id: int | None) -> list[str]:
+    boards = [ALL]
+    if team_id is not None:
+        boards.append(TEAM)
+    if contest_id is not None:
+        boards.append(contest_board(contest_id))
+    return boards
+
+
+def add_points(*, points: int, user_id: int, team_id: int | None, contest_id: int | None) -> None:
+    """Add committed points to the cached boards. A failure is logged, not raised: the ledger
+    has the points and the periodic check repairs the cache."""
+    client = redis_client()
+    if client is None:
+        return
+    try:
+        pipe = client.pipeline()
+        for board in boards_for_event(user_id=user_id, team_id=team_id, contest_id=contest_id):
+            member = team_id if board == TEAM else user_id
+            pipe.zincrby(redis_key(board), points, member)
+        pipe.execute()
+    except Exception:
+        logger.exception(
+            "Could not add %s points for user %s to the cached boards", points, user_id
+        )
+
+
+def rebuild(board: str) -> int:
+    """Recompute a cached board from the ledger and swap it in atomically; returns its size."""
+    client = redis_client()
+    if client is None:
+        return 0
+    totals = ledger_totals(board)
+    key = redis_key(board)
+    scratch = f"{key}:rebuilding"
+    pipe = client.pipeline()
+    pipe.delete(scratch)
+    items = list(totals.items())
+    for start in range(0, len(items), 10_000):
+        pipe.zadd(scratch, dict(items[start : start + 10_000]))
+    if items:
+        pipe.rename(scratch, key)
+    else:
+        pipe.delete(key)
+    pipe.execute()
+    return len(items)
+
+
+@dataclass(frozen=True)
+class Drift:
+    board: str
+    missing: int
+    extra: int
+    wrong: int
+
+    @property
+    def total(self) -> int:
+        return self.missing + self.extra + self.wrong
+
+
+def compare(board: str) -> Drift:
+    """How the cached board differs from the ledger."""
+    cached = {
+        int(member): int(score)
+        for member, score in redis_client().zrange(redis_key(board), 0, -1, withscores=True)
+    }
+    truth = ledger_totals(board)
+    return Drift(
+        board=board,
+        missing=len(truth.keys() - cached.keys()),
+        extra=len(cached.keys() - truth.keys()),
+        wrong=sum(1 for m in truth.keys() & cached.keys() if truth[m] != cached[m]),
+    )
+
+
+@dataclass(frozen=True)
+class Ranked:
+    member: int
+    points: int
+    rank: int
+
+
+def _rank_of(client, key: str, points: int) -> int:
+    """Competition ranking: 1 + how many members have strictly more points."""
+    return client.zcount(key, f"({points}", "+inf") + 1
+
+
+def read_top_and_around(board: str, *, size: int, member: int | None) -> tuple[list, list]:
+    """The top `size` members and, for `member`, their rank with two neighbours each side."""
+    client = redis_client()
+    if client is not None:
+        return _read_redis(client, redis_key(board), size=size, member=member)
+    return _read_sql(board, size=size, member=member)
+
+
+def _read_redis(client, key: str, *, size: int, member: int | None):
+    def ranked(pairs):
+        return [Ranked(int(m), int(s), _rank_of(client, key, int(s))) for m, s in pairs]
+
+    top = ranked(client.zrevrange(key, 0, size - 1, withscores=True))
+    around: list[Ranked] = []
+    if member is not None:
+        position = client.zrevrank(key, member)
+        if position is not None:
+            around = ranked(
+                client.zrevrange(key, max(position - 2, 0), position + 2, withscores=True)
+            )
+    return top, around
+
+
+def _read_sql(board: str, *, size: int, member: int | None):
+    totals = ledger_for(board).order_by("-points", "member")
+
+    def ranked(rows: list[dict], offset: int) -> list[Ranked]:
+        """Competition ranks for the rows at positions offset, offset+1, … of the board."""
+        result: list[Ranked] = []
+        for i, row in enumerate(rows):
+            if i == 0:  # ties may reach back before the slice: count who is strictly ahead
+                rank = totals.filter(points__gt=row["points"]).count() + 1
+            elif row["points"] == result[-1].points:
+                rank = result[-1].rank
+            else:  # everyone before this row has more points
+                rank = offset + i + 1
+            result.append(Ranked(row["member"], row["points"], rank))
+        return result
+
+    top = ranked(list(totals[:size]), 0)
+    around: list[Ranked] = []
+    if member is not None:
+        mine = totals.filter(member=member).first()
+        if mine is not None:
+            ahead = totals.filter(
+                Q(points__gt=mine["points"]) | Q(points=mine["points"], member__lt=member)
+            ).count()
+            start = max(ahead - 2, 0)
+            around = ranked(list(totals[start : ahead + 3]), start)
+    return top, around

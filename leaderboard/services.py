@@ -1,0 +1,333 @@
+import datetime
+import logging
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from annotation.models import Decision, EntryStatus, Outcome, Profile, Review, Verdict
+from config.errors import ActionForbidden, StateConflict
+from leaderboard import boards, selectors
+from leaderboard.models import Contest, ScoreEvent, ScoreKind, Standing
+
+logger = logging.getLogger(__name__)
+
+
+# --- Contests --------------------------------------------------------------------------------
+
+
+def _week_window(moment: datetime.datetime) -> tuple[datetime.datetime, datetime.datetime, str]:
+    """Monday 00:00 to the next Monday 00:00 in the company's time zone, around `moment`."""
+    zone = ZoneInfo(settings.TIME_ZONE)
+    local = moment.astimezone(zone)
+    monday = (local - datetime.timedelta(days=local.weekday())).date()
+    starts = datetime.datetime.combine(monday, datetime.time.min, tzinfo=zone)
+    ends = datetime.datetime.combine(
+        monday + datetime.timedelta(days=7), datetime.time.min, tzinfo=zone
+    )
+    year, week, _ = monday.isocalendar()
+    return starts, ends, f"{year}-W{week:02d}"
+
+
+def contest_ensure_week(*, moment: datetime.datetime | None = None) -> Contest | None:
+    """The weekly contest around `moment`, made if missing (idempotent: one per ISO week).
+
+    None when weekly contests are off, or when an admin's contest already covers part of that
+    week (windows never overlap, so that every entry belongs to one contest).
+    """
+    if not settings.FLOCK_WEEKLY_CONTESTS:
+        return None
+    starts, ends, week = _week_window(moment or timezone.now())
+    existing = Contest.objects.filter(week=week).first()
+    if existing is not None:
+        return existing
+    if Contest.objects.filter(starts_at__lt=ends, ends_at__gt=starts).exists():
+        return None
+    try:
+        with transaction.atomic():
+            return Contest.objects.create(
+                name=f"Week {int(week[-2:])}, {week[:4]}",
+                week=week,
+                starts_at=starts,
+                ends_at=ends,
+                grace_ends_at=ends + datetime.timedelta(hours=settings.FLOCK_CONTEST_GRACE_HOURS),
+                prize="The week's top three writers and reviewers are announced company-wide.",
+            )
+    except IntegrityError:  # made by a concurrent call a moment ago
+        return Contest.objects.get(week=week)
+
+
+def contest_for_moment(moment: datetime.datetime) -> Contest | None:
+    """The contest whose submission window holds `moment`, making the weekly one if need be."""
+    return selectors.contest_at(moment) or contest_ensure_week(moment=moment)
+
+
+CONTEST_FIELDS = (
+    "name",
+    "starts_at",
+    "ends_at",
+    "grace_ends_at",
+    "prize",
+    "accepted_points",
+    "review_points",
+    "short_category_bonus",
+    "multipliers",
+    "focus_bonus",
+    "winner_count",
+)
+
+
+def _require_admin(user: AbstractBaseUser) -> None:
+    if not user.is_staff:
+        raise ActionForbidden("Only contest admins can change contests.")
+
+
+def _validate_contest(contest: Contest) -> None:
+    errors = {}
+    if contest.ends_at <= contest.starts_at:
+        errors["ends_at"] = "The contest must end after it starts."
+    elif contest.grace_ends_at < contest.ends_at:
+        errors["grace_ends_at"] = "The review grace period ends after the contest ends."
+    overlapping = Contest.objects.filter(
+        starts_at__lt=contest.ends_at, ends_at__gt=contest.starts_at
+    ).exclude(pk=contest.pk)
+    if not errors and overlapping.exists():
+        errors["starts_at"] = (
+            f"The window overlaps {overlapping.first().name}; every entry belongs to one contest."
+        )
+    bad = [
+        slug
+        for slug, value in (contest.multipliers or {}).items()
+        if not isinstance(value, int | float) or value < 0
+    ]
+    if not isinstance(contest.multipliers, dict) or bad:
+        errors["multipliers"] = "Give a non-negative number per category slug."
+    if errors:
+        raise ValidationError(errors)
+
+
+def contest_save(
+    *, actor: AbstractBaseUser, values: dict, contest: Contest | None = None, focus=None
+) -> Contest:
+    """Create or edit a contest (admins). A finalised contest's results stay as they were."""
+    _require_admin(actor)
+    contest = Contest.objects.get(pk=contest.pk) if contest is not None else Contest()
+    if contest.is_finalized:
+        raise StateConflict("This contest is finalised; its standings are frozen.")
+    for name in CONTEST_FIELDS:
+        if name in values:
+            setattr(contest, name, values[name])
+    if contest.grace_ends_at is None and contest.ends_at is not None:
+        contest.grace_ends_at = contest.ends_at + datetime.timedelta(
+            hours=settings.FLOCK_CONTEST_GRACE_HOURS
+        )
+    _validate_contest(contest)
+    with transaction.atomic():
+        contest.save()
+        if focus is not None:
+            contest.focus_categories.set(focus)
+    return contest
+
+
+def contest_finalize(*, contest: Contest, actor: AbstractBaseUser | None = None) -> Contest:
+    """Freeze the contest's standings from the ledger and record its winners (idempotent).
+
+    The periodic job calls this once the grace period is over; an admin may call it earlier.
+    """
+    if actor is not None:
+        _require_admin(actor)
+    with transaction.atomic():
+        contest = Contest.objects.select_for_update().get(pk=contest.pk)
+        if contest.is_finalized:
+            return contest
+        rows = selectors.contest_live_rows(contest=contest)
+        Standing.objects.bulk_create(
+            [
+                Standing(
+                    contest=contest,
+                    user_id=row.member,
+                    rank=row.rank,
+                    points=row.points,
+                    accepted=row.accepted,
+                    reviews=row.reviews,
+                    is_winner=row.rank <= contest.winner_count and row.points > 0,
+                )
+                for row in rows
+            ]
+        )
+        contest.finalized_at = timezone.now()
+        contest.save(update_fields=["finalized_at"])
+    logger.info("Finalised %s: %d standings", contest, len(rows))
+    return contest
+
+
+def contests_tick(*, now: datetime.datetime | None = None) -> dict:
+    """The periodic job: make this week's contest and finalise those past their grace period.
+    Running it twice changes nothing the second time."""
+    now = now or timezone.now()
+    week = contest_ensure_week(moment=now)
+    due = Contest.objects.filter(finalized_at__isnull=True, grace_ends_at__lte=now)
+    finalized = [contest_finalize(contest=c).pk for c in due]
+    return {"week": week.pk if week else None, "finalized": finalized}
+
+
+# --- Scoring ---------------------------------------------------------------------------------
+
+
+def _rule(contest: Contest | None, field: str, default: int) -> int:
+    value = getattr(contest, field, None) if contest else None
+    return default if value is None else value
+
+
+def _entry_points(decision: Decision, contest: Contest | None) -> tuple[int, str]:
+    """10 × the category multiplier (the contest's, if it sets one), plus a bonus while the
+    category is short of its target, plus the contest's focus bonus."""
+    entry = decision.entry
+    category = entry.category
+    base = _rule(contest, "accepted_points", settings.FLOCK_POINTS_ACCEPTED)
+    overrides = (contest.multipliers or {}) if contest else {}
+    multiplier = Decimal(str(overrides.get(category.slug, category.points_multiplier)))
+    points = int((base * Decimal(multiplier)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    parts = [f"{base} × {multiplier.normalize():f} for an accepted {category.name} entry"]
+    accepted_before = (
+        category.entries.filter(status=EntryStatus.ACCEPTED).exclude(pk=entry.pk).count()
+    )
+    if accepted_before < category.target_count:
+        bonus = _rule(contest, "short_category_bonus", settings.FLOCK_POINTS_SHORT_CATEGORY_BONUS)
+        if bonus:
+            points += bonus
+            parts.append(
+                f"+{bonus}: {category.name} had {accepted_before} of {category.target_count}"
+            )
+    if contest and contest.focus_bonus and contest.focus_categories.filter(pk=category.pk).exists():
+        points += contest.focus_bonus
+        parts.append(f"+{contest.focus_bonus}: focus category of {contest.name}")
+    return points, "; ".join(parts)
+
+
+def _record(event: ScoreEvent) -> ScoreEvent | None:
+    """Append to the ledger unless this (kind, object, user) already scored; update the cached
+    boards once the transaction commits."""
+    try:
+        with transaction.atomic():
+            event.save()
+    except IntegrityError:
+        return None
+    team_id = (
+        Profile.objects.filter(user_id=event.user_id).values_list("team_id", flat=True).first()
+    )
+    transaction.on_commit(
+        lambda: boards.add_points(
+            points=event.points,
+            user_id=event.user_id,
+            team_id=team_id,
+            contest_id=event.contest_id,
+        )
+    )
+    return event
+
+
+def score_decision(*, decision: Decision) -> list[ScoreEvent]:
+    """Points earned by a decided round, written in the decision's transaction.
+
+    The author earns the accepted-entry points when it is accepted (rejected work earns
+    nothing); each reviewer whose verdict matches the outcome earns the review points. The
+    ledger's unique key makes a replay add nothing.
+    """
+    entry = decision.entry
+    recorded = []
+    if decision.outcome == Outcome.ACCEPTED:
+        contest = contest_for_moment(entry.submitted_at)
+        points, reason = _entry_points(decision, contest)
+        recorded.append(
+            _record(
+                ScoreEvent(
+                    kind=ScoreKind.ENTRY_ACCEPTED,
+                    object_key=f"entry:{entry.pk}",
+                    user_id=entry.author_id,
+                    points=points,
+                    entry=entry,
+                    contest=contest,
+                    reason=reason,
+                    created_at=decision.created_at,
+                )
+            )
+        )
+    agreeing = Verdict.APPROVE if decision.outcome == Outcome.ACCEPTED else Verdict.REJECT
+    for review in Review.objects.filter(entry=entry, round=decision.round, verdict=agreeing):
+        contest = contest_for_moment(review.created_at)
+        points = _rule(contest, "review_points", settings.FLOCK_POINTS_REVIEW)
+        recorded.append(
+            _record(
+                ScoreEvent(
+                    kind=ScoreKind.REVIEW_AGREED,
+                    object_key=f"review:{review.pk}",
+                    user_id=review.reviewer_id,
+                    points=points,
+                    entry=entry,
+                    review=review,
+                    contest=contest,
+                    reason=f"Your {review.get_verdict_display().lower()} of #{entry.pk} agreed "
+                    f"with its outcome ({decision.get_outcome_display().lower()})",
+                    created_at=decision.created_at,
+                )
+            )
+        )
+    return [event for event in recorded if event is not None]
+
+
+def score_replay(*, since: datetime.datetime | None = None) -> int:
+    """Score every decision again (e.g. after a fix); the ledger keys make it add only what is
+    missing. Returns how many events were added."""
+    decisions = Decision.objects.select_related("entry__category").order_by("created_at")
+    if since is not None:
+        decisions = decisions.filter(created_at__gte=since)
+    added = 0
+    for decision in decisions:
+        with transaction.atomic():
+            added += len(score_decision(decision=decision))
+    return added
+
+
+# --- Cached boards ---------------------------------------------------------------------------
+
+
+def boards_to_cache() -> list[str]:
+    open_contests = Contest.objects.filter(finalized_at__isnull=True).values_list("pk", flat=True)
+    return [boards.ALL, boards.TEAM, *(boards.contest_board(pk) for pk in open_contests)]
+
+
+def boards_rebuild() -> dict[str, int]:
+    """Recompute every cached board from the ledger (a command and a job call this)."""
+    if boards.redis_client() is None:
+        return {}
+    return {board: boards.rebuild(board) for board in boards_to_cache()}
+
+
+def boards_check(*, repair: bool = True) -> list[boards.Drift]:
+    """Compare each cached board with the ledger; log and (by default) rebuild any that drifted."""
+    if boards.redis_client() is None:
+        return []
+    drifts = [boards.compare(board) for board in boards_to_cache()]
+    drifted = [d for d in drifts if d.total]
+    for drift in drifted:
+        logger.warning(
+            "Board %s drifted from the ledger: %d missing, %d extra, %d wrong; %s",
+            drift.board,
+            drift.missing,
+            drift.extra,
+            drift.wrong,
+            "rebuilding" if repair else "left as is",
+        )
+        if repair:
+            boards.rebuild(drift.board)
+    return drifted
+
+
+def on_entry_decided(sender, *, decision: Decision, **kwargs) -> None:
+    """Receiver of annotation.events.entry_decided (connected in LeaderboardConfig.ready)."""
+    score_decision(decision=decision)

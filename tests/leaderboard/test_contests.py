@@ -1,0 +1,244 @@
+import csv
+import datetime
+import io
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from leaderboard import selectors, services
+from leaderboard.csv_safety import spreadsheet_safe
+from leaderboard.models import Contest, ScoreEvent, Standing
+from tests.factories import submitted
+
+pytestmark = pytest.mark.django_db
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.fixture
+def berlin(settings):
+    """The company is in Berlin: its weeks start Monday 00:00 local time (Sunday 23:00 UTC)."""
+    settings.TIME_ZONE = "Europe/Berlin"
+
+
+def at(*args) -> datetime.datetime:
+    return datetime.datetime(*args, tzinfo=BERLIN)
+
+
+def test_the_weekly_contest_runs_monday_to_monday_in_the_company_time_zone(berlin):
+    contest = services.contest_ensure_week(moment=at(2026, 11, 25, 12, 0))  # a Wednesday
+    assert contest.starts_at == at(2026, 11, 23, 0, 0)
+    assert contest.ends_at == at(2026, 11, 30, 0, 0)
+    assert contest.grace_ends_at == at(2026, 12, 2, 0, 0)
+    assert (contest.name, contest.week) == ("Week 48, 2026", "2026-W48")
+
+
+def test_the_weekly_job_run_twice_changes_nothing_the_second_time(berlin, alice, bob, carol):
+    now = at(2026, 11, 25, 12, 0)
+    first = services.contests_tick(now=now)
+    snapshot = list(Contest.objects.values())
+    second = services.contests_tick(now=now)
+    assert first == second
+    assert list(Contest.objects.values()) == snapshot
+    assert Contest.objects.count() == 1
+
+
+def test_an_entry_counts_for_the_week_it_was_submitted_in_even_if_accepted_later(
+    berlin, alice, bob, carol, accept
+):
+    late_sunday = submitted(alice, submitted_at=at(2026, 11, 29, 23, 59))
+    early_monday = submitted(alice, submitted_at=at(2026, 11, 30, 0, 1))
+    accept(late_sunday, bob, carol)  # accepted now, in a later week
+    accept(early_monday, bob, carol)
+    week48 = Contest.objects.get(week="2026-W48")
+    week49 = Contest.objects.get(week="2026-W49")
+    events = ScoreEvent.objects.filter(kind="entry_accepted")
+    assert events.get(entry=late_sunday).contest == week48
+    assert events.get(entry=early_monday).contest == week49
+
+
+def test_an_admin_contest_takes_the_place_of_the_weekly_one(berlin, carol, alice, bob, accept):
+    contest = services.contest_save(
+        actor=carol,
+        values={
+            "name": "Launch week",
+            "starts_at": at(2026, 11, 24, 9, 0),
+            "ends_at": at(2026, 11, 27, 18, 0),
+        },
+    )
+    assert contest.grace_ends_at == at(2026, 11, 29, 18, 0)
+    entry = accept(submitted(alice, submitted_at=at(2026, 11, 25, 10, 0)), bob, carol)
+    assert ScoreEvent.objects.get(entry=entry, kind="entry_accepted").contest == contest
+    assert services.contest_ensure_week(moment=at(2026, 11, 25, 10, 0)) is None
+
+
+def test_contest_windows_may_not_overlap(berlin, carol):
+    values = {"name": "A", "starts_at": at(2026, 12, 1, 0, 0), "ends_at": at(2026, 12, 3, 0, 0)}
+    services.contest_save(actor=carol, values=values)
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        services.contest_save(
+            actor=carol, values={**values, "name": "B", "starts_at": at(2026, 12, 2, 0, 0)}
+        )
+    assert "overlaps A" in str(caught.value)
+    with pytest.raises(ValidationError):
+        services.contest_save(
+            actor=carol,
+            values={"name": "C", "starts_at": at(2026, 12, 9), "ends_at": at(2026, 12, 8)},
+        )
+
+
+def test_only_admins_change_contests(berlin, bob):
+    from config.errors import ActionForbidden
+
+    with pytest.raises(ActionForbidden):
+        services.contest_save(
+            actor=bob,
+            values={"name": "Mine", "starts_at": at(2026, 12, 1), "ends_at": at(2026, 12, 2)},
+        )
+    assert not Contest.objects.exists()
+
+
+def test_finalising_freezes_standings_and_records_winners(alice, bob, carol, dave, accept, now):
+    contest = Contest.objects.create(
+        name="Sprint",
+        starts_at=now - datetime.timedelta(days=3),
+        ends_at=now - datetime.timedelta(days=1),
+        grace_ends_at=now - datetime.timedelta(hours=1),
+        winner_count=1,
+    )
+    when = now - datetime.timedelta(days=2)
+    accept(submitted(alice, submitted_at=when), bob, carol)
+    accept(submitted(alice, submitted_at=when), bob, carol)
+    accept(submitted(bob, submitted_at=when), carol, dave)
+
+    result = services.contests_tick(now=now)
+    assert contest.pk in result["finalized"]
+    standings = list(Standing.objects.filter(contest=contest).order_by("rank"))
+    assert [(s.user, s.points, s.accepted, s.is_winner) for s in standings][:2] == [
+        (alice, 30, 2, True),
+        (bob, 15, 1, False),  # bob's reviews were made today: they count for this week's contest
+    ]
+
+    # Later points for the same contest (a replay, a late decision) do not move frozen standings.
+    late = submitted(dave, submitted_at=when)
+    accept(late, alice, bob)
+    board = selectors.board_contest(contest=Contest.objects.get(pk=contest.pk), viewer=alice)
+    assert board.frozen
+    assert [row.points for row in board.rows] == [s.points for s in standings]
+    assert dave.pk not in [row.member for row in board.rows if row.points > 4]
+    assert services.contests_tick(now=now)["finalized"] == []  # idempotent
+    assert Standing.objects.filter(contest=contest).count() == len(standings)
+
+
+def test_a_running_contest_is_not_finalised_before_its_grace_period_ends(now):
+    contest = Contest.objects.create(
+        name="Running",
+        starts_at=now - datetime.timedelta(days=1),
+        ends_at=now - datetime.timedelta(hours=1),
+        grace_ends_at=now + datetime.timedelta(hours=1),
+    )
+    services.contests_tick(now=now)
+    contest.refresh_from_db()
+    assert not contest.is_finalized and contest.phase(now) == "grace"
+
+
+def test_spreadsheet_formulas_are_defused():
+    cells = ["=1+1", "+SUM(A1)", "-2", "@cmd", "\tx", "\rx", "Alice", 5, "a=b"]
+    assert spreadsheet_safe(cells) == [
+        "'=1+1",
+        "'+SUM(A1)",
+        "'-2",
+        "'@cmd",
+        "'\tx",
+        "'\rx",
+        "Alice",
+        5,
+        "a=b",
+    ]
+
+
+def test_standings_csv_is_escaped_and_for_admins_only(client, alice, bob, carol, accept, now):
+    from annotation.services import profile_update
+
+    profile_update(
+        user=alice, display_name='=HYPERLINK("http://evil")', team=None, show_on_leaderboard=False
+    )
+    contest = services.contest_ensure_week(moment=now)
+    accept(submitted(alice, submitted_at=now), bob, carol)
+
+    client.force_login(bob)
+    assert client.get(f"/contests/{contest.pk}/standings.csv").status_code == 403
+    client.force_login(carol)
+    response = client.get(f"/contests/{contest.pk}/standings.csv")
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0] == ["rank", "name", "points", "accepted", "reviews", "winner"]
+    assert rows[1][:3] == ["1", '\'=HYPERLINK("http://evil")', "15"]
+
+
+def test_contest_admin_page(client, bob, carol):
+    client.force_login(bob)
+    assert client.get("/contests/").status_code == 403
+    assert client.post("/contests/", {"name": "x"}).status_code == 403
+
+    client.force_login(carol)
+    response = client.post(
+        "/contests/",
+        {
+            "name": "Holiday drive",
+            "starts_at": "2026-12-14T09:00",
+            "ends_at": "2026-12-18T17:00",
+            "grace_ends_at": "2026-12-20T17:00",
+            "prize": "Cake",
+            "multipliers": "{}",
+            "focus_bonus": "0",
+            "winner_count": "3",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    contest = Contest.objects.get(name="Holiday drive")
+    bad = client.post(
+        f"/contests/{contest.pk}/edit/",
+        {
+            "name": "Holiday drive",
+            "starts_at": "2026-12-14T09:00",
+            "ends_at": "2026-12-13T17:00",
+            "grace_ends_at": "2026-12-20T17:00",
+            "multipliers": "{}",
+            "focus_bonus": "0",
+            "winner_count": "3",
+        },
+    )
+    assert bad.status_code == 400
+    client.post(f"/contests/{contest.pk}/finalize/")
+    contest.refresh_from_db()
+    assert contest.is_finalized
+    assert b"final" in client.get("/contests/").content
+
+
+def test_a_finalised_contest_cannot_be_edited(carol, now):
+    contest = services.contest_ensure_week(moment=now)
+    services.contest_finalize(contest=contest, actor=carol)
+    from config.errors import StateConflict
+
+    with pytest.raises(StateConflict):
+        services.contest_save(actor=carol, contest=contest, values={"name": "Renamed"})
+
+
+def test_nobody_outside_staff_finalises(bob, now):
+    from config.errors import ActionForbidden
+
+    contest = services.contest_ensure_week(moment=now)
+    with pytest.raises(ActionForbidden):
+        services.contest_finalize(contest=contest, actor=bob)
+    contest.refresh_from_db()
+    assert not contest.is_finalized
+
+
+def test_annotation_alone_works_when_no_contest_applies(settings, alice, bob, carol, accept):
+    settings.FLOCK_WEEKLY_CONTESTS = False
+    entry = accept(submitted(alice), bob, carol)
+    event = ScoreEvent.objects.get(entry=entry, kind="entry_accepted")
+    assert event.contest is None and event.points == 15
