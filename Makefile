@@ -42,6 +42,7 @@ serve: install
 bench: install
 	$(PY) -m bench.writing
 	$(PY) -m bench.review
+	$(PY) -m bench.leaderboard
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -5,7 +5,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
-from annotation.models import MAX_URL_CHARS, RejectReason, Team, Verdict
+from annotation.models import (
+    MAX_COMMENT_CHARS,
+    MAX_DECISION_REASON_CHARS,
+    MAX_URL_CHARS,
+    RejectReason,
+    Team,
+    Verdict,
+)
 from annotation.text import ENTRY_FIELDS, TEXT_FIELDS, Limits, normalize_text
 
 
@@ -61,7 +68,18 @@ class ProfileForm(forms.Form):
     )
 
 
-class EntryForm(forms.Form):
+class ServiceErrorsMixin:
+    def add_service_errors(self, exc: ValidationError) -> None:
+        """Show a service's field errors beside their fields; those of fields this form lacks
+        (a passage on a form without one, say) on top, instead of failing."""
+        if not hasattr(exc, "error_dict"):
+            self.add_error(None, exc.messages)
+            return
+        for name, problems in exc.message_dict.items():
+            self.add_error(name if name in self.fields else None, problems)
+
+
+class EntryForm(ServiceErrorsMixin, forms.Form):
     """The writing form. It only carries text; the rules live in annotation.text and the services."""
 
     entry = forms.IntegerField(required=False, widget=forms.HiddenInput)
@@ -104,15 +122,11 @@ class EntryForm(forms.Form):
         except ValueError:
             return None
 
-    def add_service_errors(self, exc: ValidationError) -> None:
-        """Show a service's field errors beside their fields; any other field's on top."""
-        for name, problems in exc.message_dict.items():
-            self.add_error(name if name in self.fields else None, problems)
 
-
-class ReviewForm(forms.Form):
+class ReviewForm(ServiceErrorsMixin, forms.Form):
     """A review, plus optional corrected text (a typo fix goes with an approval)."""
 
+    seen_revision = forms.IntegerField(required=False, widget=forms.HiddenInput)
     verdict = forms.ChoiceField(choices=Verdict.choices, widget=forms.RadioSelect)
     rating = forms.TypedChoiceField(
         choices=[(n, str(n)) for n in range(1, 6)],
@@ -127,7 +141,10 @@ class ReviewForm(forms.Form):
         label="Reasons (needed for a rejection)",
     )
     comment = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Comment for the author"
+        required=False,
+        max_length=MAX_COMMENT_CHARS,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Comment for the author",
     )
     instruction = forms.CharField(required=False, strip=False, widget=forms.Textarea)
     context = forms.CharField(
@@ -135,10 +152,13 @@ class ReviewForm(forms.Form):
     )
     response = forms.CharField(required=False, strip=False, widget=forms.Textarea)
 
-    def __init__(self, *args, entry, **kwargs):
-        kwargs.setdefault("initial", {name: getattr(entry, name) for name in TEXT_FIELDS})
+    def __init__(self, *args, entry, seen_text: dict[str, str], seen_revision: int, **kwargs):
+        """`seen_text` is the text of revision `seen_revision`, the one the reviewer was shown;
+        a fix is what they changed in it."""
+        kwargs.setdefault("initial", {**seen_text, "seen_revision": seen_revision})
         super().__init__(*args, **kwargs)
         self.entry = entry
+        self.seen_text = seen_text
         rows = {"instruction": 3, "context": 6, "response": 6}
         for name in TEXT_FIELDS:
             self.fields[name].widget.attrs["rows"] = rows[name]
@@ -146,13 +166,13 @@ class ReviewForm(forms.Form):
             del self.fields["context"]
 
     def fix_values(self) -> dict[str, str]:
-        """The text fields the reviewer changed (compared after normalising newlines)."""
+        """The text fields the reviewer changed in what they were shown (after normalising)."""
         changed = {}
         for name in TEXT_FIELDS:
             if name not in self.cleaned_data or name not in self.data:
                 continue
             typed = normalize_text(self.cleaned_data[name])
-            if typed != getattr(self.entry, name):
+            if typed != self.seen_text.get(name, ""):
                 changed[name] = self.cleaned_data[name]
         return changed
 
@@ -161,4 +181,6 @@ class DecideForm(forms.Form):
     verdict = forms.ChoiceField(
         choices=[(Verdict.APPROVE, "Accept"), (Verdict.REJECT, "Reject")], widget=forms.RadioSelect
     )
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), max_length=MAX_DECISION_REASON_CHARS
+    )

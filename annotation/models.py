@@ -3,6 +3,8 @@ from django.db import models
 from django.db.models import Q
 
 MAX_URL_CHARS = 2000
+MAX_COMMENT_CHARS = 5_000
+MAX_DECISION_REASON_CHARS = 2_000
 
 
 class Team(models.Model):

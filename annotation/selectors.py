@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from annotation.diff import TextDiff, text_diff
@@ -21,7 +21,8 @@ from annotation.models import (
     Revision,
     Verdict,
 )
-from annotation.text import TEXT_FIELDS
+from annotation.roles import is_moderator
+from annotation.text import ENTRY_FIELDS, TEXT_FIELDS
 
 
 def profile_for(*, user: AbstractBaseUser) -> Profile:
@@ -103,10 +104,6 @@ def entry_counts_by_status(*, author: AbstractBaseUser) -> dict[str, int]:
     return counts
 
 
-def revision_list_for_entry(*, entry: Entry) -> QuerySet:
-    return Revision.objects.filter(entry=entry).select_related("author").order_by("number")
-
-
 # --- Review ----------------------------------------------------------------------------------
 
 
@@ -138,16 +135,58 @@ def review_queue_size(*, reviewer: AbstractBaseUser) -> int:
 
 
 def entry_get_for_review(*, viewer: AbstractBaseUser, entry_id: int) -> Entry:
-    """An entry as a reviewer sees it: anyone signed in sees entries under review; moderators also
-    see decided and withdrawn ones. Drafts stay private to their author (Entry.DoesNotExist)."""
-    visible = [EntryStatus.SUBMITTED]
-    if viewer.is_staff:
-        visible += [EntryStatus.ACCEPTED, EntryStatus.REJECTED, EntryStatus.WITHDRAWN]
+    """An entry as a reviewer sees it: anyone signed in sees submitted and decided entries (so a
+    review that arrives just after the decision gets a clear answer, not a 404); moderators also
+    see withdrawn ones. Drafts stay private to their author (Entry.DoesNotExist)."""
+    visible = [EntryStatus.SUBMITTED, EntryStatus.ACCEPTED, EntryStatus.REJECTED]
+    if is_moderator(viewer):
+        visible.append(EntryStatus.WITHDRAWN)
     return Entry.objects.select_related("category", "author").get(pk=entry_id, status__in=visible)
 
 
-def review_of(*, entry: Entry, reviewer: AbstractBaseUser) -> Review | None:
+def review_get(*, entry: Entry, reviewer: AbstractBaseUser) -> Review | None:
     return Review.objects.filter(entry=entry, reviewer=reviewer).first()
+
+
+def revision_latest_number(*, entry: Entry) -> int:
+    return Revision.objects.filter(entry=entry).aggregate(n=Max("number"))["n"] or 0
+
+
+def revision_text(*, entry: Entry, number: int) -> dict[str, str]:
+    """The text of one revision (the entry's current text if it has none by that number)."""
+    revision = Revision.objects.filter(entry=entry, number=number).first()
+    source = revision or entry
+    return {name: getattr(source, name) for name in TEXT_FIELDS}
+
+
+def round_reviews(*, entry: Entry) -> QuerySet:
+    """The current round's reviews, with reviewers, for moderators weighing a split vote."""
+    return Review.objects.filter(entry=entry, round=entry.review_round).select_related("reviewer")
+
+
+def _decided_rounds(entry: Entry) -> set[int]:
+    return set(Decision.objects.filter(entry=entry).values_list("round", flat=True))
+
+
+def revision_list_for_author(*, entry: Entry) -> list[Revision]:
+    """The entry's history as its author may see it: a reviewer's fix shows up only once its
+    round is decided (until then it would give an approval away)."""
+    decided = _decided_rounds(entry)
+    return [
+        revision
+        for revision in Revision.objects.filter(entry=entry)
+        .select_related("fixed_in_review")
+        .order_by("number")
+        if not hasattr(revision, "fixed_in_review") or revision.fixed_in_review.round in decided
+    ]
+
+
+def entry_text_for_author(*, entry: Entry) -> dict[str, str]:
+    """The text the author sees: while a round is open, their own latest text, not a fix."""
+    visible = revision_list_for_author(entry=entry)
+    if not visible or visible[-1].number == revision_latest_number(entry=entry):
+        return {name: getattr(entry, name) for name in ENTRY_FIELDS}
+    return {name: getattr(visible[-1], name) for name in ENTRY_FIELDS}
 
 
 @dataclass

@@ -144,9 +144,22 @@ class Ranked:
     rank: int
 
 
-def _rank_of(client, key: str, points: int) -> int:
-    """Competition ranking: 1 + how many members have strictly more points."""
-    return client.zcount(key, f"({points}", "+inf") + 1
+def _ranked(pairs: list[tuple[int, int]], *, offset: int, ahead_of_first: int) -> list[Ranked]:
+    """Competition ranks (ties share a rank) for the board's rows at positions offset, … .
+
+    `ahead_of_first` is how many members have strictly more points than the first row; after
+    it, a row either ties the one before or has everyone before it ahead.
+    """
+    result: list[Ranked] = []
+    for i, (member, points) in enumerate(pairs):
+        if i == 0:
+            rank = ahead_of_first + 1
+        elif points == result[-1].points:
+            rank = result[-1].rank
+        else:
+            rank = offset + i + 1
+        result.append(Ranked(int(member), int(points), rank))
+    return result
 
 
 def read_top_and_around(board: str, *, size: int, member: int | None) -> tuple[list, list]:
@@ -158,44 +171,36 @@ def read_top_and_around(board: str, *, size: int, member: int | None) -> tuple[l
 
 
 def _read_redis(client, key: str, *, size: int, member: int | None):
-    def ranked(pairs):
-        return [Ranked(int(m), int(s), _rank_of(client, key, int(s))) for m, s in pairs]
-
-    top = ranked(client.zrevrange(key, 0, size - 1, withscores=True))
-    around: list[Ranked] = []
-    if member is not None:
-        position = client.zrevrank(key, member)
-        if position is not None:
-            around = ranked(
-                client.zrevrange(key, max(position - 2, 0), position + 2, withscores=True)
-            )
-    return top, around
+    """Three round trips whatever the board's size: O(log n) each in Redis."""
+    pipe = client.pipeline(transaction=False)
+    pipe.zrevrange(key, 0, size - 1, withscores=True)
+    pipe.zrevrank(key, member if member is not None else "")
+    top_pairs, position = pipe.execute()
+    top = _ranked(top_pairs, offset=0, ahead_of_first=0)
+    if member is None or position is None:
+        return top, []
+    start = max(position - 2, 0)
+    around_pairs = client.zrevrange(key, start, position + 2, withscores=True)
+    ahead = client.zcount(key, f"({around_pairs[0][1]}", "+inf") if start else 0
+    return top, _ranked(around_pairs, offset=start, ahead_of_first=ahead)
 
 
 def _read_sql(board: str, *, size: int, member: int | None):
     totals = ledger_for(board).order_by("-points", "member")
 
-    def ranked(rows: list[dict], offset: int) -> list[Ranked]:
-        """Competition ranks for the rows at positions offset, offset+1, … of the board."""
-        result: list[Ranked] = []
-        for i, row in enumerate(rows):
-            if i == 0:  # ties may reach back before the slice: count who is strictly ahead
-                rank = totals.filter(points__gt=row["points"]).count() + 1
-            elif row["points"] == result[-1].points:
-                rank = result[-1].rank
-            else:  # everyone before this row has more points
-                rank = offset + i + 1
-            result.append(Ranked(row["member"], row["points"], rank))
-        return result
+    def pairs(rows) -> list[tuple[int, int]]:
+        return [(row["member"], row["points"]) for row in rows]
 
-    top = ranked(list(totals[:size]), 0)
-    around: list[Ranked] = []
-    if member is not None:
-        mine = totals.filter(member=member).first()
-        if mine is not None:
-            ahead = totals.filter(
-                Q(points__gt=mine["points"]) | Q(points=mine["points"], member__lt=member)
-            ).count()
-            start = max(ahead - 2, 0)
-            around = ranked(list(totals[start : ahead + 3]), start)
-    return top, around
+    top = _ranked(pairs(totals[:size]), offset=0, ahead_of_first=0)
+    if member is None:
+        return top, []
+    mine = totals.filter(member=member).first()
+    if mine is None:
+        return top, []
+    ahead = totals.filter(
+        Q(points__gt=mine["points"]) | Q(points=mine["points"], member__lt=member)
+    ).count()
+    start = max(ahead - 2, 0)
+    rows = pairs(totals[start : ahead + 3])
+    first_ahead = totals.filter(points__gt=rows[0][1]).count() if start else 0
+    return top, _ranked(rows, offset=start, ahead_of_first=first_ahead)

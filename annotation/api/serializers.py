@@ -2,7 +2,16 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotation import selectors
-from annotation.models import Category, Decision, Entry, RejectReason, Review, Verdict
+from annotation.models import (
+    MAX_COMMENT_CHARS,
+    MAX_DECISION_REASON_CHARS,
+    Category,
+    Decision,
+    Entry,
+    RejectReason,
+    Review,
+    Verdict,
+)
 from annotation.text import DRAFT_HARD_LIMIT
 
 
@@ -163,7 +172,9 @@ class ReviewCreateSerializer(serializers.Serializer):
     reasons = serializers.ListField(
         child=serializers.ChoiceField(choices=RejectReason.choices), required=False, default=list
     )
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    comment = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=MAX_COMMENT_CHARS
+    )
     instruction = _text_field(help_text="Corrected instruction (a fix, with an approval).")
     context = _text_field(help_text="Corrected reference passage.")
     response = _text_field(help_text="Corrected response.")
@@ -193,7 +204,7 @@ class ReviewSerializer(serializers.ModelSerializer):
 
 class DecideSerializer(serializers.Serializer):
     verdict = serializers.ChoiceField(choices=Verdict.choices)
-    reason = serializers.CharField(max_length=2000)
+    reason = serializers.CharField(max_length=MAX_DECISION_REASON_CHARS)
 
 
 class EntryTextSerializer(serializers.Serializer):

@@ -26,6 +26,8 @@ from annotation.api.serializers import (
 )
 from annotation.lookups import entry_for_review_or_404, own_entry_or_404
 from annotation.models import EntryStatus
+from annotation.roles import is_moderator
+from annotation.text import TEXT_FIELDS
 
 _ERRORS = {
     400: OpenApiResponse(description="Validation failed: a message per field."),
@@ -245,7 +247,7 @@ class EntryReviewsApi(APIView):
             rating=data["rating"],
             reasons=data["reasons"],
             comment=data["comment"],
-            fix_values={k: data[k] for k in ("instruction", "context", "response") if k in data},
+            fix_values={name: data[name] for name in TEXT_FIELDS if name in data},
         )
         return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
 
@@ -267,7 +269,7 @@ class IsModerator(BasePermission):
     message = "Only moderators can decide entries directly."
 
     def has_permission(self, request, view):
-        return bool(request.user and request.user.is_staff)
+        return is_moderator(request.user)
 
 
 class EntryDecideApi(APIView):

@@ -1,14 +1,18 @@
 import datetime
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from annotation import selectors
 from annotation.events import entry_decided
 from annotation.models import (
+    MAX_COMMENT_CHARS,
+    MAX_DECISION_REASON_CHARS,
     Category,
     Decision,
     Entry,
@@ -19,12 +23,10 @@ from annotation.models import (
     ReviewSkip,
     Verdict,
 )
+from annotation.roles import is_moderator
 from annotation.services.entries import revision_record
 from annotation.text import ENTRY_FIELDS, TEXT_FIELDS, normalize_fields, validate_submission
 from config.errors import ActionForbidden, StateConflict
-
-MAX_COMMENT_CHARS = 5_000
-MAX_DECISION_REASON_CHARS = 2_000
 
 
 def _require_under_review(entry: Entry) -> None:
@@ -48,6 +50,8 @@ def review_next(*, reviewer: AbstractBaseUser, category: Category | None = None)
     """
     now = timezone.now()
     with transaction.atomic():
+        # One hand-out per reviewer at a time, so two quick clicks cannot take two leases.
+        get_user_model().objects.select_for_update().filter(pk=reviewer.pk).first()
         queue = selectors.review_queue(reviewer=reviewer, category=category, now=now)
         entry = queue.filter(leased_to=reviewer).select_for_update(of=("self",)).first()
         if entry is None:
@@ -70,12 +74,14 @@ def review_skip(*, entry: Entry, reviewer: AbstractBaseUser) -> None:
         )
 
 
+def _verdict_error(verdict: str) -> dict[str, str]:
+    return {} if verdict in Verdict.values else {"verdict": "Choose approve or reject."}
+
+
 def _clean_review(
     *, verdict: str, rating, reasons: list[str], comment: str, fix_values: dict
 ) -> tuple[int, list[str], str]:
-    errors: dict[str, str] = {}
-    if verdict not in Verdict.values:
-        errors["verdict"] = "Choose approve or reject."
+    errors: dict[str, str] = _verdict_error(verdict)
     try:
         rating = int(rating)
     except (TypeError, ValueError):
@@ -126,11 +132,14 @@ def review_record(
     reasons: list[str] | None = None,
     comment: str = "",
     fix_values: dict | None = None,
+    seen_revision: int | None = None,
 ) -> Review:
     """Record one review and, if it tips the balance, decide the entry in the same transaction.
 
     The entry's row is locked first, so two reviews of one entry are serialised: the decision is
     taken exactly once, by whichever review reaches the threshold (see `_consensus`).
+    `seen_revision` is the revision the reviewer was shown: a fix made on an older text than
+    the entry's now (another reviewer fixed it meanwhile) is refused rather than undoing theirs.
     """
     fix_values = {k: v for k, v in (fix_values or {}).items() if k in TEXT_FIELDS}
     rating, reasons, comment = _clean_review(
@@ -143,6 +152,13 @@ def review_record(
         _require_under_review(entry)
         if Review.objects.filter(entry=entry, reviewer=reviewer).exists():
             raise StateConflict("You have already reviewed this entry.")
+        if fix_values and seen_revision is not None:
+            latest = entry.revisions.aggregate(n=Max("number"))["n"] or 0
+            if latest != seen_revision:
+                raise StateConflict(
+                    "Another reviewer changed this entry while you were reviewing it; "
+                    "look at the new text and review again."
+                )
         fix = _apply_fix(entry, reviewer, fix_values) if fix_values else None
         try:
             with transaction.atomic():
@@ -217,12 +233,12 @@ def entry_decide(
     *, entry: Entry, moderator: AbstractBaseUser, verdict: str, reason: str
 ) -> Decision:
     """A moderator accepts or rejects an entry under review, overriding the votes so far."""
-    if not moderator.is_staff:
+    if not is_moderator(moderator):
         raise ActionForbidden("Only moderators can decide entries directly.")
+    if entry.author_id == moderator.pk:
+        raise ActionForbidden("Moderators do not decide their own entries; colleagues review them.")
     reason = (reason or "").strip()
-    errors = {}
-    if verdict not in Verdict.values:
-        errors["verdict"] = "Choose approve or reject."
+    errors = _verdict_error(verdict)
     if not reason:
         errors["reason"] = "Say why you are overriding the reviewers; the author will see it."
     elif len(reason) > MAX_DECISION_REASON_CHARS:

@@ -1,7 +1,9 @@
 """Peer review pages: the queue, the review form, skipping, and the moderators' page."""
 
+import contextlib
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,7 +14,12 @@ from annotation import selectors, services
 from annotation.forms import DecideForm, ReviewForm
 from annotation.lookups import category_or_404, entry_for_review_or_404
 from annotation.models import Category, Entry
+from annotation.roles import is_moderator
+from annotation.text import TEXT_FIELDS
 from config.errors import DomainError
+
+# The category a reviewer chose on "Review next", remembered for skip and the next round.
+SESSION_CATEGORY = "review_category"
 
 
 def moderator_required(view):
@@ -21,29 +28,34 @@ def moderator_required(view):
     @login_required
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        if not request.user.is_staff:
+        if not is_moderator(request.user):
             raise PermissionDenied("This page is for moderators.")
         return view(request, *args, **kwargs)
 
     return wrapped
 
 
-def _category_from(request) -> Category | None:
-    slug = request.POST.get("category") or request.GET.get("category") or ""
-    if not slug:
+def _chosen_category(request) -> Category | None:
+    slug = request.session.get(SESSION_CATEGORY) or ""
+    try:
+        return selectors.category_get_active(slug=slug) if slug else None
+    except Category.DoesNotExist:
         return None
-    return category_or_404(slug)
 
 
 @login_required
 def review_home(request):
+    chosen = _chosen_category(request)
     return render(
         request,
         "annotation/review_home.html",
         {
             "categories": selectors.category_list_with_progress(),
+            "chosen": chosen.slug if chosen else "",
             "waiting": selectors.review_queue_size(reviewer=request.user),
             "agreement_rate": selectors.reviewer_agreement(reviewer=request.user),
+            "accept_at": settings.FLOCK_ACCEPT_APPROVALS,
+            "reject_at": settings.FLOCK_REJECT_REJECTIONS,
         },
     )
 
@@ -60,18 +72,38 @@ def _redirect_to_next(request, category: Category | None):
 @login_required
 @require_POST
 def review_next(request):
-    return _redirect_to_next(request, _category_from(request))
+    slug = request.POST.get("category", "")
+    category = category_or_404(slug) if slug else None
+    request.session[SESSION_CATEGORY] = slug
+    return _redirect_to_next(request, category)
 
 
-def _render_review(request, entry: Entry, form: ReviewForm, status: int = 200):
+def _review_form(entry: Entry, data=None) -> ReviewForm:
+    """The review form, its fix fields holding the revision the reviewer is (or was) shown."""
+    shown = selectors.revision_latest_number(entry=entry)
+    if data is not None:
+        with contextlib.suppress(TypeError, ValueError):
+            shown = int(data.get("seen_revision", shown))
+    return ReviewForm(
+        data,
+        entry=entry,
+        seen_text=selectors.revision_text(entry=entry, number=shown),
+        seen_revision=shown,
+    )
+
+
+def _render_review(request, entry, form, *, decide_form=None, status=200):
+    moderator = is_moderator(request.user)
     return render(
         request,
         "annotation/review_entry.html",
         {
             "entry": entry,
+            "text": {name: getattr(entry, name) for name in [*TEXT_FIELDS, "source_url"]},
             "form": form,
-            "decide_form": DecideForm() if request.user.is_staff else None,
-            "my_review": selectors.review_of(entry=entry, reviewer=request.user),
+            "decide_form": (decide_form or DecideForm()) if moderator else None,
+            "votes": selectors.round_reviews(entry=entry) if moderator else None,
+            "my_review": selectors.review_get(entry=entry, reviewer=request.user),
             "category": entry.category,
         },
         status=status,
@@ -84,9 +116,9 @@ def review_entry(request, entry_id: int):
     if entry.author_id == request.user.pk:
         messages.info(request, "This is your own entry; colleagues review it.")
         return redirect("annotation:entry_detail", entry_id=entry.pk)
-    form = ReviewForm(request.POST or None, entry=entry)
     if request.method != "POST":
-        return _render_review(request, entry, form)
+        return _render_review(request, entry, _review_form(entry))
+    form = _review_form(entry, request.POST)
     if not form.is_valid():
         return _render_review(request, entry, form, status=400)
     data = form.cleaned_data
@@ -99,13 +131,16 @@ def review_entry(request, entry_id: int):
             reasons=data["reasons"],
             comment=data["comment"],
             fix_values=form.fix_values(),
+            seen_revision=data["seen_revision"],
         )
     except ValidationError as exc:
-        form.add_error(None, exc)
+        form.add_service_errors(exc)
         return _render_review(request, entry, form, status=400)
     except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect("annotation:review_home")
+        # Decided or changed meanwhile: say so, and keep what the reviewer wrote on the page.
+        form.add_error(None, exc.message)
+        entry.refresh_from_db()
+        return _render_review(request, entry, form, status=exc.status_code)
     messages.success(request, f"Thank you: your review of #{entry.pk} is recorded.")
     return redirect("annotation:review_home")
 
@@ -116,7 +151,7 @@ def review_skip(request, entry_id: int):
     entry = entry_for_review_or_404(request.user, entry_id)
     services.review_skip(entry=entry, reviewer=request.user)
     messages.info(request, f"Skipped #{entry.pk}; it goes back to the pool.")
-    return _redirect_to_next(request, _category_from(request))
+    return _redirect_to_next(request, _chosen_category(request))
 
 
 @moderator_required
@@ -124,6 +159,7 @@ def review_skip(request, entry_id: int):
 def entry_decide(request, entry_id: int):
     entry = entry_for_review_or_404(request.user, entry_id)
     form = DecideForm(request.POST)
+    status = 400
     if form.is_valid():
         try:
             services.entry_decide(
@@ -132,14 +168,15 @@ def entry_decide(request, entry_id: int):
                 verdict=form.cleaned_data["verdict"],
                 reason=form.cleaned_data["reason"],
             )
-        except (ValidationError, DomainError) as exc:
-            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+            status = exc.status_code
         else:
             messages.success(request, f"Entry #{entry.pk} decided.")
             return redirect("annotation:moderation")
-    else:
-        messages.error(request, "Choose accept or reject and give a reason.")
-    return redirect("annotation:review_entry", entry_id=entry.pk)
+    return _render_review(request, entry, _review_form(entry), decide_form=form, status=status)
 
 
 @moderator_required

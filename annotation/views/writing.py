@@ -196,7 +196,8 @@ def entry_detail(request, entry_id: int):
         "annotation/entry_detail.html",
         {
             "entry": entry,
-            "revisions": selectors.revision_list_for_entry(entry=entry),
+            "text": selectors.entry_text_for_author(entry=entry),
+            "revisions": selectors.revision_list_for_author(entry=entry),
             "feedback": selectors.entry_feedback(entry=entry),
         },
     )

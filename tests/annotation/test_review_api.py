@@ -194,3 +194,16 @@ def test_schema_documents_the_review_api(client):
         "/api/v1/entries/{entry_id}/decide/",
     ]:
         assert "post" in paths[path], path
+
+
+def test_a_review_of_a_decided_entry_is_a_conflict_not_a_404(bob_api, alice, carol, dave):
+    from annotation import services
+
+    entry = submitted(alice)
+    for reviewer in (carol, dave):
+        services.review_record(entry=entry, reviewer=reviewer, verdict="approve", rating=4)
+    response = bob_api.post(
+        f"/api/v1/entries/{entry.pk}/reviews/", {"verdict": "approve", "rating": 5}, format="json"
+    )
+    assert response.status_code == 409
+    assert "not under review" in response.json()["detail"]

@@ -113,3 +113,64 @@ def test_twenty_reviewers_never_share_an_entry_and_each_entry_is_decided_once(se
             verdicts.count("reject"),
         )
         assert entry.leased_to is None
+
+
+def _race(workers, action):
+    """Run action(worker) on one thread per worker, all released at the same instant."""
+    start = threading.Barrier(len(workers))
+    results, failures = [], []
+
+    def run(worker):
+        try:
+            start.wait()
+            results.append(action(worker))
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results, failures
+
+
+def test_reviewers_reviewing_one_entry_from_links_decide_it_exactly_once(seeded):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locks: run with DATABASE_URL=postgres://… (CI does)")
+    from config.errors import StateConflict
+
+    author = UserFactory(username="author")
+    for attempt in range(5):
+        entry = EntryFactory(author=author, status=EntryStatus.SUBMITTED)
+        reviewers = [UserFactory(username=f"linked{attempt}-{i}") for i in range(8)]
+
+        def approve(reviewer, entry=entry):
+            try:
+                services.review_record(entry=entry, reviewer=reviewer, verdict="approve", rating=4)
+                return "recorded"
+            except StateConflict:
+                return "too late"
+
+        results, failures = _race(reviewers, approve)
+        assert failures == []
+        assert results.count("recorded") == settings.FLOCK_ACCEPT_APPROVALS
+        assert Decision.objects.filter(entry=entry).count() == 1
+        assert Review.objects.filter(entry=entry).count() == settings.FLOCK_ACCEPT_APPROVALS
+
+
+def test_one_reviewer_clicking_twice_holds_one_lease(seeded):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locks: run with DATABASE_URL=postgres://… (CI does)")
+    from annotation.models import Entry
+
+    author = UserFactory(username="author")
+    for _ in range(10):
+        EntryFactory(author=author, status=EntryStatus.SUBMITTED)
+    reviewer = UserFactory(username="impatient")
+    results, failures = _race([reviewer] * 4, lambda r: services.review_next(reviewer=r).pk)
+    assert failures == []
+    assert len(set(results)) == 1
+    assert Entry.objects.filter(leased_to=reviewer).count() == 1

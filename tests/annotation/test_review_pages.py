@@ -1,8 +1,10 @@
+import re
+
 import pytest
 
 from annotation import services
 from annotation.models import EntryStatus, Review
-from tests.factories import EntryFactory, submitted
+from tests.factories import EntryFactory, category, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -169,3 +171,171 @@ def test_profile_shows_review_agreement(client, alice, bob, carol):
     client.force_login(bob)
     page = client.get("/accounts/profile/").content.decode()
     assert "<strong>1 of 1</strong>" in page and "(100%)" in page
+
+
+def _written(author, response):
+    """An entry written and submitted through the services, so it has its first revision."""
+    services.agreement_accept(user=author)
+    entry = services.entry_create(
+        author=author,
+        category=category("open_qa"),
+        values={"instruction": "Name the primary colours.", "response": response},
+    )
+    return services.entry_submit(entry=entry, actor=author)
+
+
+def _seen_revision(page: str) -> str:
+    return re.search(r'name="seen_revision" value="(\d+)"', page).group(1)
+
+
+def test_a_stale_form_never_undoes_another_reviewers_fix(client, alice, bob, dave):
+    entry = _written(alice, "Red, yelow and blue.")
+    client.force_login(dave)
+    seen = _seen_revision(client.get(f"/review/{entry.pk}/").content.decode())
+    # Bob fixes the typo while Dave's page is open.
+    services.review_record(
+        entry=entry,
+        reviewer=bob,
+        verdict="approve",
+        rating=4,
+        fix_values={"response": "Red, yellow and blue."},
+    )
+    # Dave approves without touching the text he was shown: no fix, Bob's stays.
+    form = {
+        "verdict": "approve",
+        "rating": "5",
+        "seen_revision": seen,
+        "instruction": entry.instruction,
+        "response": "Red, yelow and blue.",
+    }
+    response = client.post(f"/review/{entry.pk}/", form)
+    assert response.status_code == 302
+    entry.refresh_from_db()
+    assert entry.response == "Red, yellow and blue."
+    assert Review.objects.get(entry=entry, reviewer=dave).fix is None
+
+
+def test_a_fix_on_a_text_that_changed_meanwhile_is_refused_and_kept(client, alice, bob, dave):
+    entry = _written(alice, "Red, yelow and blue.")
+    client.force_login(dave)
+    seen = _seen_revision(client.get(f"/review/{entry.pk}/").content.decode())
+    services.review_record(
+        entry=entry,
+        reviewer=bob,
+        verdict="approve",
+        rating=4,
+        fix_values={"response": "Red, yellow and blue."},
+    )
+    form = {
+        "verdict": "approve",
+        "rating": "5",
+        "seen_revision": seen,
+        "instruction": entry.instruction,
+        "response": "Red, yelow, and blue!",
+    }
+    response = client.post(f"/review/{entry.pk}/", form)
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "Another reviewer changed this entry" in page
+    assert "Red, yelow, and blue!</textarea>" in page
+    assert not Review.objects.filter(reviewer=dave).exists()
+
+
+def test_a_review_arriving_after_the_decision_keeps_the_reviewers_text(
+    client, alice, bob, carol, dave
+):
+    entry = submitted(alice)
+    for reviewer in (bob, carol):
+        services.review_record(entry=entry, reviewer=reviewer, verdict="approve", rating=4)
+    client.force_login(dave)
+    response = client.post(
+        f"/review/{entry.pk}/",
+        {"verdict": "reject", "rating": "2", "reasons": ["other"], "comment": "Too late, sadly."},
+    )
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "not under review (it is accepted)" in page and "Too late, sadly.</textarea>" in page
+
+
+def test_a_fix_whose_error_has_no_field_on_the_form_is_shown_not_a_crash(
+    client, alice, bob, settings
+):
+    entry = submitted(
+        alice,
+        category=category("closed_qa"),
+        context="A passage.",
+        source_url="https://en.wikipedia.org/wiki/X",
+    )
+    settings.FLOCK_ALLOWED_SOURCE_DOMAINS = ["intranet.example.com"]
+    client.force_login(bob)
+    response = client.post(
+        f"/review/{entry.pk}/",
+        {
+            "verdict": "approve",
+            "rating": "4",
+            "instruction": entry.instruction,
+            "context": entry.context,
+            "response": "A better answer.",
+        },
+    )
+    assert response.status_code == 400
+    assert "allowed source" in response.content.decode()
+
+
+def test_moderators_see_the_votes_and_cannot_decide_their_own_entries(client, carol, alice, bob):
+    entry = submitted(alice)
+    services.review_record(
+        entry=entry,
+        reviewer=bob,
+        verdict="reject",
+        rating=2,
+        reasons=["factual_error"],
+        comment="Check the date.",
+    )
+    client.force_login(carol)
+    page = client.get(f"/review/{entry.pk}/").content.decode()
+    assert "Votes in this round" in page and "Check the date." in page and "bob" in page
+
+    own = submitted(carol)
+    response = client.post(f"/review/{own.pk}/decide/", {"verdict": "approve", "reason": "Mine."})
+    assert response.status_code == 403
+    assert "do not decide their own" in response.content.decode()
+    own.refresh_from_db()
+    assert own.status == EntryStatus.SUBMITTED
+
+
+def test_a_failed_decision_keeps_the_typed_reason(client, carol, alice):
+    entry = submitted(alice)
+    client.force_login(carol)
+    response = client.post(f"/review/{entry.pk}/decide/", {"verdict": "", "reason": "Half done"})
+    assert response.status_code == 400
+    assert "Half done</textarea>" in response.content.decode()
+
+
+def test_the_author_sees_a_fix_only_once_the_round_is_decided(client, alice, bob, carol):
+    entry = submitted(alice, response="Red, yelow and blue.")
+    services.review_record(
+        entry=entry,
+        reviewer=bob,
+        verdict="approve",
+        rating=4,
+        fix_values={"response": "Red, yellow and blue."},
+    )
+    client.force_login(alice)
+    page = client.get(f"/entries/{entry.pk}/").content.decode()
+    assert "by a reviewer" not in page and "yelow" in page and "yellow" not in page
+    services.review_record(entry=entry, reviewer=carol, verdict="approve", rating=4)
+    page = client.get(f"/entries/{entry.pk}/").content.decode()
+    assert "r2 by a reviewer" in page and "Red, yellow and blue." in page
+
+
+def test_the_chosen_category_is_kept_for_skips(bob_client, alice):
+    first = submitted(alice, category=category("brainstorming"))
+    submitted(alice)  # open_qa: not wanted
+    second = submitted(alice, category=category("brainstorming"))
+    assert bob_client.post("/review/next/", {"category": "brainstorming"})["Location"] == (
+        f"/review/{first.pk}/"
+    )
+    response = bob_client.post(f"/review/{first.pk}/skip/")
+    assert response["Location"] == f"/review/{second.pk}/"
+    assert 'value="brainstorming" selected' in bob_client.get("/review/").content.decode()

@@ -396,3 +396,25 @@ def test_moderation_lists_split_votes_and_stale_entries(alice, bob, carol, setti
     assert list(selectors.moderation_split_votes()) == [split]
     assert list(selectors.moderation_stale()) == [stale]
     assert fresh not in selectors.moderation_stale()
+
+
+def test_a_moderator_cannot_decide_their_own_entry(carol):
+    entry = submitted(carol)
+    with pytest.raises(ActionForbidden, match="own entries"):
+        services.entry_decide(entry=entry, moderator=carol, verdict="approve", reason="Mine.")
+    assert not Decision.objects.exists()
+
+
+def test_a_fix_against_an_older_revision_is_refused(alice, bob, dave):
+    services.agreement_accept(user=alice)
+    entry = services.entry_create(
+        author=alice,
+        category=category("open_qa"),
+        values={"instruction": "Q?", "response": "Teh A."},
+    )
+    services.entry_submit(entry=entry, actor=alice)
+    approve(entry, bob, fix_values={"response": "The A."}, seen_revision=1)
+    with pytest.raises(StateConflict, match="Another reviewer changed"):
+        approve(entry, dave, fix_values={"response": "Teh answer."}, seen_revision=1)
+    entry.refresh_from_db()
+    assert entry.response == "The A."

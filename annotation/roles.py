@@ -1,0 +1,8 @@
+"""Who may do what beyond writing and reviewing. One definition, used by services, pages and API."""
+
+from django.contrib.auth.models import AbstractBaseUser
+
+
+def is_moderator(user: AbstractBaseUser | None) -> bool:
+    """Moderators (and contest admins) are staff accounts."""
+    return bool(user is not None and user.is_authenticated and user.is_staff)
