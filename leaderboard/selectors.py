@@ -50,14 +50,19 @@ class Board:
 
 
 def _review_counts(user_ids, contest: Contest | None) -> dict[int, int]:
-    reviews = Review.objects.filter(reviewer_id__in=user_ids)
+    """Reviews written (in the contest's window), per user; user_ids None means everyone."""
+    reviews = Review.objects.all()
+    if user_ids is not None:
+        reviews = reviews.filter(reviewer_id__in=user_ids)
     if contest is not None:
         reviews = reviews.filter(created_at__gte=contest.starts_at, created_at__lt=contest.ends_at)
     return dict(reviews.values_list("reviewer_id").annotate(n=Count("id")))
 
 
 def _accepted_counts(user_ids, contest: Contest | None) -> dict[int, int]:
-    events = ScoreEvent.objects.filter(user_id__in=user_ids, kind=ScoreKind.ENTRY_ACCEPTED)
+    events = ScoreEvent.objects.filter(kind=ScoreKind.ENTRY_ACCEPTED)
+    if user_ids is not None:
+        events = events.filter(user_id__in=user_ids)
     if contest is not None:
         events = events.filter(contest=contest)
     return dict(events.values_list("user_id").annotate(n=Count("id")))
@@ -77,15 +82,22 @@ def display_names(user_ids, viewer: AbstractBaseUser | None = None) -> dict[int,
     return names
 
 
-def _fill_users(rows: list[BoardRow], viewer, contest: Contest | None) -> None:
-    ids = {row.member for row in rows}
-    names = display_names(ids, viewer)
+def _fill_counts(rows: list[BoardRow], contest: Contest | None, *, everyone=False) -> None:
+    """Accepted entries and reviews per row; `everyone` counts for all users in one query each
+    (finalising a contest of tens of thousands, where an IN list would be too long)."""
+    ids = None if everyone else {row.member for row in rows}
     accepted = _accepted_counts(ids, contest)
     reviews = _review_counts(ids, contest)
     for row in rows:
-        row.name = names.get(row.member, ANONYMOUS)
         row.accepted = accepted.get(row.member, 0)
         row.reviews = reviews.get(row.member, 0)
+
+
+def _fill_users(rows: list[BoardRow], viewer, contest: Contest | None) -> None:
+    _fill_counts(rows, contest)
+    names = display_names({row.member for row in rows}, viewer)
+    for row in rows:
+        row.name = names.get(row.member, ANONYMOUS)
         row.is_viewer = viewer is not None and row.member == viewer.pk
 
 
@@ -189,7 +201,7 @@ def contest_live_rows(*, contest: Contest) -> list[BoardRow]:
         .order_by("rank", "member")
     )
     rows = [BoardRow(rank=r["rank"], member=r["member"], points=r["points"]) for r in ranked]
-    _fill_users(rows, None, contest)
+    _fill_counts(rows, contest, everyone=True)
     return rows
 
 

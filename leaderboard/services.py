@@ -86,7 +86,8 @@ def _require_admin(user: AbstractBaseUser) -> None:
         raise ActionForbidden("Only contest admins can change contests.")
 
 
-def _validate_contest(contest: Contest) -> None:
+def contest_validate(*, contest: Contest) -> None:
+    """A contest's window comes before its grace period and overlaps no other contest."""
     errors = {}
     if contest.ends_at <= contest.starts_at:
         errors["ends_at"] = "The contest must end after it starts."
@@ -125,7 +126,7 @@ def contest_save(
         contest.grace_ends_at = contest.ends_at + datetime.timedelta(
             hours=settings.FLOCK_CONTEST_GRACE_HOURS
         )
-    _validate_contest(contest)
+    contest_validate(contest=contest)
     with transaction.atomic():
         contest.save()
         if focus is not None:

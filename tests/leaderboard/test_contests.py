@@ -242,3 +242,26 @@ def test_annotation_alone_works_when_no_contest_applies(settings, alice, bob, ca
     entry = accept(submitted(alice), bob, carol)
     event = ScoreEvent.objects.get(entry=entry, kind="entry_accepted")
     assert event.contest is None and event.points == 15
+
+
+def test_the_django_admin_applies_the_same_contest_rules(client, carol, now):
+    carol.is_superuser = True
+    carol.save()
+    client.force_login(carol)
+    existing = services.contest_ensure_week(moment=now)
+    form = {
+        "name": "Overlapping",
+        "starts_at_0": existing.starts_at.strftime("%Y-%m-%d"),
+        "starts_at_1": "12:00:00",
+        "ends_at_0": existing.ends_at.strftime("%Y-%m-%d"),
+        "ends_at_1": "12:00:00",
+        "grace_ends_at_0": existing.grace_ends_at.strftime("%Y-%m-%d"),
+        "grace_ends_at_1": "12:00:00",
+        "multipliers": "{}",
+        "focus_bonus": "0",
+        "winner_count": "3",
+    }
+    response = client.post("/admin/leaderboard/contest/add/", form)
+    assert response.status_code == 200
+    assert "overlaps" in response.content.decode()
+    assert Contest.objects.count() == 1
