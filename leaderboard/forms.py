@@ -46,6 +46,7 @@ class ContestForm(forms.ModelForm):
             "ends_at": _WHEN,
             "grace_ends_at": _WHEN,
             "prize": forms.Textarea(attrs={"rows": 2}),
+            "multipliers": forms.Textarea(attrs={"rows": 2}),
             "focus_categories": forms.CheckboxSelectMultiple,
         }
         help_texts = {
