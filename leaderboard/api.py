@@ -22,23 +22,7 @@ class ContestSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Contest
-        fields = [
-            "id",
-            "name",
-            "starts_at",
-            "ends_at",
-            "grace_ends_at",
-            "prize",
-            "accepted_points",
-            "review_points",
-            "short_category_bonus",
-            "multipliers",
-            "focus_categories",
-            "focus_bonus",
-            "winner_count",
-            "phase",
-            "finalized_at",
-        ]
+        fields = ["id", *services.CONTEST_FIELDS, "focus_categories", "phase", "finalized_at"]
         read_only_fields = ["id", "phase", "finalized_at"]
         extra_kwargs = {"grace_ends_at": {"required": False}}
 

@@ -27,20 +27,7 @@ class ContestForm(forms.ModelForm):
 
     class Meta:
         model = Contest
-        fields = [
-            "name",
-            "starts_at",
-            "ends_at",
-            "grace_ends_at",
-            "prize",
-            "accepted_points",
-            "review_points",
-            "short_category_bonus",
-            "multipliers",
-            "focus_categories",
-            "focus_bonus",
-            "winner_count",
-        ]
+        fields = [*services.CONTEST_FIELDS, "focus_categories"]
         widgets = {
             "starts_at": _WHEN,
             "ends_at": _WHEN,

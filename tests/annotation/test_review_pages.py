@@ -188,11 +188,11 @@ def _seen_revision(page: str) -> str:
     return re.search(r'name="seen_revision" value="(\d+)"', page).group(1)
 
 
-def test_a_stale_form_never_undoes_another_reviewers_fix(client, alice, bob, dave):
+def _dave_approves_after_bobs_fix(client, alice, bob, dave, *, dave_typed: str):
+    """Dave opens the review page; Bob fixes a typo meanwhile; then Dave's form arrives."""
     entry = _written(alice, "Red, yelow and blue.")
     client.force_login(dave)
     seen = _seen_revision(client.get(f"/review/{entry.pk}/").content.decode())
-    # Bob fixes the typo while Dave's page is open.
     services.review_record(
         entry=entry,
         reviewer=bob,
@@ -200,15 +200,21 @@ def test_a_stale_form_never_undoes_another_reviewers_fix(client, alice, bob, dav
         rating=4,
         fix_values={"response": "Red, yellow and blue."},
     )
-    # Dave approves without touching the text he was shown: no fix, Bob's stays.
     form = {
         "verdict": "approve",
         "rating": "5",
         "seen_revision": seen,
         "instruction": entry.instruction,
-        "response": "Red, yelow and blue.",
+        "response": dave_typed,
     }
-    response = client.post(f"/review/{entry.pk}/", form)
+    return entry, client.post(f"/review/{entry.pk}/", form)
+
+
+def test_a_stale_form_never_undoes_another_reviewers_fix(client, alice, bob, dave):
+    # Dave did not touch the text he was shown: no fix, and Bob's stays.
+    entry, response = _dave_approves_after_bobs_fix(
+        client, alice, bob, dave, dave_typed="Red, yelow and blue."
+    )
     assert response.status_code == 302
     entry.refresh_from_db()
     assert entry.response == "Red, yellow and blue."
@@ -216,29 +222,16 @@ def test_a_stale_form_never_undoes_another_reviewers_fix(client, alice, bob, dav
 
 
 def test_a_fix_on_a_text_that_changed_meanwhile_is_refused_and_kept(client, alice, bob, dave):
-    entry = _written(alice, "Red, yelow and blue.")
-    client.force_login(dave)
-    seen = _seen_revision(client.get(f"/review/{entry.pk}/").content.decode())
-    services.review_record(
-        entry=entry,
-        reviewer=bob,
-        verdict="approve",
-        rating=4,
-        fix_values={"response": "Red, yellow and blue."},
+    entry, response = _dave_approves_after_bobs_fix(
+        client, alice, bob, dave, dave_typed="Red, yelow, and blue!"
     )
-    form = {
-        "verdict": "approve",
-        "rating": "5",
-        "seen_revision": seen,
-        "instruction": entry.instruction,
-        "response": "Red, yelow, and blue!",
-    }
-    response = client.post(f"/review/{entry.pk}/", form)
     assert response.status_code == 409
     page = response.content.decode()
     assert "Another reviewer changed this entry" in page
     assert "Red, yelow, and blue!</textarea>" in page
     assert not Review.objects.filter(reviewer=dave).exists()
+    entry.refresh_from_db()
+    assert entry.response == "Red, yellow and blue."
 
 
 def test_a_review_arriving_after_the_decision_keeps_the_reviewers_text(
