@@ -11,3 +11,7 @@ from django.dispatch import Signal
 
 # Sent with `decision` (an annotation.models.Decision) right after a review round is decided.
 entry_decided = Signal()
+
+# Sent with `entry` (an annotation.models.Entry) when it is submitted for review, so that quality
+# checks can look at it; receivers should defer slow work with transaction.on_commit.
+entry_submitted = Signal()

@@ -310,3 +310,58 @@ class ReviewSkip(models.Model):
 
     def __str__(self):
         return f"{self.reviewer} skipped #{self.entry_id}"
+
+
+class FlagKind(models.TextChoices):
+    EXACT_DUPLICATE = "exact_duplicate", "Exact duplicate"
+    NEAR_DUPLICATE = "near_duplicate", "Near duplicate"
+    SOURCE_NOT_ALLOWED = "source_not_allowed", "Source not allowed"
+    NO_AGREEMENT = "no_agreement", "No contributor agreement"
+    AI_TEXT = "ai_text", "Reads like AI-generated text"
+    PERSONAL_DATA = "personal_data", "Personal data"
+
+
+class FlagStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CONFIRMED = "confirmed", "Confirmed"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class Flag(models.Model):
+    """A quality check's finding on an entry, for reviewers to see and moderators to resolve.
+
+    `evidence_key` identifies the finding (the matched span, the other entry), so re-running a
+    check finds the same flag instead of adding another.
+    """
+
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="flags")
+    kind = models.CharField(max_length=20, choices=FlagKind.choices)
+    evidence = models.TextField()
+    evidence_key = models.CharField(max_length=200)
+    blocking = models.BooleanField(
+        help_text="An open blocking flag keeps the entry out of exports."
+    )
+    status = models.CharField(
+        max_length=10, choices=FlagStatus.choices, default=FlagStatus.OPEN, db_index=True
+    )
+    duplicate_of = models.ForeignKey(
+        Entry, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    similarity = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entry", "kind", "evidence_key"], name="one_flag_per_finding"
+            )
+        ]
+
+    def __str__(self):
+        return f"#{self.entry_id} {self.kind} ({self.status})"

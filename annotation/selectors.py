@@ -14,6 +14,7 @@ from annotation.models import (
     Decision,
     Entry,
     EntryStatus,
+    Flag,
     Outcome,
     Profile,
     Review,
@@ -292,3 +293,25 @@ def moderation_stale(*, now: datetime.datetime | None = None) -> QuerySet:
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(hours=settings.FLOCK_REVIEW_STALE_HOURS)
     return _under_review().filter(submitted_at__lte=cutoff).order_by("submitted_at")
+
+
+# --- Flags -----------------------------------------------------------------------------------
+
+
+def flags_for_entry(*, entry: Entry) -> QuerySet:
+    return Flag.objects.filter(entry=entry).select_related("duplicate_of", "resolved_by")
+
+
+def flag_list(*, status: str | None = None) -> QuerySet:
+    flags = Flag.objects.select_related("entry__category", "duplicate_of", "resolved_by")
+    if status:
+        flags = flags.filter(status=status)
+    return flags.order_by("-blocking", "created_at", "id")
+
+
+def flag_visible_to(*, flag_entry: Entry, viewer: AbstractBaseUser) -> bool:
+    """An entry's flags are for its author, its reviewers (anyone who may review it) and
+    moderators; never for others, and a draft's for no one but its author."""
+    if is_moderator(viewer) or flag_entry.author_id == viewer.pk:
+        return True
+    return flag_entry.status != EntryStatus.DRAFT and flag_entry.status != EntryStatus.WITHDRAWN

@@ -24,6 +24,7 @@ urlpatterns = [
     path("review/<int:entry_id>/skip/", review.review_skip, name="review_skip"),
     path("review/<int:entry_id>/decide/", review.entry_decide, name="entry_decide"),
     path("moderation/", review.moderation, name="moderation"),
+    path("moderation/flags/<int:flag_id>/resolve/", review.flag_resolve, name="flag_resolve"),
 ]
 
 # Accounts live at the top level (names without a namespace, as django.contrib.auth expects).

@@ -108,6 +108,8 @@ CELERY_BEAT_SCHEDULE = {
     "contests-tick": {"task": "leaderboard.tasks.contests_tick", "schedule": 15 * 60},
     # Compare the Redis leaderboards with the ledger and repair any drift.
     "boards-check": {"task": "leaderboard.tasks.boards_check", "schedule": 60 * 60},
+    # Re-run the licensing and provenance checks over everything under review or accepted.
+    "entries-check-all": {"task": "exports.tasks.entries_check_all", "schedule": 24 * 60 * 60},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -239,3 +241,5 @@ FLOCK_LEADERBOARD_SIZE = env_int("FLOCK_LEADERBOARD_SIZE", 50, minimum=1)
 # Prefix of every Redis key Flock writes (leaderboard sorted sets), so that several Flock
 # installations or test runs can share one Redis.
 FLOCK_REDIS_PREFIX = env_str("FLOCK_REDIS_PREFIX", "flock:")
+# More phrases that give away a chatbot's text (comma-separated), on top of exports' own list.
+FLOCK_EXTRA_AI_PHRASES = env_list("FLOCK_EXTRA_AI_PHRASES")

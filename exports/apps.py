@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class ExportsConfig(AppConfig):
     name = "exports"
     verbose_name = "Exports: quality checks and snapshots"
+
+    def ready(self):
+        from annotation.events import entry_submitted
+        from exports.services import on_entry_submitted
+
+        # Every submitted entry is checked once its transaction commits (annotation/events.py).
+        entry_submitted.connect(on_entry_submitted, dispatch_uid="exports.entry_check")

@@ -8,6 +8,7 @@ from annotation.models import (
     Category,
     Decision,
     Entry,
+    Flag,
     RejectReason,
     Review,
     Verdict,
@@ -258,3 +259,27 @@ class TokenSerializer(serializers.Serializer):
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField(required=False)
+
+
+class FlagSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Flag
+        fields = [
+            "id",
+            "entry",
+            "kind",
+            "evidence",
+            "blocking",
+            "status",
+            "duplicate_of",
+            "similarity",
+            "created_at",
+            "resolved_at",
+            "note",
+        ]
+        read_only_fields = fields
+
+
+class FlagResolveSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["confirm", "dismiss"])
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)

@@ -19,6 +19,9 @@ urlpatterns = [
     path("entries/<int:entry_id>/skip/", views.EntrySkipApi.as_view(), name="api-entry-skip"),
     path("entries/<int:entry_id>/decide/", views.EntryDecideApi.as_view(), name="api-entry-decide"),
     path("reviews/next/", views.ReviewNextApi.as_view(), name="api-review-next"),
+    path("entries/<int:entry_id>/flags/", views.EntryFlagsApi.as_view(), name="api-entry-flags"),
+    path("flags/", views.FlagListApi.as_view(), name="api-flags"),
+    path("flags/<int:flag_id>/resolve/", views.FlagResolveApi.as_view(), name="api-flag-resolve"),
     path("me/", views.MeApi.as_view(), name="api-me"),
     path("me/agreement/", views.AgreementApi.as_view(), name="api-me-agreement"),
 ]

@@ -1,5 +1,7 @@
 """REST API for writers and scripts. Each view validates the request shape and calls a service."""
 
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
@@ -18,6 +20,8 @@ from annotation.api.serializers import (
     EntrySerializer,
     EntryTextSerializer,
     ErrorSerializer,
+    FlagResolveSerializer,
+    FlagSerializer,
     MeSerializer,
     ReviewCreateSerializer,
     ReviewEntrySerializer,
@@ -25,7 +29,7 @@ from annotation.api.serializers import (
     ReviewSerializer,
 )
 from annotation.lookups import entry_for_review_or_404, own_entry_or_404
-from annotation.models import EntryStatus
+from annotation.models import Entry, EntryStatus, Flag, FlagStatus
 from annotation.roles import is_moderator
 from annotation.text import TEXT_FIELDS
 
@@ -297,3 +301,56 @@ class EntryDecideApi(APIView):
             reason=serializer.validated_data["reason"],
         )
         return Response(DecisionSerializer(decision).data)
+
+
+# --- Flags -----------------------------------------------------------------------------------
+
+
+class EntryFlagsApi(APIView):
+    @extend_schema(
+        responses={200: FlagSerializer(many=True), 404: _ERRORS[404]},
+        summary="An entry's quality flags (its author, reviewers and moderators)",
+    )
+    def get(self, request, entry_id: int):
+        entry = Entry.objects.filter(pk=entry_id).first()
+        if entry is None or not selectors.flag_visible_to(flag_entry=entry, viewer=request.user):
+            raise Http404("No such entry.")
+        return Response(FlagSerializer(selectors.flags_for_entry(entry=entry), many=True).data)
+
+
+class FlagListApi(GenericAPIView):
+    permission_classes = [IsAuthenticated, IsModerator]
+    serializer_class = FlagSerializer
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", enum=FlagStatus.values, required=False)],
+        responses=FlagSerializer(many=True),
+        summary="Quality flags, blocking first (moderators)",
+    )
+    def get(self, request):
+        wanted = request.query_params.get("status") or None
+        if wanted is not None and wanted not in FlagStatus.values:
+            return Response({"status": [f"Choose one of {', '.join(FlagStatus.values)}."]}, 400)
+        page = self.paginate_queryset(selectors.flag_list(status=wanted))
+        return self.get_paginated_response(FlagSerializer(page, many=True).data)
+
+
+class FlagResolveApi(APIView):
+    permission_classes = [IsAuthenticated, IsModerator]
+
+    @extend_schema(
+        request=FlagResolveSerializer,
+        responses={200: FlagSerializer, 400: _ERRORS[400], 404: _ERRORS[404], 409: _ERRORS[409]},
+        summary="Confirm or dismiss a flag (moderators)",
+    )
+    def post(self, request, flag_id: int):
+        flag = get_object_or_404(Flag, pk=flag_id)
+        serializer = FlagResolveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        flag = services.flag_resolve(
+            flag=flag,
+            moderator=request.user,
+            action=serializer.validated_data["action"],
+            note=serializer.validated_data["note"],
+        )
+        return Response(FlagSerializer(flag).data)

@@ -17,6 +17,7 @@ from annotation.services.entries import (
     entry_update,
     entry_withdraw,
 )
+from annotation.services.flags import flag_raise, flag_resolve
 from annotation.services.reviews import (
     entry_decide,
     review_next,
@@ -34,6 +35,8 @@ __all__ = [
     "entry_submit",
     "entry_update",
     "entry_withdraw",
+    "flag_raise",
+    "flag_resolve",
     "profile_ensure",
     "profile_update",
     "review_next",

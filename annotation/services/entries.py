@@ -6,6 +6,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from annotation import selectors
+from annotation.events import entry_submitted
 from annotation.models import Category, Entry, EntryStatus, Revision
 from annotation.text import ENTRY_FIELDS, normalize_fields, validate_draft, validate_submission
 from config.errors import ActionForbidden, StateConflict
@@ -116,6 +117,8 @@ def entry_submit(*, entry: Entry, actor: AbstractBaseUser) -> Entry:
         entry.status = EntryStatus.SUBMITTED
         entry.submitted_at = timezone.now()
         entry.save(update_fields=["status", "submitted_at", "updated_at"])
+        # Quality checks (exports) listen here: see annotation/events.py.
+        entry_submitted.send(sender=Entry, entry=entry)
     return entry
 
 

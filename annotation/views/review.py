@@ -7,13 +7,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from annotation import selectors, services
 from annotation.forms import DecideForm, ReviewForm
 from annotation.lookups import category_or_404, entry_for_review_or_404
-from annotation.models import Category, Entry
+from annotation.models import Category, Entry, Flag, FlagStatus
 from annotation.roles import is_moderator
 from annotation.text import TEXT_FIELDS
 from config.errors import DomainError
@@ -103,6 +104,7 @@ def _render_review(request, entry, form, *, decide_form=None, status=200):
             "form": form,
             "decide_form": (decide_form or DecideForm()) if moderator else None,
             "votes": selectors.round_reviews(entry=entry) if moderator else None,
+            "flags": selectors.flags_for_entry(entry=entry),
             "my_review": selectors.review_get(entry=entry, reviewer=request.user),
             "category": entry.category,
         },
@@ -187,5 +189,26 @@ def moderation(request):
         {
             "split": selectors.moderation_split_votes(),
             "stale": selectors.moderation_stale(),
+            "flags": selectors.flag_list(status=FlagStatus.OPEN),
         },
     )
+
+
+@moderator_required
+@require_POST
+def flag_resolve(request, flag_id: int):
+    flag = get_object_or_404(Flag, pk=flag_id)
+    try:
+        services.flag_resolve(
+            flag=flag,
+            moderator=request.user,
+            action=request.POST.get("action", ""),
+            note=request.POST.get("note", ""),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Flag on #{flag.entry_id} resolved.")
+    return redirect(f"{reverse('annotation:moderation')}#flags")

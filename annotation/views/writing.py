@@ -199,6 +199,7 @@ def entry_detail(request, entry_id: int):
             "text": selectors.entry_text_for_author(entry=entry),
             "revisions": selectors.revision_list_for_author(entry=entry),
             "feedback": selectors.entry_feedback(entry=entry),
+            "flags": selectors.flags_for_entry(entry=entry),
         },
     )
 

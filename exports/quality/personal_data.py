@@ -1,0 +1,102 @@
+"""Personal data in free text: e-mail addresses, phone numbers, payment cards (Luhn-checked),
+national identity numbers, IBANs (mod-97 checked) and IP addresses.
+
+Each pattern is written to keep ordinary prose quiet: dates, years, prices, version numbers and
+large round figures do not match, and card numbers and IBANs must pass their check digits.
+Public figures' names are not personal data here, so names are not looked for at all.
+"""
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Match:
+    kind: str  # "email", "phone", "card", "national_id", "iban", "ip"
+    text: str
+    start: int
+
+
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+# +44 20 7946 0958, (555) 123-4567, 555-123-4567, 030 1234 5678; at least 9 digits in all.
+PHONE = re.compile(
+    r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,4}(?![\w-])"
+)
+CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+SSN = re.compile(r"(?<!\d)(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?!\d)")
+UK_NINO = re.compile(r"\b(?![DFIQUV])[A-Z](?![DFIOQUV])[A-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")
+IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
+IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])")
+# Candidates with two or more colons; ipaddress decides (so times like 10:30:15 do not pass).
+IPV6 = re.compile(r"(?<![\w:.])(?=[0-9A-Fa-f:]*:[0-9A-Fa-f]*:)[0-9A-Fa-f:]{3,39}(?![\w:])")
+DATE_LIKE = re.compile(r"^\d{1,4}[-./ ]\d{1,2}[-./ ]\d{1,4}$")
+
+
+def luhn_ok(digits: str) -> bool:
+    total, double = 0, False
+    for char in reversed(digits):
+        n = int(char)
+        if double:
+            n = n * 2 - 9 if n > 4 else n * 2
+        total += n
+        double = not double
+    return total % 10 == 0
+
+
+def iban_ok(text: str) -> bool:
+    compact = text.replace(" ", "")
+    if not 15 <= len(compact) <= 34:
+        return False
+    rearranged = compact[4:] + compact[:4]
+    number = "".join(str(int(c, 36)) for c in rearranged)
+    return int(number) % 97 == 1
+
+
+def _phone(text: str) -> bool:
+    digits = re.sub(r"\D", "", text)
+    if not 9 <= len(digits) <= 15 or DATE_LIKE.match(text.strip()):
+        return False
+    # Groups separated by spaces only, all of three digits, read as a big number (1 000 000).
+    groups = re.split(r"[ ]", text.strip())
+    return not (len(groups) > 1 and all(len(g) == 3 for g in groups[1:]) and "+" not in text)
+
+
+def find_personal_data(text: str) -> list[Match]:
+    found: list[Match] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(kind: str, m: re.Match) -> None:
+        span = m.span()
+        if any(s < span[1] and span[0] < e for s, e in taken):
+            return
+        taken.append(span)
+        found.append(Match(kind, m.group(0), span[0]))
+
+    for m in EMAIL.finditer(text):
+        add("email", m)
+    for m in IBAN.finditer(text):
+        if iban_ok(m.group(0)):
+            add("iban", m)
+    for m in CARD.finditer(text):
+        digits = re.sub(r"\D", "", m.group(0))
+        if 13 <= len(digits) <= 19 and luhn_ok(digits) and len(set(digits)) > 1:
+            add("card", m)
+    for m in SSN.finditer(text):
+        add("national_id", m)
+    for m in UK_NINO.finditer(text):
+        add("national_id", m)
+    for m in IPV4.finditer(text):
+        octets = m.group(0).split(".")
+        if all(int(o) <= 255 and (o == "0" or not o.startswith("0")) for o in octets):
+            add("ip", m)
+    for m in IPV6.finditer(text):
+        try:
+            ipaddress.IPv6Address(m.group(0))
+        except ValueError:
+            continue
+        add("ip", m)
+    for m in PHONE.finditer(text):
+        if _phone(m.group(0)):
+            add("phone", m)
+    return sorted(found, key=lambda match: match.start)

@@ -1,0 +1,158 @@
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from annotation import services as annotation
+from annotation.models import ContributorAgreement, Flag, FlagStatus
+from exports import services
+from exports.quality.personal_data import find_personal_data
+from tests.factories import EntryFactory, category, submitted
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def alice_agreed(alice):
+    """Alice accepted the agreement before writing, so her entries raise only what is tested."""
+    annotation.agreement_accept(user=alice)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "span"),
+    [
+        ("Write to jane.doe@example.com for details.", "email", "jane.doe@example.com"),
+        ("Call me on +44 20 7946 0958 tonight.", "phone", "+44 20 7946 0958"),
+        ("Our office: (555) 123-4567.", "phone", "(555) 123-4567"),
+        ("Pay with 4111 1111 1111 1111 please.", "card", "4111 1111 1111 1111"),
+        ("Card 5500-0000-0000-0004 expired.", "card", "5500-0000-0000-0004"),
+        ("My SSN is 123-45-6789.", "national_id", "123-45-6789"),
+        ("NI number AB 12 34 56 C on file.", "national_id", "AB 12 34 56 C"),
+        ("IBAN GB82 WEST 1234 5698 7654 32 for rent.", "iban", "GB82 WEST 1234 5698 7654 32"),
+        ("DE89370400440532013000 is the account.", "iban", "DE89370400440532013000"),
+        ("The server at 192.168.1.20 is down.", "ip", "192.168.1.20"),
+        ("Reach it on 2001:db8::1 instead.", "ip", "2001:db8::1"),
+    ],
+)
+def test_personal_data_is_found_with_its_span(text, kind, span):
+    (match,) = find_personal_data(text)
+    assert (match.kind, match.text) == (kind, span)
+    assert text[match.start : match.start + len(span)] == span
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Barack Obama was the 44th president of the United States.",
+        "The meeting is on 2023-01-15 at 10:30.",
+        "It cost $1,000,000 in 1999 and 2,500,000 in 2010.",
+        "Python 3.11.7 was released; see version 1.2.3.4b.",
+        "Paris has 2 102 650 inhabitants.",
+        "The Battle of Hastings was in 1066.",
+        "ISBN 978-3-16-148410-0 identifies the book.",
+        "The card number 4111 1111 1111 1112 fails its check digit.",
+        "Call at 10:30:15 sharp, room 101, floor 3.",
+        "The screen is 16:9 and pi is 3.14159265358979.",
+        "GB82 is not an account number.",
+        "Score: 12-3-2021, 7-6, 6-4.",
+    ],
+)
+def test_ordinary_numbers_dates_and_public_names_are_not_personal_data(text):
+    assert find_personal_data(text) == []
+
+
+def kinds(entry):
+    return sorted(Flag.objects.filter(entry=entry).values_list("kind", flat=True))
+
+
+def test_a_chatbots_phrases_are_flagged_and_plain_answers_are_not(alice, settings):
+    chatty = submitted(alice, response="Certainly! Here is a list of ideas for you.")
+    plain = submitted(alice, response="Large language models learn from text; here is why.")
+    services.entry_check(entry=chatty)
+    services.entry_check(entry=plain)
+    assert kinds(chatty) == ["ai_text"]
+    assert kinds(plain) == []
+    settings.FLOCK_EXTRA_AI_PHRASES = ["delve into"]
+    delving = submitted(alice, response="Let us delve into the history of Rome.")
+    services.entry_check(entry=delving)
+    assert kinds(delving) == ["ai_text"]
+
+
+def test_personal_data_in_any_field_is_a_blocking_flag_with_the_span(alice):
+    entry = submitted(alice, instruction="Email bob@corp.example the summary.", response="Done.")
+    services.entry_check(entry=entry)
+    flag = Flag.objects.get(entry=entry)
+    assert (flag.kind, flag.blocking) == ("personal_data", True)
+    assert '"bob@corp.example"' in flag.evidence and flag.evidence.startswith("instruction")
+
+
+def test_a_passage_from_a_source_off_the_allow_list_is_flagged(alice, settings):
+    ok = submitted(
+        alice,
+        category=category("closed_qa"),
+        context="A passage.",
+        source_url="https://en.wikipedia.org/wiki/Paris",
+    )
+    services.entry_check(entry=ok)
+    assert kinds(ok) == []
+    settings.FLOCK_ALLOWED_SOURCE_DOMAINS = ["intranet.example.com"]
+    services.entry_check(entry=ok)
+    flag = Flag.objects.get(entry=ok)
+    assert flag.kind == "source_not_allowed" and "en.wikipedia.org" in flag.evidence
+    unsourced = submitted(alice, category=category("closed_qa"), context="A passage.")
+    services.entry_check(entry=unsourced)
+    assert Flag.objects.get(entry=unsourced).evidence == "The passage has no source URL."
+
+
+def test_an_author_without_the_agreement_in_force_at_submission_is_flagged(alice, bob):
+    annotation.agreement_accept(user=alice)
+    fine = submitted(alice)
+    services.entry_check(entry=fine)
+    assert kinds(fine) == []
+
+    # Bob's entry came in before he accepted anything (an old client, an import gone wrong).
+    early = submitted(bob, submitted_at=timezone.now() - datetime.timedelta(minutes=5))
+    annotation.agreement_accept(user=bob)
+    services.entry_check(entry=early)
+    assert kinds(early) == ["no_agreement"]
+
+    # A new version was in force when Alice submitted this one, and she had not accepted it.
+    ContributorAgreement.objects.create(version="2", text="New.", published_at=timezone.now())
+    later = submitted(alice, submitted_at=timezone.now() + datetime.timedelta(seconds=1))
+    services.entry_check(entry=later)
+    assert Flag.objects.get(entry=later).evidence_key == "2"
+
+
+def test_rerunning_the_checks_never_duplicates_or_reopens_a_flag(alice, carol):
+    entry = submitted(alice, response="As an AI language model I cannot say. Mail x@y.example")
+    assert len(services.entry_check(entry=entry)) == 2
+    assert services.entry_check(entry=entry) == []
+    flag = Flag.objects.get(entry=entry, kind="ai_text")
+    annotation.flag_resolve(flag=flag, moderator=carol, action="dismiss", note="Quoting a novel.")
+    assert services.entry_check(entry=entry) == []
+    flag.refresh_from_db()
+    assert flag.status == FlagStatus.DISMISSED
+    assert Flag.objects.filter(entry=entry).count() == 2
+    assert services.entries_check_all() == 0
+
+
+def test_submitting_runs_the_checks_once_the_submit_commits(
+    alice, django_capture_on_commit_callbacks
+):
+    annotation.agreement_accept(user=alice)
+    entry = annotation.entry_create(
+        author=alice,
+        category=category("open_qa"),
+        values={"instruction": "Who wrote this?", "response": "As an AI language model, no idea."},
+    )
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        annotation.entry_submit(entry=entry, actor=alice)
+    assert not Flag.objects.exists()  # nothing before the commit
+    for callback in callbacks:
+        callback()
+    assert kinds(entry) == ["ai_text"]
+
+
+def test_drafts_are_not_checked_by_the_nightly_job(alice):
+    EntryFactory(author=alice, response="As an AI language model, a draft.")
+    assert services.entries_check_all() == 0
