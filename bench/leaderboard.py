@@ -9,6 +9,7 @@ Needs PostgreSQL (DATABASE_URL) for realistic figures and REDIS_URL for the Redi
 """
 
 import argparse
+import os
 import random
 import time
 
@@ -22,7 +23,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
-from leaderboard import boards, services
+from leaderboard import boards, selectors, services
 from leaderboard.models import Contest, ScoreEvent
 
 
@@ -84,6 +85,17 @@ def time_reads(board: str, viewers: list[int], reads: int) -> list[float]:
     return samples
 
 
+def time_pages(viewers: list[int], reads: int) -> list[float]:
+    """The full read behind /leaderboard/?scope=all-time: the board plus names and counts."""
+    users = {u.pk: u for u in get_user_model().objects.filter(pk__in=viewers[:reads])}
+    samples = []
+    for viewer in viewers[:reads]:
+        t = time.perf_counter()
+        selectors.board_all_time(viewer=users[viewer])
+        samples.append((time.perf_counter() - t) * 1000)
+    return samples
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=100_000)
@@ -92,6 +104,8 @@ def main():
     parser.add_argument("--sql-reads", type=int, default=20)
     args = parser.parse_args()
 
+    # Our own keys, whatever FLOCK_REDIS_PREFIX says, so a shared Redis's boards are untouched.
+    settings.FLOCK_REDIS_PREFIX = f"flock-bench-{os.getpid()}:"
     with throwaway_database():
         print(f"database: {connection.vendor}  redis: {'yes' if settings.REDIS_URL else 'no'}")
         started = time.perf_counter()
@@ -114,6 +128,10 @@ def main():
             print(f"rebuild contest board: {time.perf_counter() - t:.2f} s")
             redis_reads = time_reads(boards.ALL, viewers, args.reads)
             print(f"read top 50 + rank + neighbours, Redis: {percentiles(redis_reads)}")
+            page_reads = time_pages(viewers, args.reads)
+            print(
+                f"the whole board as a page shows it (+ names, counts): {percentiles(page_reads)}"
+            )
         settings.REDIS_URL = ""  # the same read, answered by SQL over the ledger
         sql_reads = time_reads(boards.ALL, viewers, args.sql_reads)
         settings.REDIS_URL = redis_url

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.models import Category
+from annotation.roles import is_moderator
 from leaderboard import selectors, services
 from leaderboard.models import Contest, ScoreEvent
 
@@ -69,7 +70,7 @@ class IsAdminOrReadOnly(BasePermission):
     message = "Only contest admins can change contests."
 
     def has_permission(self, request, view):
-        return request.method in SAFE_METHODS or bool(request.user and request.user.is_staff)
+        return request.method in SAFE_METHODS or is_moderator(request.user)
 
 
 def _save(request, serializer, contest=None):

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
+from redis.exceptions import RedisError
 
 from leaderboard.models import ScoreEvent
 
@@ -51,11 +52,15 @@ def ledger_for(board: str) -> QuerySet:
         return (
             events.filter(user__profile__team__isnull=False)
             .values(member=F("user__profile__team"))
-            .annotate(points=Sum("points"), accepted=Count("id", filter=Q(kind="entry_accepted")))
+            .annotate(points=Sum("points"))
         )
-    return events.values(member=F("user")).annotate(
-        points=Sum("points"), accepted=Count("id", filter=Q(kind="entry_accepted"))
-    )
+    return events.values(member=F("user")).annotate(points=Sum("points"))
+
+
+# Ties are listed by member id, highest first, everywhere: that is the order Redis gives equal
+# scores when members are fixed-width strings (it sorts them in reverse byte order).
+def member_key(member: int) -> str:
+    return f"{member:012d}"
 
 
 def ledger_totals(board: str) -> dict[int, int]:
@@ -81,9 +86,9 @@ def add_points(*, points: int, user_id: int, team_id: int | None, contest_id: in
         pipe = client.pipeline()
         for board in boards_for_event(user_id=user_id, team_id=team_id, contest_id=contest_id):
             member = team_id if board == TEAM else user_id
-            pipe.zincrby(redis_key(board), points, member)
+            pipe.zincrby(redis_key(board), points, member_key(member))
         pipe.execute()
-    except Exception:
+    except RedisError:  # Redis down: the ledger is still right, the check repairs the cache
         logger.exception(
             "Could not add %s points for user %s to the cached boards", points, user_id
         )
@@ -99,7 +104,7 @@ def rebuild(board: str) -> int:
     scratch = f"{key}:rebuilding"
     pipe = client.pipeline()
     pipe.delete(scratch)
-    items = list(totals.items())
+    items = [(member_key(member), points) for member, points in totals.items()]
     for start in range(0, len(items), 10_000):
         pipe.zadd(scratch, dict(items[start : start + 10_000]))
     if items:
@@ -163,10 +168,19 @@ def _ranked(pairs: list[tuple[int, int]], *, offset: int, ahead_of_first: int) -
 
 
 def read_top_and_around(board: str, *, size: int, member: int | None) -> tuple[list, list]:
-    """The top `size` members and, for `member`, their rank with two neighbours each side."""
+    """The top `size` members and, for `member`, their rank with two neighbours each side.
+
+    From Redis when there is one; a board missing there (a flushed or restarted Redis) is
+    rebuilt first, and a Redis that does not answer is read around, from the ledger.
+    """
     client = redis_client()
     if client is not None:
-        return _read_redis(client, redis_key(board), size=size, member=member)
+        try:
+            if not client.exists(redis_key(board)):
+                rebuild(board)
+            return _read_redis(client, redis_key(board), size=size, member=member)
+        except RedisError:
+            logger.exception("Redis did not answer; reading board %s from the ledger", board)
     return _read_sql(board, size=size, member=member)
 
 
@@ -174,7 +188,7 @@ def _read_redis(client, key: str, *, size: int, member: int | None):
     """Three round trips whatever the board's size: O(log n) each in Redis."""
     pipe = client.pipeline(transaction=False)
     pipe.zrevrange(key, 0, size - 1, withscores=True)
-    pipe.zrevrank(key, member if member is not None else "")
+    pipe.zrevrank(key, member_key(member) if member is not None else "")
     top_pairs, position = pipe.execute()
     top = _ranked(top_pairs, offset=0, ahead_of_first=0)
     if member is None or position is None:
@@ -186,7 +200,7 @@ def _read_redis(client, key: str, *, size: int, member: int | None):
 
 
 def _read_sql(board: str, *, size: int, member: int | None):
-    totals = ledger_for(board).order_by("-points", "member")
+    totals = ledger_for(board).order_by("-points", "-member")
 
     def pairs(rows) -> list[tuple[int, int]]:
         return [(row["member"], row["points"]) for row in rows]
@@ -198,7 +212,7 @@ def _read_sql(board: str, *, size: int, member: int | None):
     if mine is None:
         return top, []
     ahead = totals.filter(
-        Q(points__gt=mine["points"]) | Q(points=mine["points"], member__lt=member)
+        Q(points__gt=mine["points"]) | Q(points=mine["points"], member__gt=member)
     ).count()
     start = max(ahead - 2, 0)
     rows = pairs(totals[start : ahead + 3])

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from leaderboard import services
@@ -36,8 +37,13 @@ class ContestForm(forms.ModelForm):
             "multipliers": forms.Textarea(attrs={"rows": 2}),
             "focus_categories": forms.CheckboxSelectMultiple,
         }
-        help_texts = {
-            "accepted_points": "Empty: the default (10).",
-            "review_points": "Empty: the default (2).",
-            "short_category_bonus": "Empty: the default (5).",
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        defaults = {
+            "accepted_points": settings.FLOCK_POINTS_ACCEPTED,
+            "review_points": settings.FLOCK_POINTS_REVIEW,
+            "short_category_bonus": settings.FLOCK_POINTS_SHORT_CATEGORY_BONUS,
         }
+        for name, value in defaults.items():
+            self.fields[name].help_text = f"Empty: the default ({value})."

@@ -32,6 +32,7 @@ class BoardRow:
     accepted: int = 0
     reviews: int = 0
     is_viewer: bool = False
+    is_winner: bool = False
     members: int = 0  # team boards only
 
 
@@ -126,10 +127,13 @@ def _fill_teams(rows: list[BoardRow], viewer) -> None:
         row.members = members.get(row.member, 0)
 
 
-def _split(top: list, around: list) -> list:
-    """Neighbours are shown only when the viewer is not already among the top rows."""
+def _split(top: list, around: list, viewer_member: int | None) -> list:
+    """The viewer's neighbourhood, unless the viewer is among the top rows; rows it shares with
+    the top (a viewer just below it) are shown once, in the top."""
     top_members = {row.member for row in top}
-    return [] if any(r.member in top_members for r in around) else around
+    if viewer_member is None or viewer_member in top_members:
+        return []
+    return [row for row in around if row.member not in top_members]
 
 
 def _live(board: str, viewer, size: int) -> tuple[list[BoardRow], list[BoardRow]]:
@@ -137,12 +141,9 @@ def _live(board: str, viewer, size: int) -> tuple[list[BoardRow], list[BoardRow]
     if board == boards.TEAM:
         member = Profile.objects.filter(user=viewer).values_list("team_id", flat=True).first()
     top, around = boards.read_top_and_around(board, size=size, member=member)
-    # Ties share a rank; within one, list members by id whichever store answered.
     top = [BoardRow(rank=r.rank, member=r.member, points=r.points) for r in top]
     around = [BoardRow(rank=r.rank, member=r.member, points=r.points) for r in around]
-    top.sort(key=lambda row: (row.rank, row.member))
-    around.sort(key=lambda row: (row.rank, row.member))
-    return top, _split(top, around)
+    return top, _split(top, around, member)
 
 
 def board_all_time(*, viewer: AbstractBaseUser) -> Board:
@@ -161,16 +162,17 @@ def board_contest(*, contest: Contest, viewer: AbstractBaseUser) -> Board:
     """A running contest's live board, or a finalised one's frozen standings."""
     size = settings.FLOCK_LEADERBOARD_SIZE
     if contest.is_finalized:
-        standings = Standing.objects.filter(contest=contest).order_by("rank", "user_id")
+        # Ties in the order of the live boards (see boards.member_key): highest id first.
+        standings = Standing.objects.filter(contest=contest).order_by("rank", "-user_id")
         top = [_standing_row(s) for s in standings[:size]]
         around = []
         mine = standings.filter(user=viewer).first() if viewer else None
         if mine is not None:
             position = standings.filter(
-                Q(rank__lt=mine.rank) | Q(rank=mine.rank, user_id__lt=mine.user_id)
+                Q(rank__lt=mine.rank) | Q(rank=mine.rank, user_id__gt=mine.user_id)
             ).count()
             around = [_standing_row(s) for s in standings[max(position - 2, 0) : position + 3]]
-        around = _split(top, around)
+        around = _split(top, around, viewer.pk if viewer else None)
         names = display_names({r.member for r in [*top, *around]}, viewer)
         for row in [*top, *around]:
             row.name = names.get(row.member, ANONYMOUS)
@@ -188,6 +190,7 @@ def _standing_row(standing: Standing) -> BoardRow:
         points=standing.points,
         accepted=standing.accepted,
         reviews=standing.reviews,
+        is_winner=standing.is_winner,
     )
 
 
@@ -198,7 +201,7 @@ def contest_live_rows(*, contest: Contest) -> list[BoardRow]:
         .values(member=F("user"))
         .annotate(points=Sum("points"))
         .annotate(rank=Window(expression=Rank(), order_by=F("points").desc()))
-        .order_by("rank", "member")
+        .order_by("rank", "-member")
     )
     rows = [BoardRow(rank=r["rank"], member=r["member"], points=r["points"]) for r in ranked]
     _fill_counts(rows, contest, everyone=True)
@@ -211,6 +214,8 @@ def standings_for_csv(*, contest: Contest) -> list[BoardRow]:
         rows = [_standing_row(s) for s in Standing.objects.filter(contest=contest)]
     else:
         rows = contest_live_rows(contest=contest)
+        for row in rows:
+            row.is_winner = row.rank <= contest.winner_count and row.points > 0
     names = {
         user.pk: user.profile.name if hasattr(user, "profile") else user.get_username()
         for user in _users(r.member for r in rows)
@@ -254,7 +259,9 @@ def contest_progress(*, contest: Contest, viewer: AbstractBaseUser, top: int = 5
     zone = timezone.get_current_timezone()
     days = []
     day = contest.starts_at.astimezone(zone).date()
-    last = min(contest.ends_at, max(timezone.now(), contest.starts_at)).astimezone(zone).date()
+    # Through the grace period (its points are on the board too), up to today.
+    end = min(contest.grace_ends_at - datetime.timedelta(microseconds=1), timezone.now())
+    last = max(end, contest.starts_at).astimezone(zone).date()
     while day <= last and len(days) < 31:
         days.append(day)
         day += datetime.timedelta(days=1)

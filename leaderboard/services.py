@@ -1,5 +1,6 @@
 import datetime
 import logging
+import math
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -9,7 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from annotation.models import Decision, EntryStatus, Outcome, Profile, Review, Verdict
+from annotation.models import Category, Decision, Outcome, Profile, Review, Verdict
+from annotation.roles import is_moderator
 from config.errors import ActionForbidden, StateConflict
 from leaderboard import boards, selectors
 from leaderboard.models import Contest, ScoreEvent, ScoreKind, Standing
@@ -45,7 +47,7 @@ def contest_ensure_week(*, moment: datetime.datetime | None = None) -> Contest |
     existing = Contest.objects.filter(week=week).first()
     if existing is not None:
         return existing
-    if Contest.objects.filter(starts_at__lt=ends, ends_at__gt=starts).exists():
+    if _overlapping(starts, ends).exists():
         return None
     try:
         with transaction.atomic():
@@ -59,6 +61,10 @@ def contest_ensure_week(*, moment: datetime.datetime | None = None) -> Contest |
             )
     except IntegrityError:  # made by a concurrent call a moment ago
         return Contest.objects.get(week=week)
+
+
+def _overlapping(starts: datetime.datetime, ends: datetime.datetime, *, exclude=None):
+    return Contest.objects.filter(starts_at__lt=ends, ends_at__gt=starts).exclude(pk=exclude)
 
 
 def contest_for_moment(moment: datetime.datetime) -> Contest | None:
@@ -82,31 +88,44 @@ CONTEST_FIELDS = (
 
 
 def _require_admin(user: AbstractBaseUser) -> None:
-    if not user.is_staff:
+    if not is_moderator(user):
         raise ActionForbidden("Only contest admins can change contests.")
 
 
+MAX_MULTIPLIER = 100
+
+
+def _multiplier_errors(multipliers) -> str | None:
+    if not isinstance(multipliers, dict):
+        return 'Give an object of category slug to multiplier, e.g. {"closed_qa": 2}.'
+    known = set(Category.objects.values_list("slug", flat=True))
+    for slug, value in multipliers.items():
+        if slug not in known:
+            return f"{slug!r} is not a category; use one of {', '.join(sorted(known))}."
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"The multiplier for {slug} must be a number."
+        if not math.isfinite(value) or not 0 <= value <= MAX_MULTIPLIER:
+            return f"The multiplier for {slug} must be between 0 and {MAX_MULTIPLIER}."
+    return None
+
+
 def contest_validate(*, contest: Contest) -> None:
-    """A contest's window comes before its grace period and overlaps no other contest."""
+    """A contest's window comes before its grace period and overlaps no other contest; its
+    multipliers name real categories with sensible numbers."""
     errors = {}
     if contest.ends_at <= contest.starts_at:
         errors["ends_at"] = "The contest must end after it starts."
     elif contest.grace_ends_at < contest.ends_at:
         errors["grace_ends_at"] = "The review grace period ends after the contest ends."
-    overlapping = Contest.objects.filter(
-        starts_at__lt=contest.ends_at, ends_at__gt=contest.starts_at
-    ).exclude(pk=contest.pk)
-    if not errors and overlapping.exists():
-        errors["starts_at"] = (
-            f"The window overlaps {overlapping.first().name}; every entry belongs to one contest."
-        )
-    bad = [
-        slug
-        for slug, value in (contest.multipliers or {}).items()
-        if not isinstance(value, int | float) or value < 0
-    ]
-    if not isinstance(contest.multipliers, dict) or bad:
-        errors["multipliers"] = "Give a non-negative number per category slug."
+    else:
+        overlapping = _overlapping(contest.starts_at, contest.ends_at, exclude=contest.pk).first()
+        if overlapping is not None:
+            errors["starts_at"] = (
+                f"The window overlaps {overlapping.name}; every entry belongs to one contest."
+            )
+    problem = _multiplier_errors(contest.multipliers)
+    if problem:
+        errors["multipliers"] = problem
     if errors:
         raise ValidationError(errors)
 
@@ -119,6 +138,12 @@ def contest_save(
     contest = Contest.objects.get(pk=contest.pk) if contest is not None else Contest()
     if contest.is_finalized:
         raise StateConflict("This contest is finalised; its standings are frozen.")
+    window = ("starts_at", "ends_at")
+    moved = any(name in values and values[name] != getattr(contest, name) for name in window)
+    if contest.pk and moved and contest.score_events.exists():
+        raise ValidationError(
+            {"starts_at": "Points were already scored in this window; it can no longer move."}
+        )
     for name in CONTEST_FIELDS:
         if name in values:
             setattr(contest, name, values[name])
@@ -134,6 +159,10 @@ def contest_save(
     return contest
 
 
+def _is_winner(row, contest: Contest) -> bool:
+    return row.rank <= contest.winner_count and row.points > 0
+
+
 def contest_finalize(*, contest: Contest, actor: AbstractBaseUser | None = None) -> Contest:
     """Freeze the contest's standings from the ledger and record its winners (idempotent).
 
@@ -145,6 +174,8 @@ def contest_finalize(*, contest: Contest, actor: AbstractBaseUser | None = None)
         contest = Contest.objects.select_for_update().get(pk=contest.pk)
         if contest.is_finalized:
             return contest
+        if timezone.now() < contest.ends_at:
+            raise StateConflict("The contest is still running; finalise it after it ends.")
         rows = selectors.contest_live_rows(contest=contest)
         Standing.objects.bulk_create(
             [
@@ -155,7 +186,7 @@ def contest_finalize(*, contest: Contest, actor: AbstractBaseUser | None = None)
                     points=row.points,
                     accepted=row.accepted,
                     reviews=row.reviews,
-                    is_winner=row.rank <= contest.winner_count and row.points > 0,
+                    is_winner=_is_winner(row, contest),
                 )
                 for row in rows
             ]
@@ -194,8 +225,15 @@ def _entry_points(decision: Decision, contest: Contest | None) -> tuple[int, str
     multiplier = Decimal(str(overrides.get(category.slug, category.points_multiplier)))
     points = int((base * Decimal(multiplier)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     parts = [f"{base} × {multiplier.normalize():f} for an accepted {category.name} entry"]
+    # Counted as of this decision, so that a replay later gives the same points.
     accepted_before = (
-        category.entries.filter(status=EntryStatus.ACCEPTED).exclude(pk=entry.pk).count()
+        Decision.objects.filter(
+            entry__category=category,
+            outcome=Outcome.ACCEPTED,
+            created_at__lt=decision.created_at,
+        )
+        .exclude(entry=entry)
+        .count()
     )
     if accepted_before < category.target_count:
         bonus = _rule(contest, "short_category_bonus", settings.FLOCK_POINTS_SHORT_CATEGORY_BONUS)
@@ -232,6 +270,23 @@ def _record(event: ScoreEvent) -> ScoreEvent | None:
     return event
 
 
+def _contest_open_at(
+    moment: datetime.datetime, decided_at: datetime.datetime
+) -> tuple[Contest | None, str]:
+    """The contest that `moment` counts for, if it still takes points at `decided_at`.
+
+    Its row is locked, so scoring and finalising one contest never interleave: points that
+    arrive once it is final, or after its grace period, count all-time only (and say so).
+    """
+    contest = contest_for_moment(moment)
+    if contest is None:
+        return None, ""
+    contest = Contest.objects.select_for_update().get(pk=contest.pk)
+    if contest.is_finalized or decided_at >= contest.grace_ends_at:
+        return None, f" (after {contest.name} closed: counts all-time only)"
+    return contest, ""
+
+
 def score_decision(*, decision: Decision) -> list[ScoreEvent]:
     """Points earned by a decided round, written in the decision's transaction.
 
@@ -242,8 +297,9 @@ def score_decision(*, decision: Decision) -> list[ScoreEvent]:
     entry = decision.entry
     recorded = []
     if decision.outcome == Outcome.ACCEPTED:
-        contest = contest_for_moment(entry.submitted_at)
+        contest, late = _contest_open_at(entry.submitted_at, decision.created_at)
         points, reason = _entry_points(decision, contest)
+        reason += late
         recorded.append(
             _record(
                 ScoreEvent(
@@ -260,7 +316,7 @@ def score_decision(*, decision: Decision) -> list[ScoreEvent]:
         )
     agreeing = Verdict.APPROVE if decision.outcome == Outcome.ACCEPTED else Verdict.REJECT
     for review in Review.objects.filter(entry=entry, round=decision.round, verdict=agreeing):
-        contest = contest_for_moment(review.created_at)
+        contest, late = _contest_open_at(review.created_at, decision.created_at)
         points = _rule(contest, "review_points", settings.FLOCK_POINTS_REVIEW)
         recorded.append(
             _record(
@@ -273,7 +329,7 @@ def score_decision(*, decision: Decision) -> list[ScoreEvent]:
                     review=review,
                     contest=contest,
                     reason=f"Your {review.get_verdict_display().lower()} of #{entry.pk} agreed "
-                    f"with its outcome ({decision.get_outcome_display().lower()})",
+                    f"with its outcome ({decision.get_outcome_display().lower()}){late}",
                     created_at=decision.created_at,
                 )
             )

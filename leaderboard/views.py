@@ -2,6 +2,7 @@
 
 import csv
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -10,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from annotation.roles import is_moderator
 from config.errors import DomainError
 from leaderboard import charts, selectors, services
 from leaderboard.csv_safety import spreadsheet_safe
@@ -64,12 +66,17 @@ def my_points(request):
         {
             "events": selectors.points_for_user(user=request.user),
             "total": selectors.points_total(user=request.user),
+            "rules": {
+                "accepted": settings.FLOCK_POINTS_ACCEPTED,
+                "review": settings.FLOCK_POINTS_REVIEW,
+                "bonus": settings.FLOCK_POINTS_SHORT_CATEGORY_BONUS,
+            },
         },
     )
 
 
 def _admin(request) -> None:
-    if not request.user.is_staff:
+    if not is_moderator(request.user):
         raise PermissionDenied("Contests are run by contest admins (staff).")
 
 
@@ -109,8 +116,12 @@ def contest_admin(request, contest_id: int | None = None):
 def contest_finalize(request, contest_id: int):
     _admin(request)
     contest = get_object_or_404(Contest, pk=contest_id)
-    services.contest_finalize(contest=contest, actor=request.user)
-    messages.success(request, f"{contest.name} is finalised; its standings are frozen.")
+    try:
+        services.contest_finalize(contest=contest, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{contest.name} is finalised; its standings are frozen.")
     return redirect("leaderboard:contest_admin")
 
 
@@ -123,11 +134,10 @@ def contest_standings_csv(request, contest_id: int):
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
     writer.writerow(["rank", "name", "points", "accepted", "reviews", "winner"])
-    winners = contest.winner_count
     for row in selectors.standings_for_csv(contest=contest):
         writer.writerow(
             spreadsheet_safe(
-                [row.rank, row.name, row.points, row.accepted, row.reviews, row.rank <= winners]
+                [row.rank, row.name, row.points, row.accepted, row.reviews, row.is_winner]
             )
         )
     return response

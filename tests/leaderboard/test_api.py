@@ -1,3 +1,5 @@
+import datetime
+
 import pytest
 from django.utils import timezone
 
@@ -44,11 +46,11 @@ def test_contest_leaderboard_and_points(as_user, alice, bob, carol, accept):
     assert board["scope"] == "contest" and board["contest"] == contest.pk and not board["frozen"]
     assert [(r["rank"], r["user"], r["points"], r["accepted"]) for r in board["rows"]] == [
         (1, "alice", 15, 1),
+        (2, "carol", 2, 0),  # a tie: the later account first, on every board
         (2, "bob", 2, 0),
-        (2, "carol", 2, 0),
     ]
-    assert [r["is_you"] for r in board["rows"]] == [False, True, False]
-    assert board["rows"][1]["reviews"] == 1
+    assert [r["is_you"] for r in board["rows"]] == [False, False, True]
+    assert board["rows"][2]["reviews"] == 1
 
     points = as_user(alice).get("/api/v1/me/points/").json()
     assert points["total"] == 15
@@ -103,9 +105,12 @@ def test_only_admins_write_contests(as_user, bob, carol):
     assert patched.json()["prize"] == "A day off"
 
     assert as_user(bob).post(f"/api/v1/contests/{contest_id}/finalize/").status_code == 403
-    final = as_user(carol).post(f"/api/v1/contests/{contest_id}/finalize/").json()
+    early = as_user(carol).post(f"/api/v1/contests/{contest_id}/finalize/")
+    assert early.status_code == 409 and "still running" in early.json()["detail"]
+    past = services.contest_ensure_week(moment=timezone.now() - datetime.timedelta(days=14))
+    final = as_user(carol).post(f"/api/v1/contests/{past.pk}/finalize/").json()
     assert final["phase"] == "final"
-    again = as_user(carol).patch(f"/api/v1/contests/{contest_id}/", patch, format="json")
+    again = as_user(carol).patch(f"/api/v1/contests/{past.pk}/", patch, format="json")
     assert again.status_code == 409
 
 

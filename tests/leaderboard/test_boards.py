@@ -42,8 +42,8 @@ def test_all_time_board_ranks_by_points_with_ties_sharing_a_rank(crowd):
     board = selectors.board_all_time(viewer=crowd[0])
     assert [(r.rank, r.name, r.points) for r in board.rows[:4]] == [
         (1, "p00", 100),
+        (2, "p02", 95),  # a tie shares the rank; the later account is listed first
         (2, "p01", 95),
-        (2, "p02", 95),
         (4, "p03", 85),
     ]
     assert board.rows[0].is_viewer and board.around == []
@@ -101,7 +101,7 @@ def test_redis_board_equals_the_ledger_after_a_rebuild(crowd):
     services.boards_rebuild()
     assert boards.compare(boards.ALL).total == 0
     client = boards.redis_client()
-    assert client.zscore(boards.redis_key(boards.ALL), crowd[0].pk) == 100
+    assert client.zscore(boards.redis_key(boards.ALL), boards.member_key(crowd[0].pk)) == 100
     assert selectors.board_all_time(viewer=crowd[0]).rows[0].name == "p00"
 
 
@@ -127,8 +127,8 @@ def test_a_forced_drift_is_found_logged_and_repaired(crowd, caplog):
     services.boards_rebuild()
     client = boards.redis_client()
     key = boards.redis_key(boards.ALL)
-    client.zincrby(key, 1000, crowd[5].pk)  # a wrong score
-    client.zrem(key, crowd[6].pk)  # a missing member
+    client.zincrby(key, 1000, boards.member_key(crowd[5].pk))  # a wrong score
+    client.zrem(key, boards.member_key(crowd[6].pk))  # a missing member
     client.zadd(key, {"999999": 3})  # an extra one
     drifted = services.boards_check()
     assert [(d.board, d.missing, d.extra, d.wrong) for d in drifted] == [(boards.ALL, 1, 1, 1)]
@@ -148,8 +148,8 @@ def test_points_reach_redis_when_their_transaction_commits(
         annotation.review_record(entry=entry, reviewer=bob, verdict="approve", rating=4)
         annotation.review_record(entry=entry, reviewer=carol, verdict="approve", rating=4)
     client = boards.redis_client()
-    assert client.zscore(boards.redis_key(boards.ALL), alice.pk) == 15
-    assert client.zscore(boards.redis_key(boards.ALL), bob.pk) == 2
+    assert client.zscore(boards.redis_key(boards.ALL), boards.member_key(alice.pk)) == 15
+    assert client.zscore(boards.redis_key(boards.ALL), boards.member_key(bob.pk)) == 2
     assert boards.compare(boards.ALL).total == 0
 
 
@@ -162,3 +162,50 @@ def test_rebuild_command_says_what_it_did(crowd, capsys, settings):
         assert "all: 12 members" in out
     else:
         assert "boards are read from the database" in out
+
+
+@pytest.mark.parametrize("viewer_index", [3, 4])
+def test_a_viewer_just_below_the_top_is_shown_once_with_the_rows_after(
+    crowd, settings, viewer_index
+):
+    settings.FLOCK_LEADERBOARD_SIZE = 3
+    board = selectors.board_all_time(viewer=crowd[viewer_index])
+    shown = [r.name for r in [*board.rows, *board.around]]
+    assert len(shown) == len(set(shown))
+    assert board.viewer_row.name == f"p{viewer_index:02d}"
+    assert board.viewer_row.rank == viewer_index + 1
+    assert "p03" in shown  # rank 4 is never lost between the top and the neighbours
+
+
+def _tied_crowd():
+    people = [UserFactory(username=f"t{i:02d}") for i in range(12)]
+    for person in people:
+        give(person, 10)
+    return people
+
+
+def test_ties_come_out_in_the_same_order_from_sql_and_from_redis(db, settings):
+    people = _tied_crowd()
+    settings.FLOCK_LEADERBOARD_SIZE = 3
+    sql = selectors.board_all_time(viewer=people[0])
+    assert [r.name for r in sql.rows] == ["t11", "t10", "t09"]
+    assert {r.rank for r in [*sql.rows, *sql.around]} == {1}
+    if settings.REDIS_URL:
+        services.boards_rebuild()
+        cached = selectors.board_all_time(viewer=people[0])
+        assert [(r.member, r.rank) for r in cached.rows] == [(r.member, r.rank) for r in sql.rows]
+        assert [r.member for r in cached.around] == [r.member for r in sql.around]
+
+
+@needs_redis
+def test_a_flushed_redis_board_is_rebuilt_on_read(crowd):
+    boards.redis_client().delete(boards.redis_key(boards.ALL))
+    assert selectors.board_all_time(viewer=crowd[0]).rows[0].points == 100
+    assert boards.compare(boards.ALL).total == 0
+
+
+def test_an_unreachable_redis_falls_back_to_the_ledger(crowd, settings, caplog):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    board = selectors.board_all_time(viewer=crowd[0])
+    assert board.rows[0].points == 100
+    assert "reading board all from the ledger" in caplog.text

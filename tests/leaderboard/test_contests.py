@@ -4,6 +4,7 @@ import io
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
 from leaderboard import selectors, services
 from leaderboard.csv_safety import spreadsheet_safe
@@ -43,18 +44,20 @@ def test_the_weekly_job_run_twice_changes_nothing_the_second_time(berlin, alice,
     assert Contest.objects.count() == 1
 
 
-def test_an_entry_counts_for_the_week_it_was_submitted_in_even_if_accepted_later(
+def test_an_entry_counts_for_the_week_it_was_submitted_in_across_the_boundary(
     berlin, alice, bob, carol, accept
 ):
-    late_sunday = submitted(alice, submitted_at=at(2026, 11, 29, 23, 59))
-    early_monday = submitted(alice, submitted_at=at(2026, 11, 30, 0, 1))
-    accept(late_sunday, bob, carol)  # accepted now, in a later week
+    this_week = services.contest_ensure_week(moment=timezone.now())
+    boundary = this_week.ends_at  # next Monday 00:00 in Berlin (Sunday 23:00 UTC)
+    late_sunday = submitted(alice, submitted_at=boundary - datetime.timedelta(minutes=1))
+    early_monday = submitted(alice, submitted_at=boundary + datetime.timedelta(minutes=1))
+    accept(late_sunday, bob, carol)
     accept(early_monday, bob, carol)
-    week48 = Contest.objects.get(week="2026-W48")
-    week49 = Contest.objects.get(week="2026-W49")
+    next_week = Contest.objects.exclude(pk=this_week.pk).get()
+    assert next_week.starts_at == boundary
     events = ScoreEvent.objects.filter(kind="entry_accepted")
-    assert events.get(entry=late_sunday).contest == week48
-    assert events.get(entry=early_monday).contest == week49
+    assert events.get(entry=late_sunday).contest == this_week
+    assert events.get(entry=early_monday).contest == next_week
 
 
 def test_an_admin_contest_takes_the_place_of_the_weekly_one(berlin, carol, alice, bob, accept):
@@ -105,7 +108,7 @@ def test_finalising_freezes_standings_and_records_winners(alice, bob, carol, dav
         name="Sprint",
         starts_at=now - datetime.timedelta(days=3),
         ends_at=now - datetime.timedelta(days=1),
-        grace_ends_at=now - datetime.timedelta(hours=1),
+        grace_ends_at=now + datetime.timedelta(hours=1),  # reviews still count, for an hour
         winner_count=1,
     )
     when = now - datetime.timedelta(days=2)
@@ -113,7 +116,9 @@ def test_finalising_freezes_standings_and_records_winners(alice, bob, carol, dav
     accept(submitted(alice, submitted_at=when), bob, carol)
     accept(submitted(bob, submitted_at=when), carol, dave)
 
-    result = services.contests_tick(now=now)
+    assert services.contests_tick(now=now)["finalized"] == []  # still in its grace period
+    later = now + datetime.timedelta(hours=2)
+    result = services.contests_tick(now=later)
     assert contest.pk in result["finalized"]
     standings = list(Standing.objects.filter(contest=contest).order_by("rank"))
     assert [(s.user, s.points, s.accepted, s.is_winner) for s in standings][:2] == [
@@ -121,15 +126,37 @@ def test_finalising_freezes_standings_and_records_winners(alice, bob, carol, dav
         (bob, 15, 1, False),  # bob's reviews were made today: they count for this week's contest
     ]
 
-    # Later points for the same contest (a replay, a late decision) do not move frozen standings.
-    late = submitted(dave, submitted_at=when)
-    accept(late, alice, bob)
+    # An entry of that week accepted once it is final counts all-time, not for the contest.
+    late = accept(submitted(dave, submitted_at=when), alice, bob)
+    event = ScoreEvent.objects.get(entry=late, kind="entry_accepted")
+    assert event.contest is None and "counts all-time only" in event.reason
     board = selectors.board_contest(contest=Contest.objects.get(pk=contest.pk), viewer=alice)
     assert board.frozen
     assert [row.points for row in board.rows] == [s.points for s in standings]
-    assert dave.pk not in [row.member for row in board.rows if row.points > 4]
-    assert services.contests_tick(now=now)["finalized"] == []  # idempotent
+    assert services.contests_tick(now=later)["finalized"] == []  # idempotent
     assert Standing.objects.filter(contest=contest).count() == len(standings)
+
+
+def test_points_after_the_grace_period_count_all_time_only(alice, bob, carol, accept, now):
+    closed = Contest.objects.create(
+        name="Closed",
+        starts_at=now - datetime.timedelta(days=5),
+        ends_at=now - datetime.timedelta(days=3),
+        grace_ends_at=now - datetime.timedelta(days=1),
+    )
+    in_grace = Contest.objects.create(
+        name="In grace",
+        starts_at=now - datetime.timedelta(days=3),
+        ends_at=now - datetime.timedelta(days=1),
+        grace_ends_at=now + datetime.timedelta(days=1),
+    )
+    too_late = accept(submitted(alice, submitted_at=now - datetime.timedelta(days=4)), bob, carol)
+    on_time = accept(submitted(alice, submitted_at=now - datetime.timedelta(days=2)), bob, carol)
+    events = ScoreEvent.objects.filter(kind="entry_accepted")
+    assert events.get(entry=too_late).contest is None
+    assert "after Closed closed" in events.get(entry=too_late).reason
+    assert events.get(entry=on_time).contest == in_grace
+    assert not closed.score_events.exists()
 
 
 def test_a_running_contest_is_not_finalised_before_its_grace_period_ends(now):
@@ -176,6 +203,7 @@ def test_standings_csv_is_escaped_and_for_admins_only(client, alice, bob, carol,
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0] == ["rank", "name", "points", "accepted", "reviews", "winner"]
     assert rows[1][:3] == ["1", '\'=HYPERLINK("http://evil")', "15"]
+    assert rows[1][5] == "True"  # the winner column
 
 
 def test_contest_admin_page(client, bob, carol):
@@ -212,14 +240,18 @@ def test_contest_admin_page(client, bob, carol):
         },
     )
     assert bad.status_code == 400
-    client.post(f"/contests/{contest.pk}/finalize/")
+    refused = client.post(f"/contests/{contest.pk}/finalize/", follow=True)
+    assert b"still running" in refused.content
     contest.refresh_from_db()
-    assert contest.is_finalized
-    assert b"final" in client.get("/contests/").content
+    assert not contest.is_finalized
+    past = services.contest_ensure_week(moment=timezone.now() - datetime.timedelta(days=14))
+    client.post(f"/contests/{past.pk}/finalize/")
+    past.refresh_from_db()
+    assert past.is_finalized
 
 
 def test_a_finalised_contest_cannot_be_edited(carol, now):
-    contest = services.contest_ensure_week(moment=now)
+    contest = services.contest_ensure_week(moment=now - datetime.timedelta(days=14))
     services.contest_finalize(contest=contest, actor=carol)
     from config.errors import StateConflict
 
@@ -265,3 +297,60 @@ def test_the_django_admin_applies_the_same_contest_rules(client, carol, now):
     assert response.status_code == 200
     assert "overlaps" in response.content.decode()
     assert Contest.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "multipliers",
+    [
+        ["closed_qa", 2],
+        "2",
+        {"poetry": 2},
+        {"closed_qa": True},
+        {"closed_qa": "2"},
+        {"closed_qa": -1},
+        {"closed_qa": 1e30},
+        {"closed_qa": float("nan")},
+    ],
+)
+def test_odd_multipliers_are_refused_with_a_message(carol, multipliers):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        services.contest_save(
+            actor=carol,
+            values={
+                "name": "Odd",
+                "starts_at": at(2027, 1, 4),
+                "ends_at": at(2027, 1, 8),
+                "multipliers": multipliers,
+            },
+        )
+    assert "multipliers" in caught.value.message_dict
+    assert not Contest.objects.exists()
+
+
+def test_odd_multipliers_from_the_api_are_a_400(api_client, carol):
+    api_client.force_authenticate(carol)
+    body = {
+        "name": "Odd",
+        "starts_at": "2027-01-04T09:00:00Z",
+        "ends_at": "2027-01-08T17:00:00Z",
+        "multipliers": ["closed_qa", 2],
+    }
+    response = api_client.post("/api/v1/contests/", body, format="json")
+    assert response.status_code == 400 and "multipliers" in response.json()
+
+
+def test_a_window_with_points_in_it_can_no_longer_move(carol, alice, bob, accept, now):
+    contest = services.contest_ensure_week(moment=now)
+    accept(submitted(alice, submitted_at=now), bob, carol)
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="already scored"):
+        services.contest_save(
+            actor=carol,
+            contest=contest,
+            values={"ends_at": contest.ends_at + datetime.timedelta(days=1)},
+        )
+    renamed = services.contest_save(actor=carol, contest=contest, values={"name": "Big week"})
+    assert renamed.name == "Big week"
