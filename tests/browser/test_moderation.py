@@ -1,0 +1,79 @@
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from annotation import services as annotation
+from annotation.models import EntryStatus, Flag, FlagStatus
+from exports import services as exports
+from leaderboard.models import Contest
+from tests.factories import category
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_moderator_dismisses_a_flag_and_decides_a_split_vote(browser_as, alice, bob, carol, dave):
+    annotation.agreement_accept(user=alice)
+    entry = annotation.entry_create(
+        author=alice,
+        category=category("open_qa"),
+        values={
+            "instruction": "What does the support line 0800 123 4567 do?",
+            "response": "It is the company's public helpline, printed on every invoice.",
+        },
+    )
+    annotation.entry_submit(entry=entry, actor=alice)
+    exports.entry_check(entry=entry)
+    annotation.review_record(entry=entry, reviewer=bob, verdict="approve", rating=4)
+    annotation.review_record(
+        entry=entry, reviewer=dave, verdict="reject", rating=2, reasons=["personal_data"]
+    )
+
+    page = browser_as(carol)
+    page.get_by_role("link", name="Moderation").click()
+    flag = Flag.objects.get(entry=entry)
+    row = page.locator(f'tr[data-flag="{flag.pk}"]')
+    expect(row).to_contain_text("0800 123 4567")
+    row.get_by_label(f"Note for flag {flag.pk}").fill("A public company number.")
+    row.get_by_role("button", name="Dismiss").click()
+    expect(page.get_by_text(f"Flag on #{entry.pk} resolved.")).to_be_visible()
+    expect(page.locator(f'tr[data-flag="{flag.pk}"]')).to_have_count(0)
+
+    split = page.locator("#split + table").locator(f'tr[data-entry="{entry.pk}"]')
+    split.get_by_role("link", name="Open and decide").click()
+    expect(page.locator(".votes")).to_contain_text("Personal data")
+    page.locator(".moderator").get_by_label("Accept").check()
+    page.locator(".moderator").get_by_label("Reason").fill("The number is the public helpline.")
+    page.get_by_role("button", name="Decide").click()
+    expect(page).to_have_url(re.compile(r"/moderation/$"))
+
+    flag.refresh_from_db()
+    entry.refresh_from_db()
+    assert (flag.status, flag.note) == (FlagStatus.DISMISSED, "A public company number.")
+    assert entry.status == EntryStatus.ACCEPTED
+
+
+def test_a_contest_admin_creates_a_contest_in_the_browser(browser_as, carol):
+    page = browser_as(carol)
+    page.get_by_role("link", name="Contests").click()
+    page.get_by_label("Name", exact=True).fill("Holiday drive")
+    page.get_by_label("Starts at").fill("2027-12-13T09:00")
+    page.get_by_label("Ends at", exact=True).fill("2027-12-17T17:00")
+    page.get_by_label("Grace ends at").fill("2027-12-19T17:00")
+    page.get_by_label("Prize").fill("Cake for the top three")
+    page.get_by_label("Summarization").check()
+    page.get_by_label("Focus bonus").fill("5")
+    page.get_by_role("button", name="Save contest").click()
+    expect(page.get_by_text("Holiday drive saved.")).to_be_visible()
+    contest = Contest.objects.get(name="Holiday drive")
+    assert list(contest.focus_categories.values_list("slug", flat=True)) == ["summarization"]
+
+    # A second contest over the same days is refused beside the form, and keeps what was typed.
+    page.get_by_label("Name", exact=True).fill("Clash")
+    page.get_by_label("Starts at").fill("2027-12-14T09:00")
+    page.get_by_label("Ends at", exact=True).fill("2027-12-15T17:00")
+    page.get_by_label("Grace ends at").fill("2027-12-16T17:00")
+    page.get_by_role("button", name="Save contest").click()
+    expect(page.get_by_text("overlaps Holiday drive")).to_be_visible()
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Clash")
+    assert not Contest.objects.filter(name="Clash").exists()
