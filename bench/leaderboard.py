@@ -32,9 +32,9 @@ def fill(users: int, events: int) -> tuple[list[int], Contest]:
     now = timezone.now()
     contest = Contest.objects.create(
         name="Bench week",
-        starts_at=now - datetime.timedelta(days=6),
-        ends_at=now + datetime.timedelta(days=1),
-        grace_ends_at=now + datetime.timedelta(days=3),
+        starts_at=now - datetime.timedelta(days=8),
+        ends_at=now - datetime.timedelta(days=1),  # over, in its grace period: ready to finalise
+        grace_ends_at=now + datetime.timedelta(days=1),
     )
     ids = []
     for start in range(0, users, 10_000):
