@@ -108,6 +108,22 @@ class Category(models.Model):
         return self.context_policy != ContextPolicy.NONE
 
 
+class Source(models.Model):
+    """A public corpus whose records were imported as accepted entries (e.g. databricks-dolly-15k),
+    attributed to it rather than to an employee, under its own licence."""
+
+    name = models.CharField(max_length=100, unique=True)
+    license = models.CharField(max_length=40)
+    url = models.URLField(max_length=MAX_URL_CHARS, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.license})"
+
+
 class EntryStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     SUBMITTED = "submitted", "Submitted"
@@ -119,9 +135,19 @@ class EntryStatus(models.TextChoices):
 class Entry(models.Model):
     """An instruction/context/response record. Its text is the latest revision's."""
 
+    # An employee's entry has an author; an imported one has a source instead.
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="entries"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entries",
     )
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+    )
+    # For imports: the record's fingerprint, so that importing a file again adds nothing.
+    import_key = models.CharField(max_length=64, blank=True, default="", editable=False)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="entries")
     status = models.CharField(
         max_length=10, choices=EntryStatus.choices, default=EntryStatus.DRAFT, db_index=True
@@ -164,6 +190,15 @@ class Entry(models.Model):
                 name="entry_submitted_at_once_out_of_draft",
             ),
             models.UniqueConstraint(fields=["author", "draft_key"], name="one_entry_per_draft_key"),
+            models.UniqueConstraint(
+                fields=["source", "import_key"],
+                condition=Q(source__isnull=False),
+                name="one_import_per_record",
+            ),
+            models.CheckConstraint(
+                condition=Q(author__isnull=False) | Q(source__isnull=False),
+                name="entry_has_author_or_source",
+            ),
         ]
 
     def __str__(self):

@@ -66,7 +66,11 @@ def category_list_with_progress() -> list[Category]:
     """
     categories = list(
         Category.objects.filter(is_active=True).annotate(
-            accepted_count=Count("entries", filter=Q(entries__status=EntryStatus.ACCEPTED)),
+            # Imported corpora are not the drive's work: they do not count toward targets.
+            accepted_count=Count(
+                "entries",
+                filter=Q(entries__status=EntryStatus.ACCEPTED, entries__source__isnull=True),
+            ),
             submitted_count=Count("entries", filter=Q(entries__status=EntryStatus.SUBMITTED)),
         )
     )

@@ -41,6 +41,19 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
+def env_float(name: str, default: float, *, minimum: float, maximum: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from None
+    if not minimum <= value <= maximum:
+        raise ImproperlyConfigured(f"{name} must be between {minimum} and {maximum}, not {value}.")
+    return value
+
+
 def env_list(name: str, default: list[str] | tuple[str, ...] = ()) -> list[str]:
     """A comma-separated list; blanks are dropped, so an empty variable gives an empty list."""
     raw = os.environ.get(name)

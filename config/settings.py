@@ -11,7 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -110,6 +110,8 @@ CELERY_BEAT_SCHEDULE = {
     "boards-check": {"task": "leaderboard.tasks.boards_check", "schedule": 60 * 60},
     # Re-run the licensing and provenance checks over everything under review or accepted.
     "entries-check-all": {"task": "exports.tasks.entries_check_all", "schedule": 24 * 60 * 60},
+    # Group duplicates across the whole corpus, keep the earliest accepted of each.
+    "duplicates-rescan": {"task": "exports.tasks.duplicates_rescan", "schedule": 24 * 60 * 60},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -243,3 +245,11 @@ FLOCK_LEADERBOARD_SIZE = env_int("FLOCK_LEADERBOARD_SIZE", 50, minimum=1)
 FLOCK_REDIS_PREFIX = env_str("FLOCK_REDIS_PREFIX", "flock:")
 # More phrases that give away a chatbot's text (comma-separated), on top of exports' own list.
 FLOCK_EXTRA_AI_PHRASES = env_list("FLOCK_EXTRA_AI_PHRASES")
+# Near duplicates: entries whose instruction + response shingles (and passages, if any) are at
+# least this similar (Jaccard) are flagged as the same task written again.
+FLOCK_DUPLICATE_THRESHOLD = env_float("FLOCK_DUPLICATE_THRESHOLD", 0.8, minimum=0.5, maximum=1.0)
+# Licences an imported corpus may have to be released with Flock's data under CC-BY-SA 3.0.
+FLOCK_IMPORT_LICENSES = env_list(
+    "FLOCK_IMPORT_LICENSES",
+    ["cc-by-sa-3.0", "cc-by-3.0", "cc-by-2.5", "cc-by-4.0", "cc0-1.0", "public-domain"],
+)

@@ -17,3 +17,14 @@ def entry_check(entry_id: int) -> int:
 @shared_task(acks_late=True)
 def entries_check_all() -> int:
     return services.entries_check_all()
+
+
+@shared_task(acks_late=True, time_limit=60 * 60)
+def duplicates_rescan() -> dict:
+    report = services.duplicates_rescan()
+    return {
+        "entries": report.entries,
+        "pairs": report.pairs,
+        "clusters": report.clusters,
+        "flagged": report.flagged,
+    }

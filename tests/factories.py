@@ -50,8 +50,9 @@ class EntryFactory(factory.django.DjangoModelFactory):
     author = factory.SubFactory(UserFactory)
     category = factory.LazyFunction(lambda: category("open_qa"))
     status = EntryStatus.DRAFT
-    instruction = "What is the boiling point of water at sea level?"
-    response = "100 degrees Celsius, or 212 degrees Fahrenheit."
+    # Different text for every entry, so that no two factory entries look like duplicates.
+    instruction = factory.Faker("sentence", nb_words=10)
+    response = factory.Faker("paragraph", nb_sentences=4)
     submitted_at = factory.LazyAttribute(
         lambda e: None if e.status == EntryStatus.DRAFT else timezone.now()
     )

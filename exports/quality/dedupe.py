@@ -1,0 +1,288 @@
+"""Duplicate detection: exact fingerprints and MinHash signatures with LSH banding.
+
+A duplicate is the same task written again: the same instruction and response, over the same
+passage when there is one. So:
+
+- exact: a hash of the normalised instruction, context and response;
+- near: MinHash over word 3-shingles of the normalised instruction + response (the passage is
+  left out, or every question about one long passage would look alike), candidates found by LSH
+  and confirmed by their true shingle Jaccard similarity >= the threshold; when the entries have
+  a passage, the passages must be that similar too (one with and one without is no pair).
+
+Normalising is NFKC, case folding and collapsing white space. Signatures use 128 hash
+functions, random bijections x -> a*x + b (mod 2^32) with odd a, computed with numpy for
+thousands of documents at once. LSH uses 21 bands of 6 rows: a pair at similarity 0.8 becomes a
+candidate with probability 1 - (1 - 0.8**6)**21 = 0.998, at 0.5 with 0.28 and at 0.3 with 0.015,
+so candidates are few and true pairs are rarely missed. Everything is deterministic: stored
+signatures and band keys stay valid across processes and restarts.
+"""
+
+import hashlib
+import multiprocessing
+import unicodedata
+import zlib
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+NUM_PERM = 128
+BANDS = 21
+ROWS = 6
+
+_rng = np.random.default_rng(20_261_125)
+_A = _rng.integers(1, 2**32, NUM_PERM, dtype=np.uint32) | np.uint32(1)  # odd multipliers
+_B = _rng.integers(0, 2**32, NUM_PERM, dtype=np.uint32)
+_ROW_MULT = _rng.integers(1, 2**63, ROWS, dtype=np.uint64) | np.uint64(1)
+_BAND_SALT = _rng.integers(0, 2**63, BANDS, dtype=np.uint64)
+_P1, _P2 = np.uint32(0x9E3779B1), np.uint32(0x85EBCA77)
+_EMPTY = np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)
+
+
+def normalize(text: str) -> str:
+    """NFKC, case-folded, white space collapsed: what 'the same text' means here."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def exact_hash(instruction: str, context: str, response: str) -> str:
+    return _exact(normalize(instruction), normalize(context), normalize(response))
+
+
+def _exact(instruction: str, context: str, response: str) -> str:
+    return hashlib.sha256(f"{instruction}\x1f{context}\x1f{response}".encode()).hexdigest()
+
+
+@dataclass
+class Shingles:
+    """Sorted unique 32-bit shingle hashes of many texts, row i at values[offsets[i]:offsets[i+1]]."""
+
+    values: np.ndarray
+    offsets: np.ndarray
+
+    def row(self, i: int) -> np.ndarray:
+        return self.values[self.offsets[i] : self.offsets[i + 1]]
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+
+def _shingle(words: np.ndarray, lengths: np.ndarray) -> Shingles:
+    """Word 3-gram hashes per text (a text of fewer than 3 words keeps its words), deduplicated."""
+    n = len(lengths)
+    owner = np.repeat(np.arange(n, dtype=np.uint64), lengths)
+    short = lengths < 3
+    with np.errstate(over="ignore"):
+        grams = words[:-2] * _P1 + words[1:-1] * _P2 + words[2:] if len(words) >= 3 else words[:0]
+    same_text = owner[:-2] == owner[2:] if len(words) >= 3 else np.zeros(0, dtype=bool)
+    keep_words = short[owner.astype(np.int64)] if len(words) else np.zeros(0, dtype=bool)
+    keys = np.concatenate(
+        [
+            (owner[:-2][same_text] << np.uint64(32)) | grams[same_text].astype(np.uint64),
+            (owner[keep_words] << np.uint64(32)) | words[keep_words].astype(np.uint64),
+        ]
+    )
+    keys.sort()
+    keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if len(keys) else keys
+    rows = (keys >> np.uint64(32)).astype(np.int64)
+    offsets = np.searchsorted(rows, np.arange(n + 1))
+    return Shingles(values=(keys & np.uint64(0xFFFFFFFF)).astype(np.uint32), offsets=offsets)
+
+
+def shingle_texts(texts: list[str]) -> Shingles:
+    """Shingles of already-normalised texts."""
+    lengths, flat = [], []
+    for text in texts:
+        words = text.encode().split()  # C all the way: no Python call per word
+        lengths.append(len(words))
+        flat.extend(map(zlib.crc32, words))
+    return _shingle(np.array(flat, dtype=np.uint32), np.array(lengths, dtype=np.int64))
+
+
+def signatures(shingles: Shingles, chunk: int = 2_000) -> np.ndarray:
+    """MinHash signatures: one row of NUM_PERM uint32 per text (all 0xFFFFFFFF when empty)."""
+    n = len(shingles)
+    out = np.tile(_EMPTY, (n, 1))
+    sizes = np.diff(shingles.offsets)
+    for first in range(0, n, chunk):
+        last = min(first + chunk, n)
+        filled = first + np.flatnonzero(sizes[first:last])
+        if len(filled) == 0:
+            continue
+        flat = shingles.values[shingles.offsets[first] : shingles.offsets[last]]
+        starts = shingles.offsets[filled] - shingles.offsets[first]
+        for perm in range(0, NUM_PERM, 32):
+            with np.errstate(over="ignore"):
+                hashed = flat[None, :] * _A[perm : perm + 32, None] + _B[perm : perm + 32, None]
+            out[filled, perm : perm + 32] = np.minimum.reduceat(hashed, starts, axis=1).T
+    return out
+
+
+def band_keys(signature_rows: np.ndarray) -> np.ndarray:
+    """LSH bucket keys, BANDS per signature, as signed 64-bit integers (database bigints)."""
+    rows = signature_rows[:, : BANDS * ROWS].astype(np.uint64).reshape(-1, BANDS, ROWS)
+    with np.errstate(over="ignore"):
+        keys = (rows * _ROW_MULT).sum(axis=2, dtype=np.uint64) + _BAND_SALT
+    return keys.view(np.int64)
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) == 0 and len(b) == 0:
+        return 1.0
+    both = np.intersect1d(a, b, assume_unique=True).size
+    return both / (len(a) + len(b) - both)
+
+
+@dataclass
+class Corpus:
+    """Texts reduced to what the duplicate rules compare, row i for ids[i]."""
+
+    ids: np.ndarray
+    exact: list[str]
+    task: Shingles  # instruction + response
+    passage: Shingles  # context ("" gives no shingles)
+    keys: np.ndarray  # LSH band keys of the task signatures
+
+    def similarity(self, i: int, j: int, threshold: float) -> float | None:
+        """Rows i and j's task similarity if they are near duplicates, else None."""
+        pi, pj = self.passage.row(i), self.passage.row(j)
+        if (len(pi) == 0) != (len(pj) == 0):
+            return None
+        task = jaccard(self.task.row(i), self.task.row(j))
+        if task < threshold:
+            return None
+        if len(pi) and jaccard(pi, pj) < threshold:
+            return None
+        return task
+
+
+def corpus_of(rows: list[tuple[int, str, str, str]]) -> Corpus:
+    """(id, instruction, context, response) rows, in one process."""
+    ids, exact, tasks, passages = [], [], [], []
+    for entry_id, instruction, context, response in rows:
+        ni, nc, nr = normalize(instruction), normalize(context), normalize(response)
+        ids.append(entry_id)
+        exact.append(_exact(ni, nc, nr))
+        tasks.append(f"{ni} {nr}")
+        passages.append(nc)
+    task = shingle_texts(tasks)
+    return Corpus(
+        ids=np.array(ids, dtype=np.int64),
+        exact=exact,
+        task=task,
+        passage=shingle_texts(passages),
+        keys=band_keys(signatures(task)),
+    )
+
+
+_SHARED_ROWS: list = []
+
+
+def _corpus_of_slice(bounds: tuple[int, int]) -> Corpus:
+    return corpus_of(_SHARED_ROWS[bounds[0] : bounds[1]])
+
+
+def _concat(parts: list[Shingles]) -> Shingles:
+    offsets = [parts[0].offsets]
+    for part in parts[1:]:
+        offsets.append(part.offsets[1:] + offsets[-1][-1])
+    return Shingles(
+        values=np.concatenate([p.values for p in parts]), offsets=np.concatenate(offsets)
+    )
+
+
+def corpus_parallel(rows: list[tuple[int, str, str, str]], workers: int | None = None) -> Corpus:
+    """The same Corpus, built by several processes (forked, so the rows are not copied over).
+
+    Falls back to one process where forking is not possible (a daemonic worker process).
+    """
+    workers = workers or min(multiprocessing.cpu_count(), 4)
+    if workers < 2 or len(rows) < 5_000:
+        return corpus_of(rows)
+    global _SHARED_ROWS
+    _SHARED_ROWS = rows
+    step = -(-len(rows) // workers)
+    bounds = [(start, min(start + step, len(rows))) for start in range(0, len(rows), step)]
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            parts = list(pool.map(_corpus_of_slice, bounds))
+    except (AssertionError, OSError):  # e.g. "daemonic processes are not allowed to have children"
+        return corpus_of(rows)
+    finally:
+        _SHARED_ROWS = []
+    return Corpus(
+        ids=np.concatenate([p.ids for p in parts]),
+        exact=[h for p in parts for h in p.exact],
+        task=_concat([p.task for p in parts]),
+        passage=_concat([p.passage for p in parts]),
+        keys=np.concatenate([p.keys for p in parts]),
+    )
+
+
+def candidate_rows(keys: np.ndarray, max_bucket: int = 200) -> np.ndarray:
+    """Pairs of row numbers sharing an LSH bucket, as an (n, 2) array with i < j.
+
+    Buckets with more than `max_bucket` rows (boilerplate everyone shares) are skipped.
+    """
+    n = len(keys)
+    flat_keys = keys.ravel()
+    flat_rows = np.repeat(np.arange(n), keys.shape[1])
+    order = np.argsort(flat_keys, kind="stable")
+    flat_keys, flat_rows = flat_keys[order], flat_rows[order]
+    boundaries = np.flatnonzero(np.diff(flat_keys)) + 1
+    starts = np.concatenate([[0], boundaries])
+    ends = np.concatenate([boundaries, [len(flat_keys)]])
+    sizes = ends - starts
+    pairs = []
+    for start, end in zip(starts[sizes > 1], ends[sizes > 1], strict=True):
+        if end - start > max_bucket:
+            continue
+        members = np.unique(flat_rows[start:end])
+        if len(members) > 1:
+            left, right = np.triu_indices(len(members), k=1)
+            pairs.append(np.stack([members[left], members[right]], axis=1))
+    if not pairs:
+        return np.empty((0, 2), dtype=np.int64)
+    return np.unique(np.concatenate(pairs), axis=0)
+
+
+def duplicate_pairs(corpus: Corpus, threshold: float) -> list[tuple[int, int, float]]:
+    """Every (id, id, similarity) pair of duplicates: exact ones (similarity 1.0) and near ones
+    confirmed by their true Jaccard similarity."""
+    found: dict[tuple[int, int], float] = {}
+    by_hash: dict[str, list[int]] = {}
+    for row, digest in enumerate(corpus.exact):
+        by_hash.setdefault(digest, []).append(row)
+    for rows in by_hash.values():
+        for k, i in enumerate(rows):
+            for j in rows[k + 1 :]:
+                found[(i, j)] = 1.0
+    for i, j in candidate_rows(corpus.keys):
+        if (i, j) in found:
+            continue
+        similar = corpus.similarity(int(i), int(j), threshold)
+        if similar is not None:
+            found[(int(i), int(j))] = similar
+    ids = corpus.ids
+    return [(int(ids[i]), int(ids[j]), sim) for (i, j), sim in found.items()]
+
+
+def clusters(pairs: list[tuple[int, int, float]]) -> list[set[int]]:
+    """Groups of ids linked by duplicate pairs (union-find)."""
+    parent: dict[int, int] = {}
+
+    def root(x: int) -> int:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b, _ in pairs:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[int, set[int]] = {}
+    for x in parent:
+        groups.setdefault(root(x), set()).add(x)
+    return list(groups.values())
