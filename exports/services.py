@@ -212,6 +212,12 @@ def duplicates_rescan(*, workers: int | None = None) -> RescanReport:
     return RescanReport(entries=len(rows), pairs=len(pairs), clusters=len(groups), flagged=flagged)
 
 
+def fingerprints_add(*, entries: list[Entry]) -> None:
+    """Index many entries at once (an import), in one pass over their text."""
+    if entries:
+        _refresh_index(dedupe.corpus_of([_row(entry) for entry in entries]))
+
+
 def _refresh_index(corpus: dedupe.Corpus) -> None:
     known = dict(Fingerprint.objects.values_list("entry_id", "exact_hash"))
     stale = [

@@ -3,6 +3,7 @@ import importlib
 import uuid
 
 import pytest
+from django.conf import settings as django_settings
 
 from annotation import services
 from tests.factories import PASSWORD, UserFactory
@@ -95,3 +96,18 @@ def seeded(transactional_db):
         "annotation.migrations.0002_seed_categories_and_agreement"
     )
     seed_migration.seed(apps, schema_editor=None)
+
+
+@pytest.fixture
+def worker(seeded):
+    """A real worker thread consuming from Redis when there is a broker; tasks run in-process
+    (CELERY_TASK_ALWAYS_EAGER) when there is none."""
+    if django_settings.CELERY_TASK_ALWAYS_EAGER:
+        yield contextlib.nullcontext()
+        return
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        yield

@@ -18,6 +18,7 @@ from annotation.services.entries import (
     entry_withdraw,
 )
 from annotation.services.flags import flag_raise, flag_resolve
+from annotation.services.imports import categories_by_slug, entries_import, source_ensure
 from annotation.services.reviews import (
     entry_decide,
     review_next,
@@ -27,6 +28,8 @@ from annotation.services.reviews import (
 
 __all__ = [
     "agreement_accept",
+    "categories_by_slug",
+    "entries_import",
     "entry_create",
     "entry_decide",
     "entry_delete",
@@ -43,6 +46,7 @@ __all__ = [
     "review_record",
     "review_skip",
     "signup_email_allowed",
+    "source_ensure",
     "user_activate",
     "user_sign_up",
 ]

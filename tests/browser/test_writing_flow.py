@@ -119,3 +119,27 @@ def test_typing_then_closing_the_tab_keeps_the_draft(sign_in, page, alice):
     expect(reopened.locator("table.entries tbody tr")).to_contain_text("Why do cats purr?")
     reopened.locator("table.entries").get_by_role("link", name="Resume").click()
     expect(reopened.get_by_label("Response")).to_have_value(re.compile("^Nobody knows"))
+
+
+def test_a_writer_pasting_an_existing_entry_sees_the_similarity_warning(page, sign_in, alice, bob):
+    from exports import services as exports
+    from tests.factories import submitted
+
+    answer = (
+        "Sunlight is scattered by the molecules of the air, and blue light, with its short "
+        "wavelength, is scattered much more than red, so the whole sky looks blue."
+    )
+    original = submitted(bob, instruction="Why is the sky blue?", response=answer)
+    exports.fingerprint_update(entry=original)
+
+    sign_in(alice)
+    page.goto("/write/open_qa/")
+    page.get_by_label("Instruction").fill("Why is the sky blue?")
+    page.get_by_label("Response").fill(answer.replace("looks blue.", "appears blue."))
+    warning = page.locator("#similar .similar")
+    expect(warning).to_contain_text(f"This looks like entry #{original.pk}")
+    expect(warning).to_contain_text("% similar")
+    page.get_by_label("Response").fill(
+        "Because of Rayleigh scattering, which I explain in my own words."
+    )
+    expect(page.locator("#similar .similar")).to_have_count(0)

@@ -1,7 +1,6 @@
 """The periodic jobs, run the way they run in production: in-process without Redis, and through
 a real Celery worker on the Redis broker when REDIS_URL is set (as in CI)."""
 
-import contextlib
 import os
 
 import pytest
@@ -11,21 +10,6 @@ from leaderboard import tasks
 from leaderboard.models import Contest
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def worker(seeded):
-    """A real worker thread consuming from Redis when there is a broker; tasks run in-process
-    (CELERY_TASK_ALWAYS_EAGER) when there is none."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        yield contextlib.nullcontext()
-        return
-    from celery.contrib.testing.worker import start_worker
-
-    from config.celery import app
-
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-        yield
 
 
 def test_the_weekly_job_makes_this_weeks_contest_once(worker):

@@ -1,0 +1,292 @@
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from annotation import services as annotation
+from annotation.models import Entry, EntryStatus, Flag, Source
+from exports import services
+from exports.models import Fingerprint
+from exports.quality import dedupe
+from tests.factories import EntryFactory, category, submitted
+
+pytestmark = pytest.mark.django_db
+
+ANSWER = (
+    "The Hubble Space Telescope was launched into low Earth orbit in 1990 and remains in "
+    "operation; its main mirror was at first ground incorrectly and later corrected."
+)
+
+
+def test_normalising_ignores_width_case_and_spacing():
+    assert dedupe.normalize("  ＨＥＬＬＯ\tWorld \n again ") == "hello world again"
+    assert dedupe.exact_hash("Q?", "", "An  Answer") == dedupe.exact_hash("q?", "", "an answer")
+    assert dedupe.exact_hash("Q?", "", "An answer") != dedupe.exact_hash("Q?", "x", "An answer")
+
+
+def corpus(*rows):
+    return dedupe.corpus_of([(i, *row) for i, row in enumerate(rows)])
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "duplicates"),
+    [
+        # the same question and answer, slightly re-worded
+        (
+            ("When was Hubble launched?", "", ANSWER),
+            ("When was Hubble launched?", "", ANSWER.replace("later corrected", "corrected later")),
+            True,
+        ),
+        # identical but for case and spacing
+        (
+            ("When was Hubble launched?", "", ANSWER),
+            ("when was hubble   launched?", "", ANSWER.upper()),
+            True,
+        ),
+        # different questions about one passage are different tasks
+        (
+            ("When was Hubble launched?", ANSWER, "In 1990."),
+            ("What was wrong with Hubble's mirror?", ANSWER, "It was ground incorrectly."),
+            False,
+        ),
+        # one with a passage, one without: not the same task
+        (
+            ("Summarise the passage.", ANSWER, "Hubble launched in 1990."),
+            ("Summarise the passage.", "", "Hubble launched in 1990."),
+            False,
+        ),
+        # the same question over two different passages
+        (
+            ("Summarise this.", ANSWER, "A summary of it all."),
+            (
+                "Summarise this.",
+                "Paris is the capital of France and its largest city by far.",
+                "A summary of it all.",
+            ),
+            False,
+        ),
+        # unrelated
+        (
+            ("Name three primary colours.", "", "Red, yellow and blue."),
+            ("When was Hubble launched?", "", ANSWER),
+            False,
+        ),
+    ],
+)
+def test_near_duplicates_on_known_pairs_and_non_pairs(a, b, duplicates):
+    pair = corpus(a, b)
+    assert (pair.similarity(0, 1, 0.8) is not None) == duplicates
+    assert (dedupe.duplicate_pairs(pair, 0.8) != []) == duplicates
+
+
+def test_lsh_finds_planted_duplicates_among_many():
+    rows = [
+        (
+            f"Question number {i} about topic {i * 7}?",
+            "",
+            f"Answer {i}: " + " ".join(f"word{(i * 31 + k) % 997}" for k in range(60)),
+        )
+        for i in range(400)
+    ]
+    rows.append((rows[17][0], "", rows[17][2].replace("word", "term", 1)))
+    pairs = dedupe.duplicate_pairs(corpus(*rows), 0.8)
+    assert [(a, b) for a, b, _ in pairs] == [(17, 400)]
+
+
+def index(entry):
+    services.fingerprint_update(entry=entry)
+    return entry
+
+
+def test_the_index_finds_exact_and_near_duplicates_of_a_text(alice):
+    original = index(submitted(alice, instruction="When was Hubble launched?", response=ANSWER))
+    exact = services.duplicates_similar(
+        instruction="when was HUBBLE launched?", context="", response=ANSWER
+    )
+    assert [(m.entry_id, m.similarity, m.exact) for m in exact] == [(original.pk, 1.0, True)]
+    near = services.duplicates_similar(
+        instruction="When was Hubble launched?",
+        context="",
+        response=ANSWER.replace("1990", "the year 1990"),
+    )
+    assert near[0].entry_id == original.pk and 0.8 <= near[0].similarity < 1.0 and not near[0].exact
+    assert (
+        services.duplicates_similar(instruction="Name three colours.", context="", response="Red.")
+        == []
+    )
+    assert (
+        services.duplicates_similar(
+            instruction="When was Hubble launched?",
+            context="",
+            response=ANSWER,
+            exclude=original.pk,
+        )
+        == []
+    )
+
+
+def test_the_index_follows_edits_and_withdrawals(alice, bob, carol):
+    annotation.agreement_accept(user=alice)
+    entry = annotation.entry_create(
+        author=alice,
+        category=category("open_qa"),
+        values={"instruction": "When was Hubble launched?", "response": ANSWER},
+    )
+    annotation.entry_submit(entry=entry, actor=alice)
+    services.entry_check(entry=entry)
+    assert services.duplicates_similar(
+        instruction="When was Hubble launched?", context="", response=ANSWER
+    )
+
+    # A reviewer rewrites the answer; once accepted, the index holds the new text.
+    new_answer = "It went up in April 1990 aboard the Space Shuttle Discovery, mission STS-31."
+    annotation.review_record(
+        entry=entry, reviewer=bob, verdict="approve", rating=4, fix_values={"response": new_answer}
+    )
+    annotation.review_record(entry=entry, reviewer=carol, verdict="approve", rating=4)
+    entry.refresh_from_db()
+    services.fingerprint_update(entry=entry)  # what the on-commit hook does
+    assert (
+        services.duplicates_similar(
+            instruction="When was Hubble launched?", context="", response=ANSWER
+        )
+        == []
+    )
+    assert services.duplicates_similar(
+        instruction="When was Hubble launched?", context="", response=new_answer
+    )
+
+    other = index(
+        submitted(alice, instruction="Name the planets.", response="Mercury, Venus, Earth, Mars.")
+    )
+    annotation.entry_withdraw(entry=other, actor=alice)
+    assert (
+        services.duplicates_similar(
+            instruction="Name the planets.", context="", response="Mercury, Venus, Earth, Mars."
+        )
+        == []
+    )
+
+
+def test_submitting_a_duplicate_flags_it_and_links_the_earlier_entry(alice, bob):
+    original = submitted(alice, instruction="When was Hubble launched?", response=ANSWER)
+    services.entry_check(entry=original)
+    copy = submitted(bob, instruction="When was Hubble launched?", response=ANSWER)
+    reworded = submitted(
+        bob,
+        instruction="When was Hubble launched?",
+        response=ANSWER.replace("later corrected.", "later fixed."),
+    )
+    services.entry_check(entry=copy)
+    services.entry_check(entry=reworded)
+    exact = Flag.objects.get(entry=copy, kind="exact_duplicate")
+    assert (exact.duplicate_of, exact.similarity, exact.blocking) == (original, 1.0, True)
+    near = Flag.objects.get(entry=reworded, kind__in=["near_duplicate", "exact_duplicate"])
+    assert near.kind == "near_duplicate" and near.duplicate_of == original and not near.blocking
+    assert 0.8 <= near.similarity < 1
+    assert f"entry #{original.pk}" in near.evidence
+    assert not Flag.objects.filter(entry=original, kind__endswith="duplicate").exists()
+    assert services.entry_check(entry=copy) == []  # idempotent
+
+
+def test_the_rescan_keeps_the_earliest_accepted_copy(alice, bob):
+    first = submitted(alice, instruction="When was Hubble launched?", response=ANSWER)
+    accepted = EntryFactory(
+        author=bob,
+        status=EntryStatus.ACCEPTED,
+        instruction="When was Hubble launched?",
+        response=ANSWER,
+    )
+    third = submitted(bob, instruction="When was Hubble launched?", response=ANSWER + " Truly.")
+    EntryFactory(author=alice, instruction="When was Hubble launched?", response=ANSWER)  # a draft
+    lone = submitted(alice)
+    report = services.duplicates_rescan(workers=1)
+    assert (report.entries, report.clusters, report.flagged) == (4, 1, 2)
+    flags = {f.entry_id: f.duplicate_of_id for f in Flag.objects.all()}
+    assert flags == {first.pk: accepted.pk, third.pk: accepted.pk}
+    assert Fingerprint.objects.filter(entry=lone).exists()
+    assert services.duplicates_rescan(workers=1).flagged == 0
+
+
+def write_jsonl(tmp_path, lines):
+    path = tmp_path / "dolly.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def dolly(instruction, response, category="open_qa", context=""):
+    return json.dumps(
+        {"instruction": instruction, "context": context, "response": response, "category": category}
+    )
+
+
+def test_import_dolly_reports_bad_lines_and_adds_nothing_the_second_time(tmp_path, capsys):
+    path = write_jsonl(
+        tmp_path,
+        [
+            dolly("When was Hubble launched?", ANSWER),
+            "{not json",
+            dolly("Sort these.", "A: x", category="poetry"),
+            dolly("", "No instruction."),
+            json.dumps(["a", "list"]),
+            dolly("Summarise.", "Short.", category="summarization", context="A passage."),
+            dolly("When was Hubble launched?", ANSWER),  # the same record again
+        ],
+    )
+    call_command("import_dolly", str(path), "--source", "dolly-15k", "--batch-size", "2")
+    out, err = capsys.readouterr()
+    assert "2 imported, 1 already there, 4 skipped for errors" in out
+    assert "line 2: not valid JSON" in err and "line 3: unknown category 'poetry'" in err
+    assert "line 4: instruction is blank" in err and "line 5: not a JSON object" in err
+    imported = Entry.objects.filter(source__name="dolly-15k")
+    assert imported.count() == 2
+    assert set(imported.values_list("status", flat=True)) == {"accepted"}
+    assert not imported.filter(author__isnull=False).exists()
+    assert Source.objects.get(name="dolly-15k").license == "cc-by-sa-3.0"
+
+    call_command("import_dolly", str(path), "--source", "dolly-15k")
+    assert "0 imported, 3 already there" in capsys.readouterr().out
+    assert Entry.objects.filter(source__name="dolly-15k").count() == 2
+
+
+def test_imports_need_a_licence_compatible_with_cc_by_sa(tmp_path):
+    path = write_jsonl(tmp_path, [dolly("Q?", "A.")])
+    for license in ["cc-by-nc-4.0", "cc-by-sa-4.0", "proprietary"]:
+        with pytest.raises(CommandError, match=r"cannot be released under CC-BY-SA 3\.0"):
+            call_command("import_dolly", str(path), "--license", license)
+    assert not Entry.objects.exists()
+    call_command("import_dolly", str(path), "--license", "CC0-1.0", "--source", "public")
+    with pytest.raises(CommandError, match=r"imported under cc0-1\.0"):
+        call_command("import_dolly", str(path), "--license", "cc-by-3.0", "--source", "public")
+
+
+def test_an_imported_record_cannot_be_submitted_again_unnoticed(tmp_path, alice):
+    call_command(
+        "import_dolly", str(write_jsonl(tmp_path, [dolly("When was Hubble launched?", ANSWER)]))
+    )
+    imported = Entry.objects.get(source__isnull=False)
+    resubmitted = submitted(alice, instruction="When was Hubble launched?", response=ANSWER)
+    services.entry_check(entry=resubmitted)
+    flag = Flag.objects.get(entry=resubmitted, kind="exact_duplicate")
+    assert flag.duplicate_of == imported
+    from annotation import selectors
+
+    open_qa = next(c for c in selectors.category_list_with_progress() if c.slug == "open_qa")
+    assert open_qa.accepted_count == 0  # imports do not count toward the drive's targets
+
+
+def test_the_writing_page_warns_about_a_duplicate_as_you_type(client, alice, bob):
+    original = index(submitted(alice, instruction="When was Hubble launched?", response=ANSWER))
+    client.force_login(bob)
+    form = {
+        "entry": "",
+        "category": "open_qa",
+        "instruction": "When was Hubble launched?",
+        "response": ANSWER,
+    }
+    page = client.post("/entries/similar/", form, HTTP_HX_REQUEST="true").content.decode()
+    assert f"This looks like entry #{original.pk} (100% similar)" in page
+    quiet = client.post("/entries/similar/", {**form, "response": "Something else entirely."})
+    assert "looks like" not in quiet.content.decode()
+    client.logout()
+    assert client.post("/entries/similar/", form, HTTP_HX_REQUEST="true").status_code == 401
