@@ -101,18 +101,22 @@ def duplicates_similar(
     """
     query = dedupe.corpus_of([(0, instruction, context, response)])
     threshold = settings.FLOCK_DUPLICATE_THRESHOLD
-    live = Fingerprint.objects.filter(entry__status__in=INDEXED_STATUSES)
-    if exclude is not None:
-        live = live.exclude(entry_id=exclude)
-    exact_ids = set(live.filter(exact_hash=query.exact[0]).values_list("entry_id", flat=True))
-    candidate_ids = (
-        set(
-            live.filter(buckets__key__in=[int(k) for k in query.keys[0]]).values_list(
-                "entry_id", flat=True
-            )
-        )
-        - exact_ids
+    # Two index look-ups, then the entries' states: each query uses one index.
+    exact_ids = set(
+        Fingerprint.objects.filter(exact_hash=query.exact[0]).values_list("entry_id", flat=True)
     )
+    bucket_ids = set(
+        Bucket.objects.filter(key__in=[int(k) for k in query.keys[0]]).values_list(
+            "fingerprint_id", flat=True
+        )
+    )
+    live = set(
+        Entry.objects.filter(pk__in=exact_ids | bucket_ids, status__in=INDEXED_STATUSES)
+        .exclude(pk=exclude)
+        .values_list("pk", flat=True)
+    )
+    exact_ids &= live
+    candidate_ids = (bucket_ids & live) - exact_ids
     matches = [Match(entry_id=i, similarity=1.0, exact=True) for i in sorted(exact_ids)]
     if candidate_ids:
         rows = Entry.objects.filter(pk__in=candidate_ids).values_list(
