@@ -88,14 +88,28 @@ def _shingle(words: np.ndarray, lengths: np.ndarray) -> Shingles:
     return Shingles(values=(keys & np.uint64(0xFFFFFFFF)).astype(np.uint32), offsets=offsets)
 
 
-def shingle_texts(texts: list[str]) -> Shingles:
-    """Shingles of already-normalised texts."""
-    lengths, flat = [], []
-    for text in texts:
-        words = text.encode().split()  # C all the way: no Python call per word
-        lengths.append(len(words))
-        flat.extend(map(zlib.crc32, words))
-    return _shingle(np.array(flat, dtype=np.uint32), np.array(lengths, dtype=np.int64))
+def _concat(parts: list[Shingles]) -> Shingles:
+    offsets = [parts[0].offsets]
+    for part in parts[1:]:
+        offsets.append(part.offsets[1:] + offsets[-1][-1])
+    return Shingles(
+        values=np.concatenate([p.values for p in parts]), offsets=np.concatenate(offsets)
+    )
+
+
+def shingle_texts(texts: list[str], chunk: int = 4_000) -> Shingles:
+    """Shingles of already-normalised texts, a few thousand at a time to bound the memory."""
+    parts = []
+    for first in range(0, len(texts), chunk):
+        lengths, flat = [], []
+        for text in texts[first : first + chunk]:
+            words = text.encode().split()  # C all the way: no Python call per word
+            lengths.append(len(words))
+            flat.extend(map(zlib.crc32, words))
+        parts.append(_shingle(np.array(flat, dtype=np.uint32), np.array(lengths, dtype=np.int64)))
+    if not parts:
+        return Shingles(values=np.empty(0, dtype=np.uint32), offsets=np.zeros(1, dtype=np.int64))
+    return _concat(parts)
 
 
 def signatures(shingles: Shingles, chunk: int = 2_000) -> np.ndarray:
@@ -179,15 +193,6 @@ _SHARED_ROWS: list = []
 
 def _corpus_of_slice(bounds: tuple[int, int]) -> Corpus:
     return corpus_of(_SHARED_ROWS[bounds[0] : bounds[1]])
-
-
-def _concat(parts: list[Shingles]) -> Shingles:
-    offsets = [parts[0].offsets]
-    for part in parts[1:]:
-        offsets.append(part.offsets[1:] + offsets[-1][-1])
-    return Shingles(
-        values=np.concatenate([p.values for p in parts]), offsets=np.concatenate(offsets)
-    )
 
 
 def corpus_parallel(rows: list[tuple[int, str, str, str]], workers: int | None = None) -> Corpus:
