@@ -6,9 +6,11 @@ from annotation.models import (
     ContributorAgreement,
     Decision,
     Entry,
+    Flag,
     Profile,
     Review,
     Revision,
+    Source,
     Team,
 )
 
@@ -113,3 +115,17 @@ class ContributorAgreementAdmin(admin.ModelAdmin):
 class AgreementAcceptanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["user", "agreement", "accepted_at"]
     list_filter = ["agreement"]
+
+
+@admin.register(Flag)
+class FlagAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Flags are raised by the checks and resolved on the moderation page (which records who)."""
+
+    list_display = ["entry", "kind", "blocking", "status", "created_at", "resolved_by"]
+    list_filter = ["kind", "status", "blocking"]
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = ["name", "license", "url", "created_at"]
+    readonly_fields = ["license"]
