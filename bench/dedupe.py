@@ -10,11 +10,15 @@ corpus's index and times single-entry checks against it, as the writing page mak
 """
 
 import argparse
+import contextlib
 import itertools
 import multiprocessing
+import os
 import random
 import resource
+import threading
 import time
+from pathlib import Path
 
 from bench.common import percentiles, throwaway_database  # sets Django up: import it first
 
@@ -89,6 +93,41 @@ def score(rows, found_pairs, planted):
     return recall, precision, len(wanted)
 
 
+class PssSampler(threading.Thread):
+    """Polls the proportional set size (shared pages split between their sharers) of this
+    process and its children: the memory the job really holds, counted once."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.peak_mb = 0.0
+        self._done = threading.Event()
+
+    @staticmethod
+    def _pss_kb(pid: int) -> int:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def _family(self) -> list[int]:
+        pids = [os.getpid()]
+        for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+            with contextlib.suppress(OSError):
+                pids += [int(p) for p in (task / "children").read_text().split()]
+        return pids
+
+    def run(self):
+        while not self._done.wait(0.05):
+            self.peak_mb = max(self.peak_mb, sum(map(self._pss_kb, self._family())) / 1024)
+
+    def stop(self):
+        self._done.set()
+        self.join()
+
+
 def flock_rescan(rows):
     """The rescan in a forked process of its own, so its peak memory is measured alone
     (that process and the workers it starts; the rows are inherited, as the job reads them)."""
@@ -96,6 +135,8 @@ def flock_rescan(rows):
     parent, child = context.Pipe()
 
     def run():
+        sampler = PssSampler()
+        sampler.start()
         started = time.perf_counter()
         corpus = dedupe.corpus_parallel(rows)
         pairs = dedupe.duplicate_pairs(corpus, THRESHOLD)
@@ -103,16 +144,10 @@ def flock_rescan(rows):
         seconds = time.perf_counter() - started
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        # ru_maxrss of the children is the largest single worker's peak; two ran side by side.
-        workers_at_once = min(multiprocessing.cpu_count(), 4)
-        child.send(
-            (
-                seconds,
-                [(a, b) for a, b, _ in pairs],
-                len(groups),
-                (own + workers_at_once * workers) / 1024,
-            )
-        )
+        sampler.stop()
+        # Children's ru_maxrss is the largest single worker's peak.
+        result = (seconds, [(a, b) for a, b, _ in pairs], len(groups), own / 1024, workers / 1024)
+        child.send((*result, sampler.peak_mb))
 
     process = context.Process(target=run)
     process.start()
@@ -192,11 +227,13 @@ def main():
     print(f"threshold {THRESHOLD}; near copies have 1-3 words changed, added or dropped")
     for size in args.sizes:
         rows, planted = make_corpus(size)
-        seconds, pairs, groups, peak = flock_rescan(rows)
+        seconds, pairs, groups, own, worker, pss = flock_rescan(rows)
+        workers = min(multiprocessing.cpu_count(), 4) if size >= 5_000 else 0
         recall, precision, wanted = score(rows, pairs, planted)
         print(
-            f"{size:,} records: Flock rescan {seconds:.2f} s, peak memory at most {peak:,.0f} MB "
-            "(the job's peak plus each worker's, as if all peaked at once), "
+            f"{size:,} records: Flock rescan {seconds:.2f} s; peak memory {pss:,.0f} MB "
+            f"(proportional set size of the job and its {workers} workers together; peak RSS "
+            f"{own:,.0f} MB for the job, {worker:,.0f} MB for the largest worker); "
             f"{len(pairs):,} pairs in {groups:,} clusters; recall {recall:.4f} on {wanted:,} "
             f"planted pairs at >= {THRESHOLD}, precision {precision:.4f}"
         )

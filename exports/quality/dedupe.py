@@ -169,21 +169,26 @@ class Corpus:
         return task
 
 
-def corpus_of(rows: list[tuple[int, str, str, str]]) -> Corpus:
-    """(id, instruction, context, response) rows, in one process."""
+def corpus_of(rows: list[tuple[int, str, str, str]], chunk: int = 4_000) -> Corpus:
+    """(id, instruction, context, response) rows, in one process, a few thousand at a time so
+    that normalised copies of the text never exist for more than one chunk."""
     ids, exact, tasks, passages = [], [], [], []
-    for entry_id, instruction, context, response in rows:
-        ni, nc, nr = normalize(instruction), normalize(context), normalize(response)
-        ids.append(entry_id)
-        exact.append(_exact(ni, nc, nr))
-        tasks.append(f"{ni} {nr}")
-        passages.append(nc)
-    task = shingle_texts(tasks)
+    for first in range(0, len(rows), chunk):
+        task_texts, passage_texts = [], []
+        for entry_id, instruction, context, response in rows[first : first + chunk]:
+            ni, nc, nr = normalize(instruction), normalize(context), normalize(response)
+            ids.append(entry_id)
+            exact.append(_exact(ni, nc, nr))
+            task_texts.append(f"{ni} {nr}")
+            passage_texts.append(nc)
+        tasks.append(shingle_texts(task_texts))
+        passages.append(shingle_texts(passage_texts))
+    task = _concat(tasks) if tasks else shingle_texts([])
     return Corpus(
         ids=np.array(ids, dtype=np.int64),
         exact=exact,
         task=task,
-        passage=shingle_texts(passages),
+        passage=_concat(passages) if passages else shingle_texts([]),
         keys=band_keys(signatures(task)),
     )
 
