@@ -4,6 +4,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
@@ -42,6 +43,14 @@ _ERRORS = {
 }
 
 
+def _status_filter(request, values: list[str]) -> str | None:
+    """The ?status= filter of a list, or a 400 naming the allowed values."""
+    wanted = request.query_params.get("status") or None
+    if wanted is not None and wanted not in values:
+        raise ValidationError({"status": [f"Choose one of {', '.join(values)}."]})
+    return wanted
+
+
 class CategoryListApi(APIView):
     pagination_class = None
 
@@ -60,11 +69,7 @@ class EntryListApi(GenericAPIView):
         summary="Your own entries, newest change first",
     )
     def get(self, request):
-        wanted = request.query_params.get("status") or None
-        if wanted is not None and wanted not in EntryStatus.values:
-            return Response(
-                {"status": [f"Choose one of {', '.join(EntryStatus.values)}."]}, status=400
-            )
+        wanted = _status_filter(request, EntryStatus.values)
         entries = selectors.entry_list_for_author(author=request.user, status=wanted)
         page = self.paginate_queryset(entries)
         return self.get_paginated_response(EntrySerializer(page, many=True).data)
@@ -328,9 +333,7 @@ class FlagListApi(GenericAPIView):
         summary="Quality flags, blocking first (moderators)",
     )
     def get(self, request):
-        wanted = request.query_params.get("status") or None
-        if wanted is not None and wanted not in FlagStatus.values:
-            return Response({"status": [f"Choose one of {', '.join(FlagStatus.values)}."]}, 400)
+        wanted = _status_filter(request, FlagStatus.values)
         page = self.paginate_queryset(selectors.flag_list(status=wanted))
         return self.get_paginated_response(FlagSerializer(page, many=True).data)
 
