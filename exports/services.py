@@ -96,12 +96,12 @@ def duplicates_similar(
 ) -> list[Match]:
     """The indexed entries (under review or accepted) this text duplicates, most similar first.
 
-    One exact-hash look-up and one look-up of 21 band keys, then the true similarity of the few
-    candidates: fast enough to run while a writer types.
+    One exact-hash look-up, one look-up of 21 band keys, one read of the candidates' text and
+    state, then their true similarity: fast enough to run while a writer types.
     """
     query = dedupe.corpus_of([(0, instruction, context, response)])
     threshold = settings.FLOCK_DUPLICATE_THRESHOLD
-    # Two index look-ups, then the entries' states: each query uses one index.
+    # Two index look-ups, then the candidates' text and state: each query uses one index.
     exact_ids = set(
         Fingerprint.objects.filter(exact_hash=query.exact[0]).values_list("entry_id", flat=True)
     )
@@ -110,19 +110,17 @@ def duplicates_similar(
             "fingerprint_id", flat=True
         )
     )
-    live = set(
+    rows = list(
         Entry.objects.filter(pk__in=exact_ids | bucket_ids, status__in=INDEXED_STATUSES)
         .exclude(pk=exclude)
-        .values_list("pk", flat=True)
+        .values_list("pk", "instruction", "context", "response")
     )
-    exact_ids &= live
-    candidate_ids = (bucket_ids & live) - exact_ids
-    matches = [Match(entry_id=i, similarity=1.0, exact=True) for i in sorted(exact_ids)]
-    if candidate_ids:
-        rows = Entry.objects.filter(pk__in=candidate_ids).values_list(
-            "pk", "instruction", "context", "response"
-        )
-        corpus = dedupe.corpus_of([(0, instruction, context, response), *rows])
+    matches = [
+        Match(entry_id=row[0], similarity=1.0, exact=True) for row in rows if row[0] in exact_ids
+    ]
+    candidates = [row for row in rows if row[0] not in exact_ids]
+    if candidates:
+        corpus = dedupe.corpus_of([(0, instruction, context, response), *candidates])
         for row in range(1, len(corpus.ids)):
             similar = corpus.similarity(0, row, threshold)
             if similar is not None:
