@@ -12,6 +12,9 @@ class Fingerprint(models.Model):
         Entry, primary_key=True, on_delete=models.CASCADE, related_name="fingerprint"
     )
     exact_hash = models.CharField(max_length=64, db_index=True)
+    signature = models.BinaryField(
+        default=b"", help_text="MinHash signature: 128 uint32, little-endian."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self):

@@ -2,37 +2,45 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from annotation import services as annotation
-from annotation.models import Entry, EntryStatus, Flag, FlagKind
+from annotation.models import Entry, EntryStatus, Flag, FlagKind, FlagStatus
+from exports import selectors
 from exports.models import Bucket, Fingerprint
 from exports.quality import dedupe
-from exports.quality.checks import BLOCKING, licensing_findings
+from exports.quality.checks import Finding, licensing_findings
+from exports.selectors import INDEXED_STATUSES
 
 logger = logging.getLogger(__name__)
-
-CHECKED_STATUSES = (EntryStatus.SUBMITTED, EntryStatus.ACCEPTED)
 
 
 def entry_check(*, entry: Entry) -> list[Flag]:
     """Run the duplicate, licensing and provenance checks on one entry and flag what they find.
 
     Idempotent: a finding already flagged (open, confirmed or dismissed) is not flagged again.
-    Returns the flags raised by this run.
+    An open flag whose finding is gone (the entry was revised, the original withdrawn) is
+    closed. Returns the flags raised by this run.
     """
-    raised = entry_duplicates_check(entry=entry)
+    findings = [*duplicate_findings(entry=entry), *licensing_findings(entry)]
+    raised = []
     with transaction.atomic():
-        for finding in licensing_findings(entry):
+        for finding in findings:
             flag, created = annotation.flag_raise(
                 entry=entry,
                 kind=finding.kind,
                 evidence=finding.evidence,
                 evidence_key=finding.evidence_key,
                 blocking=finding.blocking,
+                duplicate_of=Entry.objects.filter(pk=finding.duplicate_of).first(),
+                similarity=finding.similarity,
             )
             if created:
                 raised.append(flag)
+        current = {(f.kind, f.evidence_key[:200]) for f in findings}
+        for flag in Flag.objects.filter(entry=entry, status=FlagStatus.OPEN):
+            if (flag.kind, flag.evidence_key) not in current:
+                annotation.flag_supersede(flag=flag, note="No longer found when checked again.")
     if raised:
         logger.info("Entry #%s: %d new flag(s)", entry.pk, len(raised))
     return raised
@@ -41,17 +49,20 @@ def entry_check(*, entry: Entry) -> list[Flag]:
 def entries_check_all() -> int:
     """Re-run the checks on every submitted and accepted entry (nightly and before exports)."""
     raised = 0
-    entries = Entry.objects.filter(status__in=CHECKED_STATUSES).order_by("pk")
+    entries = Entry.objects.filter(status__in=INDEXED_STATUSES).order_by("pk")
     for entry in entries.iterator(chunk_size=2000):
         raised += len(entry_check(entry=entry))
     return raised
 
 
 def on_entry_decided(sender, *, decision, **kwargs) -> None:
-    """Receiver of annotation.events.entry_decided: a reviewer's fix may have changed the text."""
+    """Receiver of annotation.events.entry_decided: an accepted entry is checked and indexed
+    again once the decision commits (a reviewer's fix may have changed its text)."""
     if decision.outcome == EntryStatus.ACCEPTED:
-        entry = decision.entry
-        transaction.on_commit(lambda: fingerprint_update(entry=entry))
+        from exports import tasks
+
+        entry_id = decision.entry_id
+        transaction.on_commit(lambda: tasks.entry_check.delay(entry_id))
 
 
 def on_entry_submitted(sender, *, entry: Entry, **kwargs) -> None:
@@ -63,116 +74,89 @@ def on_entry_submitted(sender, *, entry: Entry, **kwargs) -> None:
 
 # --- Duplicates ------------------------------------------------------------------------------
 
-INDEXED_STATUSES = (EntryStatus.SUBMITTED, EntryStatus.ACCEPTED)
-
 
 def _row(entry) -> tuple[int, str, str, str]:
     return (entry.pk, entry.instruction, entry.context, entry.response)
 
 
-def fingerprint_update(*, entry: Entry) -> Fingerprint:
-    """Put the entry's current text in the duplicate index (one row and its band keys)."""
+def _index(corpus: dedupe.Corpus, rows: list[int]) -> None:
+    """Write the index rows of these corpus rows, replacing what was there."""
+    ids = [int(corpus.ids[r]) for r in rows]
+    Fingerprint.objects.filter(entry_id__in=ids).delete()
+    Fingerprint.objects.bulk_create(
+        [
+            Fingerprint(
+                entry_id=int(corpus.ids[r]),
+                exact_hash=corpus.exact[r],
+                signature=corpus.signatures[r].tobytes(),
+            )
+            for r in rows
+        ],
+        ignore_conflicts=True,
+    )
+    Bucket.objects.bulk_create(
+        [
+            Bucket(fingerprint_id=int(corpus.ids[r]), key=int(key))
+            for r in rows
+            for key in set(corpus.keys[r].tolist())
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def fingerprint_update(*, entry: Entry) -> None:
+    """Put the entry's current text in the duplicate index (its hash, signature, band keys)."""
     corpus = dedupe.corpus_of([_row(entry)])
-    with transaction.atomic():
-        fingerprint, _ = Fingerprint.objects.update_or_create(
-            entry=entry, defaults={"exact_hash": corpus.exact[0]}
-        )
-        Bucket.objects.filter(fingerprint=fingerprint).delete()
-        Bucket.objects.bulk_create(
-            [Bucket(fingerprint=fingerprint, key=int(k)) for k in set(corpus.keys[0].tolist())]
-        )
-    return fingerprint
+    for attempt in range(3):  # a nightly job may be rewriting the same rows right now
+        try:
+            with transaction.atomic():
+                _index(corpus, [0])
+            return
+        except IntegrityError:
+            if attempt == 2:
+                raise
 
 
-@dataclass(frozen=True)
-class Match:
-    entry_id: int
-    similarity: float
-    exact: bool
+def fingerprints_add(*, entries: list[Entry]) -> None:
+    """Index many entries at once (an import), in one pass over their text."""
+    if entries:
+        corpus = dedupe.corpus_of([_row(entry) for entry in entries])
+        with transaction.atomic():
+            _index(corpus, list(range(len(corpus.ids))))
 
 
-def duplicates_similar(
-    *, instruction: str, context: str, response: str, exclude: int | None = None, limit: int = 3
-) -> list[Match]:
-    """The indexed entries (under review or accepted) this text duplicates, most similar first.
-
-    One exact-hash look-up, one look-up of 21 band keys, one read of the candidates' text and
-    state, then their true similarity: fast enough to run while a writer types.
-    """
-    query = dedupe.corpus_of([(0, instruction, context, response)])
-    threshold = settings.FLOCK_DUPLICATE_THRESHOLD
-    # Two index look-ups, then the candidates' text and state: each query uses one index.
-    exact_ids = set(
-        Fingerprint.objects.filter(exact_hash=query.exact[0]).values_list("entry_id", flat=True)
-    )
-    bucket_ids = set(
-        Bucket.objects.filter(key__in=[int(k) for k in query.keys[0]]).values_list(
-            "fingerprint_id", flat=True
-        )
-    )
-    rows = list(
-        Entry.objects.filter(pk__in=exact_ids | bucket_ids, status__in=INDEXED_STATUSES)
-        .exclude(pk=exclude)
-        .values_list("pk", "instruction", "context", "response")
-    )
-    matches = [
-        Match(entry_id=row[0], similarity=1.0, exact=True) for row in rows if row[0] in exact_ids
-    ]
-    candidates = [row for row in rows if row[0] not in exact_ids]
-    if candidates:
-        corpus = dedupe.corpus_of([(0, instruction, context, response), *candidates])
-        for row in range(1, len(corpus.ids)):
-            similar = corpus.similarity(0, row, threshold)
-            if similar is not None:
-                matches.append(Match(int(corpus.ids[row]), similar, exact=False))
-    matches.sort(key=lambda m: (-m.similarity, m.entry_id))
-    return matches[:limit]
-
-
-def _canonical(entry_ids) -> int:
-    """The copy a cluster keeps: the earliest accepted entry, else the earliest submitted."""
-    entries = Entry.objects.filter(pk__in=entry_ids).values_list("pk", "status", "submitted_at")
-    return min(entries, key=lambda e: (e[1] != EntryStatus.ACCEPTED, e[2], e[0]))[0]
-
-
-def _flag_duplicate(entry: Entry, original_id: int, similarity: float) -> Flag | None:
-    hashes = dict(
-        Fingerprint.objects.filter(entry_id__in=[entry.pk, original_id]).values_list(
-            "entry_id", "exact_hash"
-        )
-    )
-    exact = hashes.get(entry.pk) is not None and hashes.get(entry.pk) == hashes.get(original_id)
-    kind = FlagKind.EXACT_DUPLICATE if exact else FlagKind.NEAR_DUPLICATE
+def _duplicate_finding(original: int, similarity: float, exact: bool, via: int | None = None):
     percent = round(similarity * 100)
-    flag, created = annotation.flag_raise(
-        entry=entry,
-        kind=kind,
-        evidence=f"Looks like entry #{original_id} ({percent}% similar).",
-        evidence_key=f"entry:{original_id}",
-        blocking=BLOCKING[kind],
-        duplicate_of=Entry.objects.get(pk=original_id),
+    evidence = f"Looks like entry #{via or original} ({percent}% similar)."
+    if via is not None:
+        evidence += f" That one repeats #{original}, which is kept."
+    return Finding(
+        kind=FlagKind.EXACT_DUPLICATE if exact else FlagKind.NEAR_DUPLICATE,
+        evidence=evidence,
+        evidence_key=f"entry:{original}",
+        duplicate_of=original,
         similarity=round(similarity, 4),
     )
-    return flag if created else None
 
 
-def entry_duplicates_check(*, entry: Entry) -> list[Flag]:
-    """Index the entry and flag it if it repeats an earlier one (not dropped: a moderator and
-    the reviewers see the link)."""
+def duplicate_findings(*, entry: Entry) -> list[Finding]:
+    """Index the entry; if it repeats an entry that is kept before it (see keep_order), say so."""
     fingerprint_update(entry=entry)
-    matches = duplicates_similar(
+    matches = selectors.duplicates_similar(
         instruction=entry.instruction,
         context=entry.context,
         response=entry.response,
         exclude=entry.pk,
-        limit=20,
+        limit=50,
     )
-    earlier = {m.entry_id: m.similarity for m in matches if m.entry_id < entry.pk}
+    if not matches:
+        return []
+    order = selectors.keep_orders([entry.pk, *(m.entry_id for m in matches)])
+    earlier = [m for m in matches if order[m.entry_id] < order[entry.pk]]
     if not earlier:
         return []
-    original = _canonical(earlier)
-    flag = _flag_duplicate(entry, original, earlier[original])
-    return [flag] if flag else []
+    original = min(earlier, key=lambda m: order[m.entry_id])
+    return [_duplicate_finding(original.entry_id, original.similarity, original.exact)]
 
 
 @dataclass(frozen=True)
@@ -186,9 +170,11 @@ class RescanReport:
 def duplicates_rescan(*, workers: int | None = None) -> RescanReport:
     """Rescan every entry under review or accepted (nightly and before each export).
 
-    Groups duplicates into clusters, keeps the earliest accepted entry of each as canonical and
-    flags the others against it. Runs on all cores (exports/quality/dedupe.py), and refreshes
-    the index rows of entries whose text changed since they were indexed.
+    Groups duplicates into clusters and keeps one entry of each (keep_order: the earliest
+    accepted); every other member is flagged against it, with its true similarity to it, or,
+    where it joined the cluster through another member, with that member named. The kept
+    entry's own open duplicate flags within the cluster are closed. Runs on every core and
+    refreshes the index rows of entries whose text changed since they were indexed.
     """
     rows = list(
         Entry.objects.filter(status__in=INDEXED_STATUSES)
@@ -197,27 +183,41 @@ def duplicates_rescan(*, workers: int | None = None) -> RescanReport:
     )
     corpus = dedupe.corpus_parallel(rows, workers=workers)
     _refresh_index(corpus)
-    pairs = dedupe.duplicate_pairs(corpus, settings.FLOCK_DUPLICATE_THRESHOLD)
-    similarity = {}
+    threshold = settings.FLOCK_DUPLICATE_THRESHOLD
+    pairs = dedupe.duplicate_pairs(corpus, threshold)
+    partners: dict[int, list[tuple[int, float]]] = {}
     for a, b, sim in pairs:
-        similarity[(a, b)] = similarity[(b, a)] = sim
+        partners.setdefault(a, []).append((b, sim))
+        partners.setdefault(b, []).append((a, sim))
+    row_of = {int(entry_id): row for row, entry_id in enumerate(corpus.ids)}
     flagged = 0
     groups = dedupe.clusters(pairs)
     for group in groups:
-        canonical = _canonical(group)
-        for entry in Entry.objects.filter(pk__in=group - {canonical}):
-            sim = similarity.get((entry.pk, canonical)) or max(
-                similarity.get((entry.pk, other), 0.0) for other in group
+        order = selectors.keep_orders(group)
+        kept = min(group, key=order.__getitem__)
+        for flag in Flag.objects.filter(
+            entry_id=kept, status=FlagStatus.OPEN, duplicate_of__in=group
+        ):
+            annotation.flag_supersede(flag=flag, note=f"#{kept} is the copy that is kept.")
+        for member in sorted(group - {kept}):
+            exact = corpus.exact[row_of[member]] == corpus.exact[row_of[kept]]
+            direct = dict(partners.get(member, [])).get(kept)
+            if direct is not None:
+                finding = _duplicate_finding(kept, direct, exact)
+            else:
+                via, sim = max(partners[member], key=lambda p: p[1])
+                finding = _duplicate_finding(kept, sim, exact, via=via)
+            flag, created = annotation.flag_raise(
+                entry=Entry.objects.get(pk=member),
+                kind=finding.kind,
+                evidence=finding.evidence,
+                evidence_key=finding.evidence_key,
+                blocking=finding.blocking,
+                duplicate_of=Entry.objects.get(pk=kept),
+                similarity=finding.similarity,
             )
-            if _flag_duplicate(entry, canonical, sim):
-                flagged += 1
+            flagged += created
     return RescanReport(entries=len(rows), pairs=len(pairs), clusters=len(groups), flagged=flagged)
-
-
-def fingerprints_add(*, entries: list[Entry]) -> None:
-    """Index many entries at once (an import), in one pass over their text."""
-    if entries:
-        _refresh_index(dedupe.corpus_of([_row(entry) for entry in entries]))
 
 
 def _refresh_index(corpus: dedupe.Corpus) -> None:
@@ -228,20 +228,5 @@ def _refresh_index(corpus: dedupe.Corpus) -> None:
         if known.get(int(entry_id)) != corpus.exact[row]
     ]
     for start in range(0, len(stale), 2_000):
-        chunk = stale[start : start + 2_000]
-        ids = [int(corpus.ids[row]) for row in chunk]
         with transaction.atomic():
-            Fingerprint.objects.filter(entry_id__in=ids).delete()
-            Fingerprint.objects.bulk_create(
-                [
-                    Fingerprint(entry_id=int(corpus.ids[r]), exact_hash=corpus.exact[r])
-                    for r in chunk
-                ]
-            )
-            Bucket.objects.bulk_create(
-                [
-                    Bucket(fingerprint_id=int(corpus.ids[r]), key=int(key))
-                    for r in chunk
-                    for key in set(corpus.keys[r].tolist())
-                ]
-            )
+            _index(corpus, stale[start : start + 2_000])

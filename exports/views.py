@@ -4,7 +4,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from annotation.views.writing import login_required_htmx
-from exports import services
+from exports import selectors
 
 
 @login_required_htmx
@@ -19,5 +19,5 @@ def similar(request):
     text = {name: data.get(name, "")[:50_000] for name in ("instruction", "context", "response")}
     matches = []
     if text["instruction"].strip() or text["response"].strip():
-        matches = services.duplicates_similar(**text, exclude=own)
+        matches = selectors.duplicates_similar(**text, exclude=own)
     return render(request, "exports/_similar.html", {"matches": matches})

@@ -39,10 +39,21 @@ def flag_raise(
         return Flag.objects.get(entry=entry, kind=kind, evidence_key=key), False
 
 
+def flag_supersede(*, flag: Flag, note: str) -> Flag:
+    """Close an open flag whose finding is gone (found again no more, or now the kept copy)."""
+    Flag.objects.filter(pk=flag.pk, status=FlagStatus.OPEN).update(
+        status=FlagStatus.DISMISSED, resolved_at=timezone.now(), note=note[:MAX_NOTE_CHARS]
+    )
+    flag.refresh_from_db()
+    return flag
+
+
 def flag_resolve(*, flag: Flag, moderator: AbstractBaseUser, action: str, note: str = "") -> Flag:
     """A moderator confirms a finding (the problem is real) or dismisses it (a false alarm)."""
     if not is_moderator(moderator):
         raise ActionForbidden("Only moderators resolve flags.")
+    if flag.entry.author_id == moderator.pk:
+        raise ActionForbidden("Moderators do not resolve flags on their own entries.")
     statuses = {"confirm": FlagStatus.CONFIRMED, "dismiss": FlagStatus.DISMISSED}
     if action not in statuses:
         raise ValidationError({"action": "Choose confirm or dismiss."})

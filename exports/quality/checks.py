@@ -36,6 +36,8 @@ class Finding:
     kind: str
     evidence: str
     evidence_key: str
+    duplicate_of: int | None = None  # duplicate findings: the entry that is kept
+    similarity: float | None = None
 
     @property
     def blocking(self) -> bool:
@@ -43,8 +45,9 @@ class Finding:
 
 
 def check_source(entry: Entry) -> list[Finding]:
-    """A reference passage needs a source URL on the allow-list (FLOCK_ALLOWED_SOURCE_DOMAINS)."""
-    if not entry.context.strip():
+    """A reference passage needs a source URL on the allow-list (FLOCK_ALLOWED_SOURCE_DOMAINS).
+    Imported entries carry their corpus's source and licence instead, so they are not asked."""
+    if not entry.context.strip() or entry.source_id is not None:
         return []
     if not entry.source_url:
         return [Finding(FlagKind.SOURCE_NOT_ALLOWED, "The passage has no source URL.", "missing")]

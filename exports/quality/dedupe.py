@@ -4,7 +4,8 @@ A duplicate is the same task written again: the same instruction and response, o
 passage when there is one. So:
 
 - exact: a hash of the normalised instruction, context and response;
-- near: MinHash over word 3-shingles of the normalised instruction + response (the passage is
+- near: MinHash over word 3-shingles (punctuation ignored) of the normalised instruction +
+  response (the passage is
   left out, or every question about one long passage would look alike), candidates found by LSH
   and confirmed by their true shingle Jaccard similarity >= the threshold; when the entries have
   a passage, the passages must be that similar too (one with and one without is no pair).
@@ -18,10 +19,11 @@ signatures and band keys stay valid across processes and restarts.
 """
 
 import hashlib
-import multiprocessing
+import os
+import pickle
+import re
 import unicodedata
 import zlib
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +39,8 @@ _ROW_MULT = _rng.integers(1, 2**63, ROWS, dtype=np.uint64) | np.uint64(1)
 _BAND_SALT = _rng.integers(0, 2**63, BANDS, dtype=np.uint64)
 _P1, _P2 = np.uint32(0x9E3779B1), np.uint32(0x85EBCA77)
 _EMPTY = np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)
+# Shingles are made of words: punctuation and symbols only separate them ("Hamlet?" is "hamlet").
+_NOT_WORD = re.compile(r"[^\w\s]+")
 
 
 def normalize(text: str) -> str:
@@ -154,7 +158,8 @@ class Corpus:
     exact: list[str]
     task: Shingles  # instruction + response
     passage: Shingles  # context ("" gives no shingles)
-    keys: np.ndarray  # LSH band keys of the task signatures
+    signatures: np.ndarray  # MinHash of the tasks, NUM_PERM uint32 per row
+    keys: np.ndarray  # their LSH band keys
 
     def similarity(self, i: int, j: int, threshold: float) -> float | None:
         """Rows i and j's task similarity if they are near duplicates, else None."""
@@ -179,52 +184,69 @@ def corpus_of(rows: list[tuple[int, str, str, str]], chunk: int = 4_000) -> Corp
             ni, nc, nr = normalize(instruction), normalize(context), normalize(response)
             ids.append(entry_id)
             exact.append(_exact(ni, nc, nr))
-            task_texts.append(f"{ni} {nr}")
-            passage_texts.append(nc)
+            task_texts.append(_NOT_WORD.sub(" ", f"{ni} {nr}"))
+            passage_texts.append(_NOT_WORD.sub(" ", nc))
         tasks.append(shingle_texts(task_texts))
         passages.append(shingle_texts(passage_texts))
     task = _concat(tasks) if tasks else shingle_texts([])
+    minhash = signatures(task)
     return Corpus(
         ids=np.array(ids, dtype=np.int64),
         exact=exact,
         task=task,
         passage=_concat(passages) if passages else shingle_texts([]),
-        keys=band_keys(signatures(task)),
+        signatures=minhash,
+        keys=band_keys(minhash),
     )
 
 
-_SHARED_ROWS: list = []
+def _fork_map(function, items: list) -> list:
+    """function(item) for each item, each in a forked child process, results back by pipe.
 
-
-def _corpus_of_slice(bounds: tuple[int, int]) -> Corpus:
-    return corpus_of(_SHARED_ROWS[bounds[0] : bounds[1]])
+    Plain os.fork, not multiprocessing: it works inside a Celery prefork worker, whose daemonic
+    processes multiprocessing refuses to let have children. Children inherit the parent's
+    memory, so large inputs are not copied.
+    """
+    children = []
+    for item in items:
+        reader, writer = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: compute, send, leave without running the parent's cleanup
+            os.close(reader)
+            status = 0
+            try:
+                with os.fdopen(writer, "wb") as out:
+                    pickle.dump(function(item), out, protocol=pickle.HIGHEST_PROTOCOL)
+            except BaseException:
+                status = 1
+            os._exit(status)
+        os.close(writer)
+        children.append((pid, reader))
+    results = []
+    for pid, reader in children:
+        with os.fdopen(reader, "rb") as incoming:
+            data = incoming.read()
+        _, status = os.waitpid(pid, 0)
+        if status != 0 or not data:
+            raise RuntimeError(f"a duplicate-scan worker (pid {pid}) failed")
+        results.append(pickle.loads(data))
+    return results
 
 
 def corpus_parallel(rows: list[tuple[int, str, str, str]], workers: int | None = None) -> Corpus:
-    """The same Corpus, built by several processes (forked, so the rows are not copied over).
-
-    Falls back to one process where forking is not possible (a daemonic worker process).
-    """
-    workers = workers or min(multiprocessing.cpu_count(), 4)
+    """The same Corpus, built by one forked process per core (the rows are not copied over)."""
+    workers = workers or min(os.cpu_count() or 1, 4)
     if workers < 2 or len(rows) < 5_000:
         return corpus_of(rows)
-    global _SHARED_ROWS
-    _SHARED_ROWS = rows
     step = -(-len(rows) // workers)
     bounds = [(start, min(start + step, len(rows))) for start in range(0, len(rows), step)]
-    try:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            parts = list(pool.map(_corpus_of_slice, bounds))
-    except (AssertionError, OSError):  # e.g. "daemonic processes are not allowed to have children"
-        return corpus_of(rows)
-    finally:
-        _SHARED_ROWS = []
+    parts = _fork_map(lambda bound: corpus_of(rows[bound[0] : bound[1]]), bounds)
     return Corpus(
         ids=np.concatenate([p.ids for p in parts]),
         exact=[h for p in parts for h in p.exact],
         task=_concat([p.task for p in parts]),
         passage=_concat([p.passage for p in parts]),
+        signatures=np.concatenate([p.signatures for p in parts]),
         keys=np.concatenate([p.keys for p in parts]),
     )
 

@@ -5,7 +5,7 @@ from django.core.management import CommandError, call_command
 
 from annotation import services as annotation
 from annotation.models import Entry, EntryStatus, Flag, Source
-from exports import services
+from exports import selectors, services
 from exports.models import Fingerprint
 from exports.quality import dedupe
 from tests.factories import EntryFactory, category, submitted
@@ -100,22 +100,22 @@ def index(entry):
 
 def test_the_index_finds_exact_and_near_duplicates_of_a_text(alice):
     original = index(submitted(alice, instruction="When was Hubble launched?", response=ANSWER))
-    exact = services.duplicates_similar(
+    exact = selectors.duplicates_similar(
         instruction="when was HUBBLE launched?", context="", response=ANSWER
     )
     assert [(m.entry_id, m.similarity, m.exact) for m in exact] == [(original.pk, 1.0, True)]
-    near = services.duplicates_similar(
+    near = selectors.duplicates_similar(
         instruction="When was Hubble launched?",
         context="",
         response=ANSWER.replace("1990", "the year 1990"),
     )
     assert near[0].entry_id == original.pk and 0.8 <= near[0].similarity < 1.0 and not near[0].exact
     assert (
-        services.duplicates_similar(instruction="Name three colours.", context="", response="Red.")
+        selectors.duplicates_similar(instruction="Name three colours.", context="", response="Red.")
         == []
     )
     assert (
-        services.duplicates_similar(
+        selectors.duplicates_similar(
             instruction="When was Hubble launched?",
             context="",
             response=ANSWER,
@@ -134,7 +134,7 @@ def test_the_index_follows_edits_and_withdrawals(alice, bob, carol):
     )
     annotation.entry_submit(entry=entry, actor=alice)
     services.entry_check(entry=entry)
-    assert services.duplicates_similar(
+    assert selectors.duplicates_similar(
         instruction="When was Hubble launched?", context="", response=ANSWER
     )
 
@@ -147,12 +147,12 @@ def test_the_index_follows_edits_and_withdrawals(alice, bob, carol):
     entry.refresh_from_db()
     services.fingerprint_update(entry=entry)  # what the on-commit hook does
     assert (
-        services.duplicates_similar(
+        selectors.duplicates_similar(
             instruction="When was Hubble launched?", context="", response=ANSWER
         )
         == []
     )
-    assert services.duplicates_similar(
+    assert selectors.duplicates_similar(
         instruction="When was Hubble launched?", context="", response=new_answer
     )
 
@@ -161,7 +161,7 @@ def test_the_index_follows_edits_and_withdrawals(alice, bob, carol):
     )
     annotation.entry_withdraw(entry=other, actor=alice)
     assert (
-        services.duplicates_similar(
+        selectors.duplicates_similar(
             instruction="Name the planets.", context="", response="Mercury, Venus, Earth, Mars."
         )
         == []
