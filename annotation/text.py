@@ -88,7 +88,9 @@ def validate_draft(values: dict[str, str]) -> None:
         raise ValidationError(errors)
 
 
-def validate_submission(*, category: Category, values: dict[str, str]) -> None:
+def validate_submission(
+    *, category: Category, values: dict[str, str], require_source: bool = True
+) -> None:
     """The rules for submitting, on already-normalised values; raises a ValidationError per field."""
     errors: dict[str, list[str]] = {}
 
@@ -117,7 +119,7 @@ def validate_submission(*, category: Category, values: dict[str, str]) -> None:
             add("context", f"{category.name} takes no reference passage; remove it.")
         if source_url:
             add("source_url", f"{category.name} takes no reference passage, so no source URL.")
-    elif context and not source_url:
+    elif context and not source_url and require_source:
         add("source_url", "Give the web address the reference passage comes from.")
     elif source_url:
         problem = source_url_error(source_url)

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from annotation import services as annotation
-from annotation.text import normalize_text
+from annotation.text import normalize_text, validate_submission
 from exports import services
 from exports.quality import dedupe
 
@@ -26,8 +26,12 @@ class ImportReport:
     errors: list[tuple[int, str]] = field(default_factory=list)
 
 
-def _record(line: str, categories: dict) -> dict:
+def _record(raw: bytes, categories: dict) -> dict:
     """One JSONL line as a record, or ValueError saying what is wrong with it."""
+    try:
+        line = raw.decode("utf-8-sig")  # a byte-order mark on the first line is not an error
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
     try:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -48,6 +52,11 @@ def _record(line: str, categories: dict) -> dict:
     category = categories.get(values["category"].strip())
     if category is None:
         raise ValueError(f"unknown category {values['category']!r}")
+    try:  # the same rules as a contributor's submission, but for the source URL
+        validate_submission(category=category, values=values, require_source=False)
+    except ValidationError as exc:
+        problems = "; ".join(f"{field}: {' '.join(m)}" for field, m in exc.message_dict.items())
+        raise ValueError(problems) from None
     fingerprint = dedupe.exact_hash(values["instruction"], values["context"], values["response"])
     return {
         "instruction": values["instruction"],
@@ -60,14 +69,14 @@ def _record(line: str, categories: dict) -> dict:
 
 def dolly_import(
     *,
-    lines: Iterable[str],
+    lines: Iterable[bytes],
     source_name: str,
     license: str,
     url: str = "",
     batch_size: int = 1_000,
     progress: Callable[[int, ImportReport], None] | None = None,
 ) -> ImportReport:
-    """Import JSONL lines; bad lines are reported with their number and skipped."""
+    """Import JSONL lines (bytes); bad lines are reported with their number and skipped."""
     license = license.strip().lower()
     if license not in settings.FLOCK_IMPORT_LICENSES:
         allowed = ", ".join(settings.FLOCK_IMPORT_LICENSES)

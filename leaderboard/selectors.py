@@ -286,8 +286,9 @@ def contest_progress(*, contest: Contest, viewer: AbstractBaseUser, top: int = 5
 
 
 def category_mix(*, contest: Contest | None = None) -> list[tuple[Category, int]]:
-    """Accepted entries per category (those submitted in the contest's window, if given)."""
-    accepted = Q(entries__status=EntryStatus.ACCEPTED)
+    """Accepted entries per category written in the drive (imports left out), those submitted in
+    the contest's window if one is given."""
+    accepted = Q(entries__status=EntryStatus.ACCEPTED, entries__source__isnull=True)
     if contest is not None:
         accepted &= Q(
             entries__submitted_at__gte=contest.starts_at, entries__submitted_at__lt=contest.ends_at

@@ -51,4 +51,4 @@ def entries_import(*, source: Source, records: list[dict]) -> list[Entry]:
 
 
 def categories_by_slug() -> dict[str, Category]:
-    return {category.slug: category for category in Category.objects.all()}
+    return {category.slug: category for category in Category.objects.filter(is_active=True)}

@@ -16,13 +16,15 @@ AI_PHRASES = (
     "my training data",
     "as of my last update",
     "certainly! here is",
+    "certainly! here are",
     "certainly! here's",
     "sure! here is",
+    "sure! here are",
     "sure! here's",
     "i hope this helps!",
     "regenerate response",
-    "openai",
-    "chatgpt",
+    "as an ai developed by",
+    "i was trained by openai",
 )
 
 

@@ -5,6 +5,8 @@ each one would make the released data unsafe to publish under CC-BY-SA 3.0 (text
 to, an unattributable passage, somebody's personal data, a chatbot's words).
 """
 
+import re
+import unicodedata
 from dataclasses import dataclass
 
 from annotation.models import AgreementAcceptance, ContributorAgreement, Entry, FlagKind
@@ -84,12 +86,22 @@ def check_agreement(entry: Entry) -> list[Finding]:
     ]
 
 
+def _plain(text: str) -> str:
+    """Compatibility-normalised, case-folded, curly quotes straightened, white space collapsed."""
+    text = (
+        unicodedata.normalize("NFKC", text).casefold().replace("\u2019", "'").replace("\u2018", "'")
+    )
+    return " ".join(text.split())
+
+
 def check_ai_text(entry: Entry) -> list[Finding]:
+    """Chatbot phrases, matched as whole words ("I am an AI", not "I am an airline pilot")."""
     findings = []
+    patterns = [(p, re.compile(rf"(?<!\w){re.escape(p)}(?!\w)")) for p in ai_phrases()]
     for name in TEXT_FIELDS:
-        text = getattr(entry, name).casefold()
-        for phrase in ai_phrases():
-            if phrase in text:
+        text = _plain(getattr(entry, name))
+        for phrase, pattern in patterns:
+            if pattern.search(text):
                 findings.append(
                     Finding(FlagKind.AI_TEXT, f'{name}: "{phrase}"', f"{name}:{phrase}")
                 )

@@ -19,18 +19,29 @@ class Match:
 
 
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
-# +44 20 7946 0958, (555) 123-4567, 555-123-4567, 030 1234 5678; at least 9 digits in all.
+# Phone numbers in the shapes people write them: international (+44 20 7946 0958, +12025550143),
+# North American (555-123-4567, (555) 123-4567) and national with a trunk 0 (07700 900123,
+# 030 1234 5678). Bare runs of groups (years, room numbers, digits of pi) are not phone numbers.
 PHONE = re.compile(
-    r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,4}(?![\w-])"
+    r"(?<![\w+])(?:"
+    r"\+\d{1,3}(?:[ .-]?\(?\d{1,8}\)?){1,6}"
+    r"|\(\d{2,5}\)[ .-]?\d{2,4}(?:[ .-]?\d{2,4}){1,3}"
+    r"|\d{3}[.-]\d{3}[.-]\d{4}"
+    r"|0\d{2,4}[ .-]?\d{3,8}(?:[ .-]\d{2,4}){0,2}"
+    r")(?![\w-])"
 )
-CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
 SSN = re.compile(r"(?<!\d)(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?!\d)")
+SSN_NAMED = re.compile(
+    r"(?i:ssn|social security(?: number)?)\D{0,12}((?!000|666|9\d\d)\d{3} (?!00)\d{2} (?!0000)\d{4})\b"
+)
 UK_NINO = re.compile(r"\b(?![DFIQUV])[A-Z](?![DFIOQUV])[A-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")
-IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
-IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])")
+IBAN = re.compile(r"\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,4})?\b")
+IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]|/\d)")
 # Candidates with two or more colons; ipaddress decides (so times like 10:30:15 do not pass).
-IPV6 = re.compile(r"(?<![\w:.])(?=[0-9A-Fa-f:]*:[0-9A-Fa-f]*:)[0-9A-Fa-f:]{3,39}(?![\w:])")
-DATE_LIKE = re.compile(r"^\d{1,4}[-./ ]\d{1,2}[-./ ]\d{1,4}$")
+IPV6 = re.compile(r"(?<![\w:.])(?=[0-9A-Fa-f:]*:[0-9A-Fa-f]*:)[0-9A-Fa-f:]{3,39}(?![\w:/])")
+# Words before a number that say it is something else: a book, a version, a date.
+NOT_PERSONAL_BEFORE = re.compile(r"(?i:isbn(?:-1[03])?|issn|doi|version|v|release|build)\W{0,3}$")
 
 
 def luhn_ok(digits: str) -> bool:
@@ -45,7 +56,7 @@ def luhn_ok(digits: str) -> bool:
 
 
 def iban_ok(text: str) -> bool:
-    compact = text.replace(" ", "")
+    compact = text.replace(" ", "").upper()
     if not 15 <= len(compact) <= 34:
         return False
     rearranged = compact[4:] + compact[:4]
@@ -55,23 +66,21 @@ def iban_ok(text: str) -> bool:
 
 def _phone(text: str) -> bool:
     digits = re.sub(r"\D", "", text)
-    if not 9 <= len(digits) <= 15 or DATE_LIKE.match(text.strip()):
-        return False
-    # Groups separated by spaces only, all of three digits, read as a big number (1 000 000).
-    groups = re.split(r"[ ]", text.strip())
-    return not (len(groups) > 1 and all(len(g) == 3 for g in groups[1:]) and "+" not in text)
+    return 9 <= len(digits) <= 15
 
 
 def find_personal_data(text: str) -> list[Match]:
     found: list[Match] = []
     taken: list[tuple[int, int]] = []
 
-    def add(kind: str, m: re.Match) -> None:
-        span = m.span()
+    def add(kind: str, m: re.Match, group: int = 0) -> None:
+        span = m.span(group)
         if any(s < span[1] and span[0] < e for s, e in taken):
             return
+        if NOT_PERSONAL_BEFORE.search(text[max(0, span[0] - 12) : span[0]]):
+            return
         taken.append(span)
-        found.append(Match(kind, m.group(0), span[0]))
+        found.append(Match(kind, m.group(group), span[0]))
 
     for m in EMAIL.finditer(text):
         add("email", m)
@@ -84,6 +93,8 @@ def find_personal_data(text: str) -> list[Match]:
             add("card", m)
     for m in SSN.finditer(text):
         add("national_id", m)
+    for m in SSN_NAMED.finditer(text):
+        add("national_id", m, group=1)
     for m in UK_NINO.finditer(text):
         add("national_id", m)
     for m in IPV4.finditer(text):
@@ -92,8 +103,11 @@ def find_personal_data(text: str) -> list[Match]:
             add("ip", m)
     for m in IPV6.finditer(text):
         try:
-            ipaddress.IPv6Address(m.group(0))
+            address = ipaddress.IPv6Address(m.group(0))
         except ValueError:
+            continue
+        # Not loopback or made of two tiny groups ("a::b", "dead::beef"): an address needs body.
+        if address.is_loopback or len([g for g in m.group(0).split(":") if g]) < 3:
             continue
         add("ip", m)
     for m in PHONE.finditer(text):

@@ -290,3 +290,150 @@ def test_the_writing_page_warns_about_a_duplicate_as_you_type(client, alice, bob
     assert "looks like" not in quiet.content.decode()
     client.logout()
     assert client.post("/entries/similar/", form, HTTP_HX_REQUEST="true").status_code == 401
+
+
+def test_the_import_applies_the_submission_rules_and_reads_bytes_safely(tmp_path, capsys, settings):
+    from annotation.models import Category
+
+    Category.objects.filter(slug="brainstorming").update(is_active=False)
+    settings.FLOCK_MAX_RESPONSE_CHARS = 100
+    path = tmp_path / "dolly.jsonl"
+    path.write_bytes(
+        b"\xef\xbb\xbf"
+        + dolly("When was Hubble launched?", "In 1990.").encode()
+        + b"\r\n"
+        + b'{"instruction": "Caf\xe9?", "response": "latin-1 bytes", "category": "open_qa"}\n'
+        + dolly("Long?", "x" * 101).encode()
+        + b"\n"
+        + dolly("Which year?", "1990.", category="closed_qa").encode()
+        + b"\n"
+        + dolly("Ideas?", "- one", category="brainstorming").encode()
+        + b"\n"
+        + dolly("Name a colour.", "Red.").encode()
+        + b"\n"
+    )
+    call_command("import_dolly", str(path))
+    out, err = capsys.readouterr()
+    assert "2 imported" in out and "4 skipped" in out
+    assert "line 2: not UTF-8 text" in err
+    assert "line 3: response: Keep the response to 100 characters" in err
+    assert "line 4: context: Closed QA needs a reference passage" in err
+    assert "line 5: unknown category 'brainstorming'" in err
+    assert Entry.objects.filter(instruction="When was Hubble launched?").exists()
+
+
+def test_imported_passages_need_no_source_url(tmp_path):
+    call_command(
+        "import_dolly",
+        str(
+            write_jsonl(
+                tmp_path,
+                [dolly("Sum up.", "Short.", category="summarization", context="A passage.")],
+            )
+        ),
+    )
+    imported = Entry.objects.get()
+    assert services.entry_check(entry=imported) == []
+
+
+def test_two_copies_never_end_up_both_blocked(alice, bob, carol):
+    original = submitted(alice, instruction="When was Hubble launched?", response=ANSWER)
+    services.entry_check(entry=original)
+    copy = submitted(bob, instruction="When was Hubble launched?", response=ANSWER)
+    services.entry_check(entry=copy)
+    assert Flag.objects.get(entry=copy, kind="exact_duplicate").duplicate_of == original
+    # The copy is accepted first: it becomes the one that is kept.
+    Entry.objects.filter(pk=copy.pk).update(status=EntryStatus.ACCEPTED)
+    services.duplicates_rescan(workers=1)
+    open_flags = Flag.objects.filter(status="open", kind__endswith="duplicate")
+    assert [(f.entry_id, f.duplicate_of_id) for f in open_flags] == [(original.pk, copy.pk)]
+
+
+def test_a_copy_begun_as_a_draft_before_the_original_is_still_the_copy(alice, bob):
+    from django.utils import timezone
+
+    early_draft = EntryFactory(author=bob, instruction="When was Hubble launched?", response=ANSWER)
+    original = submitted(alice, instruction="When was Hubble launched?", response=ANSWER)
+    services.entry_check(entry=original)
+    Entry.objects.filter(pk=early_draft.pk).update(status="submitted", submitted_at=timezone.now())
+    early_draft.refresh_from_db()
+    services.entry_check(entry=early_draft)
+    assert early_draft.pk < original.pk
+    assert Flag.objects.get(entry=early_draft, kind="exact_duplicate").duplicate_of == original
+    assert not Flag.objects.filter(entry=original, kind__endswith="duplicate").exists()
+
+
+def test_a_revised_entry_loses_the_flags_its_old_text_earned(alice, carol):
+    annotation.agreement_accept(user=alice)
+    entry = annotation.entry_create(
+        author=alice,
+        category=category("open_qa"),
+        values={"instruction": "Who do I call?", "response": "Call me on +44 20 7946 0958."},
+    )
+    annotation.entry_submit(entry=entry, actor=alice)
+    services.entry_check(entry=entry)
+    flag = Flag.objects.get(entry=entry, kind="personal_data")
+    Entry.objects.filter(pk=entry.pk).update(status="rejected")
+    entry.refresh_from_db()
+    annotation.entry_reopen(entry=entry, actor=alice)
+    annotation.entry_update(
+        entry=entry, actor=alice, values={"response": "Call the public helpline."}
+    )
+    annotation.entry_submit(entry=entry, actor=alice)
+    entry.refresh_from_db()
+    services.entry_check(entry=entry)
+    flag.refresh_from_db()
+    assert flag.status == "dismissed" and "No longer found" in flag.note
+
+
+def _chain():
+    """Three texts: 1 and 2 alike, 2 and 3 alike, 1 and 3 not (each step changes one word)."""
+    base = [f"word{k}" for k in range(40)]
+    second = [*base[:10], "changed", *base[11:]]
+    third = [*second[:25], "altered", *second[26:]]
+    return " ".join(base), " ".join(second), " ".join(third)
+
+
+def test_a_chain_of_duplicates_is_one_cluster():
+    first, second, third = _chain()
+    texts = dedupe.corpus_of([(1, "Q?", "", first), (2, "Q?", "", second), (3, "Q?", "", third)])
+    assert texts.similarity(0, 1, 0.8) and texts.similarity(1, 2, 0.8)
+    assert texts.similarity(0, 2, 0.8) is None
+    assert dedupe.clusters(dedupe.duplicate_pairs(texts, 0.8)) == [{1, 2, 3}]
+
+
+def test_the_rescan_says_which_member_a_chained_entry_repeats(alice):
+    first, second, third = _chain()
+    one = EntryFactory(author=alice, status=EntryStatus.ACCEPTED, instruction="Q?", response=first)
+    two = submitted(alice, instruction="Q?", response=second)
+    three = submitted(alice, instruction="Q?", response=third)
+    services.duplicates_rescan(workers=1)
+    flag = Flag.objects.get(entry=three)
+    assert flag.duplicate_of == one
+    assert f"Looks like entry #{two.pk}" in flag.evidence and f"repeats #{one.pk}" in flag.evidence
+    assert Flag.objects.get(entry=two).evidence.startswith(f"Looks like entry #{one.pk}")
+
+
+def test_punctuation_does_not_hide_a_duplicate():
+    pair = corpus(
+        ("Who wrote Hamlet?", "", "William Shakespeare wrote Hamlet, around 1600, in London."),
+        ("Who wrote Hamlet", "", "William Shakespeare wrote Hamlet around 1600 in London"),
+    )
+    assert pair.similarity(0, 1, 0.8) == 1.0
+
+
+def test_the_parallel_scan_gives_the_same_corpus_as_one_process():
+    rows = [
+        (
+            i,
+            f"Question {i} about {i % 13}?",
+            "",
+            " ".join(f"w{(i * 7 + k) % 501}" for k in range(40)),
+        )
+        for i in range(6_000)
+    ]
+    one = dedupe.corpus_of(rows)
+    two = dedupe.corpus_parallel(rows, workers=2)
+    assert (one.ids == two.ids).all() and one.exact == two.exact
+    assert (one.keys == two.keys).all() and (one.signatures == two.signatures).all()
+    assert (one.task.values == two.task.values).all()

@@ -108,3 +108,32 @@ def test_schema_documents_the_flags_api(client):
     assert "get" in paths["/api/v1/entries/{entry_id}/flags/"]
     assert "get" in paths["/api/v1/flags/"]
     assert "post" in paths["/api/v1/flags/{flag_id}/resolve/"]
+
+
+def test_moderators_do_not_resolve_flags_on_their_own_entries(carol):
+    annotation.agreement_accept(user=carol)
+    own = submitted(carol, response="As an AI language model, I would say yes.")
+    services.entry_check(entry=own)
+    flag = Flag.objects.get(entry=own)
+    from config.errors import ActionForbidden
+
+    with pytest.raises(ActionForbidden):
+        annotation.flag_resolve(flag=flag, moderator=carol, action="dismiss")
+    flag.refresh_from_db()
+    assert flag.status == FlagStatus.OPEN
+
+
+def test_an_accepted_entry_is_checked_again_when_the_decision_commits(
+    alice, bob, carol, django_capture_on_commit_callbacks
+):
+    entry = submitted(alice, response="A plain answer.")
+    with django_capture_on_commit_callbacks(execute=True):
+        annotation.review_record(
+            entry=entry,
+            reviewer=bob,
+            verdict="approve",
+            rating=4,
+            fix_values={"response": "A plain answer; mail me at x@corp.example."},
+        )
+        annotation.review_record(entry=entry, reviewer=carol, verdict="approve", rating=4)
+    assert Flag.objects.filter(entry=entry, kind="personal_data").exists()

@@ -32,6 +32,14 @@ def alice_agreed(alice):
         ("DE89370400440532013000 is the account.", "iban", "DE89370400440532013000"),
         ("The server at 192.168.1.20 is down.", "ip", "192.168.1.20"),
         ("Reach it on 2001:db8::1 instead.", "ip", "2001:db8::1"),
+        ("Text me on 07700 900123.", "phone", "07700 900123"),
+        ("Or +44 7700 900123 from abroad.", "phone", "+44 7700 900123"),
+        ("Paris office: +33 1 23 45 67 89.", "phone", "+33 1 23 45 67 89"),
+        ("Berlin: +49 30 12345678.", "phone", "+49 30 12345678"),
+        ("US: +12025550143.", "phone", "+12025550143"),
+        ("NANP 555-123-4567 too.", "phone", "555-123-4567"),
+        ("My SSN 123 45 6789 is secret.", "national_id", "123 45 6789"),
+        ("iban gb82 west 1234 5698 7654 32 in lower case", "iban", "gb82 west 1234 5698 7654 32"),
     ],
 )
 def test_personal_data_is_found_with_its_span(text, kind, span):
@@ -55,6 +63,14 @@ def test_personal_data_is_found_with_its_span(text, kind, span):
         "The screen is 16:9 and pi is 3.14159265358979.",
         "GB82 is not an account number.",
         "Score: 12-3-2021, 7-6, 6-4.",
+        "Apollo 11 landed on 1969-07-16 13:32 UTC.",
+        "Seasons 2019 2020 2021 were cancelled; see 1999-2000-2001.",
+        "Rooms 101-102-103 are on the first floor.",
+        "Pi begins 3 1415 9265 3589.",
+        "ISBN 978-1-4028-9462-6 passes the Luhn check but is a book.",
+        "Upgrade to version 1.2.3.4 now.",
+        "The private range 10.0.0.0/8 is not routed.",
+        "Loopback is ::1; a::b and dead::beef are not addresses anyone owns.",
     ],
 )
 def test_ordinary_numbers_dates_and_public_names_are_not_personal_data(text):
@@ -72,6 +88,22 @@ def test_a_chatbots_phrases_are_flagged_and_plain_answers_are_not(alice, setting
     services.entry_check(entry=plain)
     assert kinds(chatty) == ["ai_text"]
     assert kinds(plain) == []
+    for innocent in [
+        "I am an airline pilot and I love it.",
+        "Who founded OpenAI?",
+        "ChatGPT was released in November 2022.",
+    ]:
+        entry = submitted(alice, response=innocent)
+        services.entry_check(entry=entry)
+        assert kinds(entry) == [], innocent
+    for giveaway in [
+        "I\u2019m an AI, so I cannot say.",
+        "As an  AI language\u00a0model, I think so.",
+        "Certainly! Here are five ideas.",
+    ]:
+        entry = submitted(alice, response=giveaway)
+        services.entry_check(entry=entry)
+        assert kinds(entry) == ["ai_text"], giveaway
     settings.FLOCK_EXTRA_AI_PHRASES = ["delve into"]
     delving = submitted(alice, response="Let us delve into the history of Rome.")
     services.entry_check(entry=delving)

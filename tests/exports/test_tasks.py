@@ -2,6 +2,7 @@
 
 import pytest
 
+from annotation import services as annotation
 from annotation.models import EntryStatus, Flag
 from exports import tasks
 from tests.factories import EntryFactory, UserFactory
@@ -13,6 +14,7 @@ ANSWER = "Red, yellow and blue are the three primary colours of traditional colo
 
 def test_the_rescan_job_clusters_duplicates_through_celery(worker):
     author = UserFactory(username="author")
+    annotation.agreement_accept(user=author)
     first = EntryFactory(
         author=author, status=EntryStatus.ACCEPTED, instruction="Colours?", response=ANSWER
     )
@@ -24,4 +26,5 @@ def test_the_rescan_job_clusters_duplicates_through_celery(worker):
     flag = Flag.objects.get(entry=copy)
     assert (flag.kind, flag.duplicate_of_id) == ("exact_duplicate", first.pk)
     assert tasks.duplicates_rescan.delay().get(timeout=60)["flagged"] == 0
-    assert tasks.entry_check.delay(copy.pk).get(timeout=60) >= 0
+    assert tasks.entry_check.delay(copy.pk).get(timeout=60) == 0  # already flagged: nothing new
+    assert tasks.entry_check.delay(999_999).get(timeout=60) == 0  # gone meanwhile: no error

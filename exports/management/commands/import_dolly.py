@@ -28,7 +28,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  line {line:,}: {report.imported:,} imported so far")
 
         try:
-            with file.open(encoding="utf-8") as lines:
+            with file.open("rb") as lines:  # decoded line by line: one bad line is skipped
                 report = dolly_import(
                     lines=lines,
                     source_name=source,
@@ -39,8 +39,6 @@ class Command(BaseCommand):
                 )
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
-        except UnicodeDecodeError as exc:
-            raise CommandError(f"{file} is not UTF-8 text ({exc.reason}).") from None
         for line, problem in report.errors:
             self.stderr.write(f"line {line}: {problem} (skipped)")
         self.stdout.write(
