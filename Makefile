@@ -43,6 +43,7 @@ bench: install
 	$(PY) -m bench.writing
 	$(PY) -m bench.review
 	$(PY) -m bench.leaderboard
+	$(PY) -m bench.dedupe
 
 lint: install
 	$(VENV)/bin/ruff check .

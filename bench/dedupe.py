@@ -181,7 +181,7 @@ def single_checks(rows, count: int):
     from django.contrib.auth import get_user_model
 
     from annotation.models import Category, Entry, EntryStatus
-    from exports import services
+    from exports import selectors, services
 
     author = get_user_model().objects.create(username="bench-author")
     category = Category.objects.get(slug="open_qa")
@@ -209,7 +209,7 @@ def single_checks(rows, count: int):
     for _ in range(count):
         _, instruction, context, response = rows[rng.randrange(len(rows))]
         t = time.perf_counter()
-        found = services.duplicates_similar(
+        found = selectors.duplicates_similar(
             instruction=instruction, context=context, response=response + " extra"
         )
         samples.append((time.perf_counter() - t) * 1000)

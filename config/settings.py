@@ -9,6 +9,7 @@ With DEBUG off, SECRET_KEY and ALLOWED_HOSTS are required and the secure default
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_float, env_int, env_list, env_str
@@ -108,10 +109,16 @@ CELERY_BEAT_SCHEDULE = {
     "contests-tick": {"task": "leaderboard.tasks.contests_tick", "schedule": 15 * 60},
     # Compare the Redis leaderboards with the ledger and repair any drift.
     "boards-check": {"task": "leaderboard.tasks.boards_check", "schedule": 60 * 60},
-    # Re-run the licensing and provenance checks over everything under review or accepted.
-    "entries-check-all": {"task": "exports.tasks.entries_check_all", "schedule": 24 * 60 * 60},
-    # Group duplicates across the whole corpus, keep the earliest accepted of each.
-    "duplicates-rescan": {"task": "exports.tasks.duplicates_rescan", "schedule": 24 * 60 * 60},
+    # Nightly, an hour apart so they never rewrite the duplicate index at the same time:
+    # group duplicates across the whole corpus, then re-run every check on every entry.
+    "duplicates-rescan": {
+        "task": "exports.tasks.duplicates_rescan",
+        "schedule": crontab(hour=2, minute=0),
+    },
+    "entries-check-all": {
+        "task": "exports.tasks.entries_check_all",
+        "schedule": crontab(hour=3, minute=0),
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [

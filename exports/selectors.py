@@ -54,9 +54,9 @@ def duplicates_similar(
     matches = [Match(row[0], 1.0, exact=True) for row in rows if row[0] in exact_ids]
     candidates = [row for row in rows if row[0] not in exact_ids]
     if candidates:
-        corpus = dedupe.corpus_of([(0, instruction, context, response), *candidates])
-        for row in range(1, len(corpus.ids)):
-            similar = corpus.similarity(0, row, threshold)
+        corpus = dedupe.corpus_of(candidates)
+        for row in range(len(corpus.ids)):
+            similar = dedupe.similarity_between(query, 0, corpus, row, threshold)
             if similar is not None:
                 matches.append(Match(int(corpus.ids[row]), similar, exact=False))
     matches.sort(key=lambda m: (-m.similarity, m.entry_id))

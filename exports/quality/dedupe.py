@@ -163,15 +163,21 @@ class Corpus:
 
     def similarity(self, i: int, j: int, threshold: float) -> float | None:
         """Rows i and j's task similarity if they are near duplicates, else None."""
-        pi, pj = self.passage.row(i), self.passage.row(j)
-        if (len(pi) == 0) != (len(pj) == 0):
-            return None
-        task = jaccard(self.task.row(i), self.task.row(j))
-        if task < threshold:
-            return None
-        if len(pi) and jaccard(pi, pj) < threshold:
-            return None
-        return task
+        return similarity_between(self, i, self, j, threshold)
+
+
+def similarity_between(a: Corpus, i: int, b: Corpus, j: int, threshold: float) -> float | None:
+    """Row i of `a` and row j of `b`: their task similarity if they are near duplicates (with
+    passages as alike, when they have any), else None."""
+    pi, pj = a.passage.row(i), b.passage.row(j)
+    if (len(pi) == 0) != (len(pj) == 0):
+        return None
+    task = jaccard(a.task.row(i), b.task.row(j))
+    if task < threshold:
+        return None
+    if len(pi) and jaccard(pi, pj) < threshold:
+        return None
+    return task
 
 
 def corpus_of(rows: list[tuple[int, str, str, str]], chunk: int = 4_000) -> Corpus:
