@@ -109,5 +109,18 @@ def worker(seeded):
 
     from config.celery import app
 
+    app.control.purge()  # tasks other tests queued with no worker to run them
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         yield
+
+
+@pytest.fixture
+def eager_celery():
+    """Run tasks in-process even where REDIS_URL points at a real broker (as in CI): for tests
+    about when a task is started, not about the broker (the worker fixture covers that)."""
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before

@@ -124,7 +124,7 @@ def test_moderators_do_not_resolve_flags_on_their_own_entries(carol):
 
 
 def test_an_accepted_entry_is_checked_again_when_the_decision_commits(
-    alice, bob, carol, django_capture_on_commit_callbacks
+    alice, bob, carol, django_capture_on_commit_callbacks, eager_celery
 ):
     entry = submitted(alice, response="A plain answer.")
     with django_capture_on_commit_callbacks(execute=True):

@@ -169,7 +169,7 @@ def test_rerunning_the_checks_never_duplicates_or_reopens_a_flag(alice, carol):
 
 
 def test_submitting_runs_the_checks_once_the_submit_commits(
-    alice, django_capture_on_commit_callbacks
+    alice, django_capture_on_commit_callbacks, eager_celery
 ):
     annotation.agreement_accept(user=alice)
     entry = annotation.entry_create(
