@@ -47,3 +47,18 @@ def test_an_accepted_entry_moves_its_author_up_the_live_board(browser_as, alice,
     expect(me).to_have_attribute("data-rank", "1")
     expect(me).to_contain_text("22")  # 10 × 1.5 + 5 (short category) + 2 (review)
     expect(alice_page.locator("#board tbody tr").first).to_contain_text("alice")
+
+    # Her points page says how each point was earned.
+    alice_page.get_by_role("link", name="My points").click()
+    expect(alice_page.locator("#points-total")).to_have_text("22")
+    expect(alice_page.locator('tr[data-kind="entry_accepted"]')).to_contain_text("Closed QA")
+    expect(alice_page.locator('tr[data-kind="review_agreed"]')).to_contain_text("+2")
+
+    # She hides her name from the boards; others now see "anonymous".
+    alice_page.get_by_role("link", name="Profile").click()
+    alice_page.get_by_label("Show my name on leaderboards").uncheck()
+    alice_page.get_by_role("button", name="Save").click()
+    expect(alice_page.get_by_text("Profile saved.")).to_be_visible()
+    bob_page = browser_as(bob)
+    bob_page.get_by_role("link", name="Leaderboard").click()
+    expect(bob_page.locator("#board tbody tr").first).to_contain_text("anonymous")
