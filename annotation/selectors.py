@@ -209,37 +209,51 @@ class FixDiff:
     diff: TextDiff
 
 
-def review_fix_diffs(*, review: Review) -> list[FixDiff]:
-    """How the reviewer's fix changed each field, against the revision just before it."""
-    if review.fix is None:
-        return []
-    before = (
-        Revision.objects.filter(entry=review.entry_id, number__lt=review.fix.number)
-        .order_by("-number")
-        .first()
-    )
+def _fix_diffs(fix: Revision, before: Revision | None) -> list[FixDiff]:
     diffs = []
     for name in TEXT_FIELDS:
         old = getattr(before, name, "") if before else ""
-        new = getattr(review.fix, name)
+        new = getattr(fix, name)
         if old != new:
             diffs.append(FixDiff(field=name, diff=text_diff(old, new)))
     return diffs
 
 
-def entry_feedback(*, entry: Entry) -> list[RoundFeedback]:
-    """The author's view of review: every decided round with its reviews, newest round first.
+def entry_feedback_many(*, entries) -> dict[int, list[RoundFeedback]]:
+    """The author's view of review, for many entries in four queries: every decided round with
+    its reviews (each with the diff of its fix, if any), newest round first.
 
-    Reviews of the round still open stay hidden until it is decided, so that authors cannot
+    Reviews of a round still open stay hidden until it is decided, so that authors cannot
     react to partial votes. Reviewers are not named.
     """
-    decisions = {d.round: d for d in Decision.objects.filter(entry=entry)}
-    feedback = {r: RoundFeedback(round=r, decision=d) for r, d in decisions.items()}
-    reviews = Review.objects.filter(entry=entry, round__in=decisions).select_related("fix")
-    for review in reviews.order_by("created_at", "id"):
-        review.fix_diffs = review_fix_diffs(review=review)
-        feedback[review.round].reviews.append(review)
-    return [feedback[r] for r in sorted(feedback, reverse=True)]
+    ids = [entry.pk for entry in entries]
+    feedback: dict[int, dict[int, RoundFeedback]] = {pk: {} for pk in ids}
+    for decision in Decision.objects.filter(entry_id__in=ids):
+        feedback[decision.entry_id][decision.round] = RoundFeedback(decision.round, decision)
+    reviews = [
+        review
+        for review in Review.objects.filter(entry_id__in=ids)
+        .select_related("fix")
+        .order_by("created_at", "id")
+        if review.round in feedback[review.entry_id]
+    ]
+    fixed_entries = {review.entry_id for review in reviews if review.fix is not None}
+    history: dict[int, list[Revision]] = {}
+    for revision in Revision.objects.filter(entry_id__in=fixed_entries).order_by("number"):
+        history.setdefault(revision.entry_id, []).append(revision)
+    for review in reviews:
+        review.fix_diffs = []
+        if review.fix is not None:
+            earlier = [r for r in history[review.entry_id] if r.number < review.fix.number]
+            review.fix_diffs = _fix_diffs(review.fix, earlier[-1] if earlier else None)
+        feedback[review.entry_id][review.round].reviews.append(review)
+    return {
+        pk: [rounds[r] for r in sorted(rounds, reverse=True)] for pk, rounds in feedback.items()
+    }
+
+
+def entry_feedback(*, entry: Entry) -> list[RoundFeedback]:
+    return entry_feedback_many(entries=[entry])[entry.pk]
 
 
 @dataclass(frozen=True)

@@ -121,9 +121,12 @@ class EntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def _feedback(self, entry):
-        if not hasattr(entry, "_feedback"):
-            entry._feedback = selectors.entry_feedback(entry=entry)
-        return entry._feedback
+        # A list view passes every entry's feedback at once (selectors.entry_feedback_many);
+        # otherwise it is read once per entry and kept for the next field.
+        known = self.context.setdefault("feedback", {})
+        if entry.pk not in known:
+            known[entry.pk] = selectors.entry_feedback(entry=entry)
+        return known[entry.pk]
 
     @extend_schema_field(AuthorReviewSerializer(many=True))
     def get_reviews(self, entry):

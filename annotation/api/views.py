@@ -72,7 +72,9 @@ class EntryListApi(GenericAPIView):
         wanted = _status_filter(request, EntryStatus.values)
         entries = selectors.entry_list_for_author(author=request.user, status=wanted)
         page = self.paginate_queryset(entries)
-        return self.get_paginated_response(EntrySerializer(page, many=True).data)
+        feedback = selectors.entry_feedback_many(entries=page)
+        data = EntrySerializer(page, many=True, context={"feedback": feedback}).data
+        return self.get_paginated_response(data)
 
     @extend_schema(
         request=EntryCreateSerializer,

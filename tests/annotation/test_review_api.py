@@ -207,3 +207,31 @@ def test_a_review_of_a_decided_entry_is_a_conflict_not_a_404(bob_api, alice, car
     )
     assert response.status_code == 409
     assert "not under review" in response.json()["detail"]
+
+
+def test_listing_entries_with_reviews_costs_the_same_few_queries_however_many(
+    alice_api, alice, bob, carol, django_assert_max_num_queries
+):
+    from annotation import services
+
+    def decided_entries(count):
+        for _ in range(count):
+            entry = submitted(alice)
+            services.review_record(
+                entry=entry,
+                reviewer=bob,
+                verdict="approve",
+                rating=4,
+                fix_values={"response": entry.response + " Fixed."},
+            )
+            services.review_record(entry=entry, reviewer=carol, verdict="approve", rating=5)
+
+    decided_entries(3)
+    with django_assert_max_num_queries(12):
+        few = alice_api.get("/api/v1/entries/").json()["results"]
+    decided_entries(12)
+    with django_assert_max_num_queries(12):
+        many = alice_api.get("/api/v1/entries/").json()["results"]
+    assert (len(few), len(many)) == (3, 15)
+    assert all(len(e["reviews"]) == 2 and e["decision"]["outcome"] == "accepted" for e in many)
+    assert all(any(r["fix"] for r in e["reviews"]) for e in many)
