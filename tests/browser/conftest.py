@@ -20,7 +20,10 @@ def browser():
     # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
     # around it are still synchronous and safe.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # Assertions wait as long as actions do: a loaded CI machine is slower, not wrong.
+    expect.set_options(timeout=10_000)
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
