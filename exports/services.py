@@ -192,8 +192,11 @@ def duplicates_rescan(*, workers: int | None = None) -> RescanReport:
     row_of = {int(entry_id): row for row, entry_id in enumerate(corpus.ids)}
     flagged = 0
     groups = dedupe.clusters(pairs)
+    clustered = set().union(*groups) if groups else set()
+    # One read of every clustered entry's order and row, not one per cluster and member.
+    order = selectors.keep_orders(clustered)
+    entries = Entry.objects.in_bulk(list(clustered))
     for group in groups:
-        order = selectors.keep_orders(group)
         kept = min(group, key=order.__getitem__)
         for flag in Flag.objects.filter(
             entry_id=kept, status=FlagStatus.OPEN, duplicate_of__in=group
@@ -208,12 +211,12 @@ def duplicates_rescan(*, workers: int | None = None) -> RescanReport:
                 via, sim = max(partners[member], key=lambda p: p[1])
                 finding = _duplicate_finding(kept, sim, exact, via=via)
             flag, created = annotation.flag_raise(
-                entry=Entry.objects.get(pk=member),
+                entry=entries[member],
                 kind=finding.kind,
                 evidence=finding.evidence,
                 evidence_key=finding.evidence_key,
                 blocking=finding.blocking,
-                duplicate_of=Entry.objects.get(pk=kept),
+                duplicate_of=entries[kept],
                 similarity=finding.similarity,
             )
             flagged += created
