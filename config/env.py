@@ -4,6 +4,7 @@ A typo in a deployment's environment should stop the process at start-up with a 
 the variable, never silently fall back to a default.
 """
 
+import json
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -60,3 +61,17 @@ def env_list(name: str, default: list[str] | tuple[str, ...] = ()) -> list[str]:
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_json(name: str, default: dict) -> dict:
+    """A JSON object (a storage backend's options, say)."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ImproperlyConfigured(f"{name} must be a JSON object ({exc.msg}).") from None
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object, not {raw!r}.")
+    return value

@@ -12,7 +12,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_float, env_int, env_list, env_str
+from config.env import env_bool, env_float, env_int, env_json, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -70,6 +70,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "exports.context_processors.roles",
             ],
         },
     },
@@ -120,6 +121,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=0),
     },
 }
+# A nightly export snapshot at 04:00, with the default options (FLOCK_NIGHTLY_SNAPSHOT=true).
+if env_bool("FLOCK_NIGHTLY_SNAPSHOT", False):
+    CELERY_BEAT_SCHEDULE["snapshot-nightly"] = {
+        "task": "exports.tasks.snapshot_nightly",
+        "schedule": crontab(hour=4, minute=0),
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -142,8 +149,23 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "media/"
+# Export snapshots live in their own storage: local disk (MEDIA_ROOT/snapshots) by default; set
+# FLOCK_SNAPSHOT_STORAGE_BACKEND (and its OPTIONS as JSON) to an S3-compatible backend such as
+# django-storages' "storages.backends.s3.S3Storage" so that several machines share them.
+# Builds spool each file on local disk first (FLOCK_SNAPSHOT_SPOOL_DIR, on the same file system
+# as the local storage so that a file is renamed into place, not copied).
+FLOCK_SNAPSHOT_SPOOL_DIR = Path(env_str("FLOCK_SNAPSHOT_SPOOL_DIR", str(MEDIA_ROOT / ".spool")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "snapshots": {
+        "BACKEND": env_str(
+            "FLOCK_SNAPSHOT_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+        ),
+        "OPTIONS": env_json(
+            "FLOCK_SNAPSHOT_STORAGE_OPTIONS",
+            {"location": str(MEDIA_ROOT / "snapshots"), "base_url": None},
+        ),
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -260,3 +282,9 @@ FLOCK_IMPORT_LICENSES = env_list(
     "FLOCK_IMPORT_LICENSES",
     ["cc-by-sa-3.0", "cc-by-3.0", "cc-by-2.5", "cc-by-4.0", "cc0-1.0", "public-domain"],
 )
+# Export snapshots: who may build and download them (besides staff), and what the dataset card
+# says about the data.
+FLOCK_DATA_SCIENTISTS_GROUP = env_str("FLOCK_DATA_SCIENTISTS_GROUP", "data-scientists")
+FLOCK_COMPANY_NAME = env_str("FLOCK_COMPANY_NAME", "the company")
+FLOCK_DATASET_NAME = env_str("FLOCK_DATASET_NAME", "flock-dolly")
+FLOCK_DATASET_LANGUAGES = env_list("FLOCK_DATASET_LANGUAGES", ["en"])

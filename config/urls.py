@@ -13,6 +13,7 @@ urlpatterns = [
     *account_urlpatterns,
     path("api/v1/", include("annotation.api.urls")),
     path("api/v1/", include("leaderboard.api_urls")),
+    path("api/v1/", include("exports.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),

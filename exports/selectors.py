@@ -1,9 +1,10 @@
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from annotation.models import Entry, EntryStatus
-from exports.models import Bucket, Fingerprint
+from annotation.models import Decision, Entry, EntryStatus, Flag, FlagKind, FlagStatus, Outcome
+from exports.models import Bucket, Fingerprint, Snapshot, SnapshotStatus
 from exports.quality import dedupe
 
 # Entries the duplicate index answers for, and the checks look at.
@@ -61,3 +62,67 @@ def duplicates_similar(
                 matches.append(Match(int(corpus.ids[row]), similar, exact=False))
     matches.sort(key=lambda m: (-m.similarity, m.entry_id))
     return matches[:limit]
+
+
+# --- Snapshots -----------------------------------------------------------------------------
+
+DUPLICATE_KINDS = (FlagKind.EXACT_DUPLICATE, FlagKind.NEAR_DUPLICATE)
+# What a snapshot reads of each entry, in this order (exports/services/snapshots.py).
+EXPORT_COLUMNS = (
+    "pk",
+    "instruction",
+    "context",
+    "response",
+    "category__slug",
+    "author_id",
+    "source_id",
+    "source_url",
+)
+
+
+def exportable_entries(
+    *, categories=(), min_approvals: int = 0, include_imported: bool = True
+) -> QuerySet[Entry]:
+    """The accepted entries a snapshot with these filters holds, by id.
+
+    Kept out: an entry with a blocking flag that is open or confirmed (a problem not yet judged,
+    or judged real), and a duplicate that is not the copy kept (its duplicate flag is open or
+    confirmed; a moderator's dismissal lets it back in). `min_approvals` counts the approvals of
+    the round that accepted an entry; imported entries were not reviewed here and are governed
+    by `include_imported` alone.
+    """
+    held_back = Flag.objects.filter(
+        entry=OuterRef("pk"), status__in=(FlagStatus.OPEN, FlagStatus.CONFIRMED)
+    ).filter(Q(blocking=True) | Q(kind__in=DUPLICATE_KINDS))
+    entries = Entry.objects.filter(status=EntryStatus.ACCEPTED).exclude(Exists(held_back))
+    if categories:
+        entries = entries.filter(category__slug__in=list(categories))
+    if not include_imported:
+        entries = entries.filter(source__isnull=True)
+    if min_approvals:
+        approved = Decision.objects.filter(
+            entry=OuterRef("pk"),
+            round=OuterRef("review_round"),
+            outcome=Outcome.ACCEPTED,
+            approvals__gte=min_approvals,
+        )
+        entries = entries.filter(Q(source__isnull=False) | Exists(approved))
+    return entries.order_by("pk")
+
+
+def snapshot_list() -> QuerySet[Snapshot]:
+    return Snapshot.objects.select_related("created_by", "parent").defer("digest")
+
+
+def snapshot_latest() -> Snapshot | None:
+    """The newest ready snapshot, whatever its options."""
+    return snapshot_list().filter(status=SnapshotStatus.READY).order_by("-version").first()
+
+
+def snapshot_parent(*, version: int, options: dict) -> Snapshot | None:
+    """What a new snapshot is compared with: the newest ready one built with the same options."""
+    candidates = Snapshot.objects.filter(status=SnapshotStatus.READY, version__lt=version)
+    for snapshot in candidates.order_by("-version").only("pk", "version", "options"):
+        if snapshot.options == options:
+            return Snapshot.objects.get(pk=snapshot.pk)
+    return None

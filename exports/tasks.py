@@ -1,4 +1,5 @@
-"""Quality jobs. Each takes ids, loads rows, calls the service of the same name; all idempotent."""
+"""Quality and export jobs. Each takes ids, loads rows, calls the service of the same name; all
+idempotent."""
 
 from celery import shared_task
 
@@ -28,3 +29,26 @@ def duplicates_rescan() -> dict:
         "clusters": report.clusters,
         "flagged": report.flagged,
     }
+
+
+@shared_task(bind=True, acks_late=True, time_limit=60 * 60, max_retries=None)
+def snapshot_build(self, snapshot_id: int) -> dict:
+    """Build an export snapshot; waits its turn while another one is being built."""
+    try:
+        snapshot = services.snapshot_build(snapshot_id)
+    except services.SnapshotBusy as exc:
+        if self.request.is_eager:  # in-process: built after the one running (below)
+            return {"status": "pending"}
+        raise self.retry(
+            exc=exc, countdown=min(15 * 2 ** min(self.request.retries, 4), 300)
+        ) from exc
+    if self.request.is_eager:
+        waiting = services.snapshot_waiting()
+        if waiting is not None:
+            services.snapshot_build(waiting.pk)
+    return {"version": snapshot.version, "status": snapshot.status}
+
+
+@shared_task(acks_late=True)
+def snapshot_nightly() -> int:
+    return services.snapshot_nightly().pk

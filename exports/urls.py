@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from exports import views
 
@@ -6,4 +6,13 @@ app_name = "exports"
 
 urlpatterns = [
     path("entries/similar/", views.similar, name="similar"),
+    path("exports/", views.snapshot_list, name="snapshot_list"),
+    path("exports/<int:snapshot_id>/", views.snapshot_detail, name="snapshot_detail"),
+    path("exports/<int:snapshot_id>/progress/", views.snapshot_progress, name="snapshot_progress"),
+    path("exports/<int:snapshot_id>/retry/", views.snapshot_retry, name="snapshot_retry"),
+    re_path(
+        r"^exports/(?P<snapshot_id>\d+|latest)/files/(?P<name>[\w.-]+)$",
+        views.snapshot_file,
+        name="snapshot_file",
+    ),
 ]

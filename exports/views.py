@@ -1,10 +1,25 @@
-"""The live duplicate warning on the writing page (htmx)."""
+"""Exports pages (snapshots, for data scientists and staff) and the live duplicate warning on the
+writing page. Thin: parse, call a service or selector, render."""
 
-from django.shortcuts import render
-from django.views.decorators.http import require_POST
+import uuid
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from annotation.models import Category
 from annotation.views.writing import login_required_htmx
-from exports import selectors
+from config import charts
+from config.errors import DomainError
+from exports import dolly, downloads, selectors, services
+from exports.models import SnapshotOrigin
+from exports.roles import is_data_scientist
+
+FIELD_LABELS = {"instruction": "Instruction", "context": "Context", "response": "Response"}
 
 
 @login_required_htmx
@@ -21,3 +36,109 @@ def similar(request):
     if text["instruction"].strip() or text["response"].strip():
         matches = selectors.duplicates_similar(**text, exclude=own)
     return render(request, "exports/_similar.html", {"matches": matches})
+
+
+def _data_scientist(request) -> None:
+    if not is_data_scientist(request.user):
+        raise PermissionDenied("Snapshots are for data scientists and staff.")
+
+
+def _options_from(post) -> dict:
+    return {
+        "categories": post.getlist("categories"),
+        "min_approvals": post.get("min_approvals", "0"),
+        "include_imported": "include_imported" in post,
+        "validation_percent": post.get("validation_percent", "0"),
+    }
+
+
+@login_required
+def snapshot_list(request):
+    """Every snapshot with its counts, sizes and checksums, and the form that builds a new one."""
+    _data_scientist(request)
+    errors, values, status = {}, {"include_imported": True}, 200
+    if request.method == "POST":
+        values = _options_from(request.POST)
+        try:
+            snapshot, created = services.snapshot_request(
+                user=request.user,
+                options=values,
+                request_key=request.POST.get("request_key", ""),
+                origin=SnapshotOrigin.BROWSER,
+            )
+        except ValidationError as exc:
+            errors, status = exc.message_dict, 400
+        except DomainError as exc:
+            errors, status = {"__all__": [exc.message]}, exc.status_code
+        else:
+            if not created:
+                messages.info(request, f"That request already made snapshot v{snapshot.version}.")
+            return redirect("exports:snapshot_detail", snapshot.pk)
+    page = Paginator(selectors.snapshot_list(), 25).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "latest": selectors.snapshot_latest(),
+        "categories": Category.objects.all(),
+        "errors": errors,
+        "values": values,
+        "request_key": uuid.uuid4().hex,
+    }
+    return render(request, "exports/snapshot_list.html", context, status=status)
+
+
+@login_required
+@require_GET
+def snapshot_detail(request, snapshot_id: int):
+    """One snapshot: progress while building; then files, statistics and changes."""
+    _data_scientist(request)
+    snapshot = downloads.snapshot_or_404(snapshot_id)
+    context = {"snapshot": snapshot}
+    if snapshot.is_ready:
+        stats = snapshot.stats
+        names = dict(Category.objects.values_list("slug", "name"))
+        context["mix_chart"] = charts.bar_chart(
+            [(names.get(slug, slug), n) for slug, n in snapshot.category_counts.items()]
+        )
+        context["length_charts"] = [
+            (
+                FIELD_LABELS[name],
+                field,
+                charts.bar_chart(list(zip(stats["bins"], field["histogram"], strict=True))),
+            )
+            for name, field in stats["fields"].items()
+        ]
+        context["archive_name"] = dolly.archive_name(snapshot.directory)
+    return render(request, "exports/snapshot_detail.html", context)
+
+
+@login_required
+@require_GET
+def snapshot_progress(request, snapshot_id: int):
+    """The progress bar, polled by htmx while the snapshot builds; once it is done, the page
+    reloads to show the outcome."""
+    _data_scientist(request)
+    snapshot = downloads.snapshot_or_404(snapshot_id)
+    response = render(request, "exports/_progress.html", {"snapshot": snapshot})
+    if not snapshot.is_active and request.headers.get("HX-Request"):
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@login_required
+@require_POST
+def snapshot_retry(request, snapshot_id: int):
+    _data_scientist(request)
+    snapshot = downloads.snapshot_or_404(snapshot_id)
+    try:
+        services.snapshot_retry(snapshot=snapshot, user=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("exports:snapshot_detail", snapshot.pk)
+
+
+@login_required
+@require_GET
+def snapshot_file(request, snapshot_id, name: str) -> HttpResponse:
+    """Download one file of a ready snapshot, or all of it as one tar (streamed)."""
+    _data_scientist(request)
+    return downloads.file_response(downloads.snapshot_or_404(snapshot_id), name)

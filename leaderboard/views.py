@@ -12,8 +12,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from annotation.roles import is_moderator
+from config import charts
 from config.errors import DomainError
-from leaderboard import charts, selectors, services
+from leaderboard import selectors, services
 from leaderboard.csv_safety import spreadsheet_safe
 from leaderboard.forms import ContestForm
 from leaderboard.models import Contest

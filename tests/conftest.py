@@ -16,6 +16,20 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def snapshot_storage(settings, tmp_path):
+    """Snapshots go to this test's own folder (local disk, as by default), never the repo's."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "snapshots": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "snapshots"), "base_url": None},
+        },
+    }
+    settings.FLOCK_SNAPSHOT_SPOOL_DIR = tmp_path / "spool"
+    return tmp_path / "snapshots"
+
+
+@pytest.fixture(autouse=True)
 def own_redis_keys(settings):
     """Each test writes its leaderboard keys under its own prefix and removes them afterwards,
     so that tests never see each other's boards in the shared Redis (CI sets REDIS_URL)."""
@@ -54,6 +68,18 @@ def bob(db):
 def carol(db):
     """Carol is staff (a moderator)."""
     return UserFactory(username="carol", is_staff=True)
+
+
+@pytest.fixture
+def dana(db):
+    """A data scientist: builds and downloads snapshots."""
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(username="dana")
+    user.groups.add(
+        Group.objects.get_or_create(name=django_settings.FLOCK_DATA_SCIENTISTS_GROUP)[0]
+    )
+    return user
 
 
 @pytest.fixture
@@ -105,6 +131,13 @@ def worker(seeded):
     if django_settings.CELERY_TASK_ALWAYS_EAGER:
         yield contextlib.nullcontext()
         return
+    with celery_worker():
+        yield
+
+
+@contextlib.contextmanager
+def celery_worker():
+    """A real Celery worker thread on the Redis broker, for tests that need one (CI)."""
     from celery.contrib.testing.worker import start_worker
 
     from config.celery import app

@@ -5,6 +5,7 @@ each one would make the released data unsafe to publish under CC-BY-SA 3.0 (text
 to, an unattributable passage, somebody's personal data, a chatbot's words).
 """
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -61,27 +62,62 @@ def check_source(entry: Entry) -> list[Finding]:
     return []
 
 
-def check_agreement(entry: Entry) -> list[Finding]:
+class AgreementBook:
+    """The agreement versions and who accepted which when, read once for many entries.
+
+    `load(user_ids)` reads those users' acceptances in one query; a check of an entry whose
+    author was not loaded reads them then.
+    """
+
+    def __init__(self):
+        self.versions = list(
+            ContributorAgreement.objects.order_by("published_at").values_list(
+                "pk", "version", "published_at"
+            )
+        )
+        self.accepted: dict[int, dict[int, object]] = {}
+
+    def load(self, user_ids) -> None:
+        fresh = {pk for pk in user_ids if pk is not None and pk not in self.accepted}
+        if not fresh:
+            return
+        for user_id in fresh:
+            self.accepted[user_id] = {}
+        rows = AgreementAcceptance.objects.filter(user_id__in=fresh).values_list(
+            "user_id", "agreement_id", "accepted_at"
+        )
+        for user_id, agreement_id, accepted_at in rows:
+            self.accepted[user_id][agreement_id] = accepted_at
+
+    def in_force(self, moment) -> tuple[int, str, object] | None:
+        current = None
+        for version in self.versions:
+            if version[2] <= moment:
+                current = version
+        return current
+
+    def had_accepted(self, user_id: int, agreement_id: int, moment) -> bool:
+        self.load([user_id])
+        accepted_at = self.accepted[user_id].get(agreement_id)
+        return accepted_at is not None and accepted_at <= moment
+
+
+def check_agreement(entry: Entry, book: AgreementBook | None = None) -> list[Finding]:
     """The author had accepted the agreement version in force when they submitted."""
     if entry.submitted_at is None or entry.author_id is None:
         return []
-    in_force = (
-        ContributorAgreement.objects.filter(published_at__lte=entry.submitted_at)
-        .order_by("-published_at")
-        .first()
-    )
+    book = book or AgreementBook()
+    in_force = book.in_force(entry.submitted_at)
     if in_force is None:
         return [Finding(FlagKind.NO_AGREEMENT, "No agreement was in force at submission.", "none")]
-    accepted = AgreementAcceptance.objects.filter(
-        user_id=entry.author_id, agreement=in_force, accepted_at__lte=entry.submitted_at
-    ).exists()
-    if accepted:
+    agreement_id, version, _ = in_force
+    if book.had_accepted(entry.author_id, agreement_id, entry.submitted_at):
         return []
     return [
         Finding(
             FlagKind.NO_AGREEMENT,
-            f"The author had not accepted agreement version {in_force.version} when submitting.",
-            in_force.version,
+            f"The author had not accepted agreement version {version} when submitting.",
+            version,
         )
     ]
 
@@ -94,12 +130,22 @@ def _plain(text: str) -> str:
     return " ".join(text.split())
 
 
+@functools.lru_cache(maxsize=8)
+def _ai_patterns(phrases: tuple[str, ...]) -> tuple[re.Pattern, list[tuple[str, re.Pattern]]]:
+    """One pattern for any phrase (most text has none), and one per phrase to name them all."""
+    each = [(p, re.compile(rf"(?<!\w){re.escape(p)}(?!\w)")) for p in phrases]
+    alternatives = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)"), each
+
+
 def check_ai_text(entry: Entry) -> list[Finding]:
     """Chatbot phrases, matched as whole words ("I am an AI", not "I am an airline pilot")."""
     findings = []
-    patterns = [(p, re.compile(rf"(?<!\w){re.escape(p)}(?!\w)")) for p in ai_phrases()]
+    any_phrase, patterns = _ai_patterns(ai_phrases())
     for name in TEXT_FIELDS:
         text = _plain(getattr(entry, name))
+        if not any_phrase.search(text):
+            continue
         for phrase, pattern in patterns:
             if pattern.search(text):
                 findings.append(
@@ -123,8 +169,19 @@ def check_personal_data(entry: Entry) -> list[Finding]:
     return findings
 
 
-LICENSING_CHECKS = (check_source, check_agreement, check_ai_text, check_personal_data)
+LICENSING_KINDS = (
+    FlagKind.SOURCE_NOT_ALLOWED,
+    FlagKind.NO_AGREEMENT,
+    FlagKind.AI_TEXT,
+    FlagKind.PERSONAL_DATA,
+)
 
 
-def licensing_findings(entry: Entry) -> list[Finding]:
-    return [finding for check in LICENSING_CHECKS for finding in check(entry)]
+def licensing_findings(entry: Entry, book: AgreementBook | None = None) -> list[Finding]:
+    """Every licensing and provenance finding on the entry (pass a book when checking many)."""
+    return [
+        *check_source(entry),
+        *check_agreement(entry, book),
+        *check_ai_text(entry),
+        *check_personal_data(entry),
+    ]

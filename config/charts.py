@@ -1,4 +1,6 @@
-"""Server-side pictures: coordinates for small SVG charts the templates draw (no JavaScript)."""
+"""Server-side pictures: coordinates for small SVG charts the templates draw (no JavaScript).
+
+Shared by the apps' pages (leaderboard, exports); templates/_bar_chart.html draws a bar chart."""
 
 from dataclasses import dataclass
 

@@ -1,15 +1,17 @@
 import logging
 from dataclasses import dataclass
+from itertools import batched
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from annotation import services as annotation
 from annotation.models import Entry, EntryStatus, Flag, FlagKind, FlagStatus
+from annotation.text import TEXT_FIELDS
 from exports import selectors
 from exports.models import Bucket, Fingerprint
 from exports.quality import dedupe
-from exports.quality.checks import Finding, licensing_findings
+from exports.quality.checks import LICENSING_KINDS, AgreementBook, Finding, licensing_findings
 from exports.selectors import INDEXED_STATUSES
 
 logger = logging.getLogger(__name__)
@@ -52,6 +54,44 @@ def entries_check_all() -> int:
     entries = Entry.objects.filter(status__in=INDEXED_STATUSES).order_by("pk")
     for entry in entries.iterator(chunk_size=2000):
         raised += len(entry_check(entry=entry))
+    return raised
+
+
+def licensing_rescan(*, chunk_size: int = 1_000) -> int:
+    """Re-run the licensing and provenance checks on every entry under review or accepted, in
+    chunks: each chunk's agreements and flags are read once, and only new findings are written.
+
+    Flags what is found and not yet flagged (in any status: a dismissed finding stays dismissed)
+    and closes open licensing flags whose finding is gone, like entry_check. Returns how many
+    flags were raised. The duplicate flags are the rescan's (duplicates_rescan).
+    """
+    raised = 0
+    book = AgreementBook()
+    fields = ("pk", "author_id", "source_id", "submitted_at", "source_url", *TEXT_FIELDS)
+    entries = Entry.objects.filter(status__in=INDEXED_STATUSES).order_by("pk").only(*fields)
+    for chunk in batched(entries.iterator(chunk_size=chunk_size), chunk_size):
+        book.load({entry.author_id for entry in chunk})
+        known: dict[int, dict[tuple[str, str], Flag]] = {}
+        for flag in Flag.objects.filter(entry__in=chunk, kind__in=LICENSING_KINDS):
+            known.setdefault(flag.entry_id, {})[(flag.kind, flag.evidence_key)] = flag
+        for entry in chunk:
+            flags = known.get(entry.pk, {})
+            found = set()
+            for finding in licensing_findings(entry, book):
+                key = (finding.kind, finding.evidence_key[:200])
+                found.add(key)
+                if key not in flags:
+                    _flag, created = annotation.flag_raise(
+                        entry=entry,
+                        kind=finding.kind,
+                        evidence=finding.evidence,
+                        evidence_key=finding.evidence_key,
+                        blocking=finding.blocking,
+                    )
+                    raised += created
+            for key, flag in flags.items():
+                if flag.status == FlagStatus.OPEN and key not in found:
+                    annotation.flag_supersede(flag=flag, note="No longer found when checked again.")
     return raised
 
 

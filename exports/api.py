@@ -1,0 +1,172 @@
+"""REST API for export snapshots (data scientists and staff, token or session auth); thin
+callers of the services, selectors and downloads the pages use."""
+
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from exports import downloads, selectors, services
+from exports.models import Snapshot, SnapshotOrigin
+from exports.roles import is_data_scientist
+
+
+class IsDataScientist(BasePermission):
+    message = "Snapshots are for data scientists and staff."
+
+    def has_permission(self, request, view) -> bool:
+        return is_data_scientist(request.user)
+
+
+class SnapshotFileSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    url = serializers.CharField()
+
+
+class SnapshotSerializer(serializers.ModelSerializer):
+    parent = serializers.IntegerField(source="parent.version", allow_null=True, default=None)
+    files = serializers.SerializerMethodField()
+    archive = serializers.SerializerMethodField()
+    created_by = serializers.CharField(source="created_by.username", default=None)
+    progress_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Snapshot
+        fields = [
+            "id",
+            "version",
+            "status",
+            "progress",
+            "stage",
+            "record_count",
+            "category_counts",
+            "files",
+            "archive",
+            "parent",
+            "changes",
+            "options",
+            "created_at",
+            "created_by",
+            "finished_at",
+            "error",
+            "job_id",
+            "progress_url",
+        ]
+
+    def _described(self, snapshot, item: dict) -> dict:
+        url = reverse("api-snapshot-file", args=[snapshot.pk, item["name"]])
+        request = self.context.get("request")
+        return {
+            "name": item["name"],
+            "size": item["size"],
+            "sha256": item["sha256"],
+            "url": request.build_absolute_uri(url) if request else url,
+        }
+
+    def get_files(self, snapshot) -> list[dict]:
+        if not snapshot.is_ready:
+            return []
+        return [self._described(snapshot, item) for item in snapshot.files]
+
+    def get_archive(self, snapshot) -> dict | None:
+        return self._described(snapshot, snapshot.archive) if snapshot.is_ready else None
+
+    def get_progress_url(self, snapshot) -> str:
+        url = reverse("api-snapshot", args=[snapshot.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+
+class SnapshotRequestSerializer(serializers.Serializer):
+    categories = serializers.ListField(child=serializers.CharField(), required=False)
+    min_approvals = serializers.IntegerField(required=False, default=0)
+    include_imported = serializers.BooleanField(required=False, default=True)
+    validation_percent = serializers.FloatField(required=False, default=0)
+    request_key = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        help_text="Sending the same key again returns the snapshot it made instead of a second "
+        "one (the Idempotency-Key header works too).",
+    )
+
+
+PERMISSIONS = [IsAuthenticated, IsDataScientist]
+
+
+class SnapshotListApi(ListAPIView):
+    permission_classes = PERMISSIONS
+    serializer_class = SnapshotSerializer
+
+    def get_queryset(self):
+        return selectors.snapshot_list()
+
+    @extend_schema(summary="Snapshots, newest first")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Build a new snapshot",
+        request=SnapshotRequestSerializer,
+        responses={
+            202: OpenApiResponse(SnapshotSerializer, description="Building: poll progress_url."),
+            200: OpenApiResponse(SnapshotSerializer, description="Asked for before (same key)."),
+            400: OpenApiResponse(description="An option is wrong; the message says which."),
+        },
+    )
+    def post(self, request):
+        data = SnapshotRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        options = dict(data.validated_data)
+        key = options.pop("request_key", "") or request.headers.get("Idempotency-Key", "")
+        try:
+            snapshot, created = services.snapshot_request(
+                user=request.user, options=options, request_key=key, origin=SnapshotOrigin.API
+            )
+        except ValidationError as exc:
+            return Response(exc.message_dict, status=status.HTTP_400_BAD_REQUEST)
+        snapshot = selectors.snapshot_list().get(pk=snapshot.pk)
+        body = SnapshotSerializer(snapshot, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
+
+
+SNAPSHOT_ID = OpenApiParameter(
+    "snapshot_id",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description='A snapshot id, or "latest" for the newest ready snapshot.',
+)
+
+
+class SnapshotDetailApi(APIView):
+    permission_classes = PERMISSIONS
+
+    @extend_schema(summary="One snapshot, with its progress", responses=SnapshotSerializer)
+    def get(self, request, snapshot_id: str):
+        snapshot = downloads.snapshot_or_404(snapshot_id)
+        return Response(SnapshotSerializer(snapshot, context={"request": request}).data)
+
+
+class SnapshotLatestApi(SnapshotDetailApi):
+    @extend_schema(summary="The newest ready snapshot", responses=SnapshotSerializer)
+    def get(self, request):
+        return super().get(request, "latest")
+
+
+class SnapshotFileApi(APIView):
+    permission_classes = PERMISSIONS
+
+    @extend_schema(
+        summary="Download a file of a ready snapshot (streamed; sha256 in X-Checksum-SHA256)",
+        parameters=[SNAPSHOT_ID],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
+    def get(self, request, snapshot_id: str, name: str):
+        return downloads.file_response(downloads.snapshot_or_404(snapshot_id), name)

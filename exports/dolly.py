@@ -1,0 +1,122 @@
+"""The databricks-dolly-15k format and the pieces of a snapshot that need no database.
+
+One record a line: `{"instruction": …, "context": …, "response": …, "category": …}`, keys in that
+order, `context` "" when there is none, UTF-8 without ASCII escaping, exactly what
+`json.dumps(record, ensure_ascii=False)` gives (the tests hold it to that), written by hand from
+the C string encoder because a snapshot encodes every accepted entry.
+"""
+
+import hashlib
+import tarfile
+from collections.abc import Iterable, Iterator
+from json.encoder import encode_basestring
+
+from django.core.files.storage import Storage
+
+FIELDS = ("instruction", "context", "response", "category")
+SPLIT_BUCKETS = 10_000
+# Length bins (characters) for the distributions on a snapshot's page and card.
+LENGTH_BINS = (0, 1, 50, 100, 200, 400, 800, 1_600, 3_200, 6_400, 12_800)
+
+
+def dolly_line(instruction: str, context: str, response: str, category: str) -> str:
+    """One record as a line of the file (with its newline)."""
+    return (
+        f'{{"instruction": {encode_basestring(instruction)}, '
+        f'"context": {encode_basestring(context or "")}, '
+        f'"response": {encode_basestring(response)}, '
+        f'"category": {encode_basestring(category)}}}\n'
+    )
+
+
+def line_digest(line: bytes) -> bytes:
+    """8 bytes that change when the exported record changes (for the diff against the parent)."""
+    return hashlib.blake2b(line, digest_size=8).digest()
+
+
+def split_bucket(entry_id: int) -> int:
+    """A stable bucket in [0, 10,000) for an entry id: the same entry always lands in the same
+    split, whatever else the snapshot holds and whenever it is built."""
+    digest = hashlib.blake2b(b"flock-split:%d" % entry_id, digest_size=8).digest()
+    return int.from_bytes(digest, "big") % SPLIT_BUCKETS
+
+
+def in_validation(entry_id: int, validation_percent: float) -> bool:
+    return split_bucket(entry_id) < round(validation_percent * SPLIT_BUCKETS / 100)
+
+
+def size_category(count: int) -> str:
+    """Hugging Face's size_categories tag for this many records."""
+    for limit, tag in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K")):
+        if count < limit:
+            return tag
+    if count < 1_000_000:
+        return "100K<n<1M"
+    return "1M<n<10M"
+
+
+def length_bin_labels() -> list[str]:
+    labels = []
+    for low, high in zip(LENGTH_BINS, [*LENGTH_BINS[1:], None], strict=True):
+        if high is None:
+            labels.append(f"{low:,}+")
+        elif high - low == 1:
+            labels.append(f"{low:,}")
+        else:
+            labels.append(f"{low:,}–{high - 1:,}")
+    return labels
+
+
+# --- The whole snapshot as one archive --------------------------------------------------------
+
+ARCHIVE_CHUNK = 1 << 20
+
+
+def archive_name(directory: str) -> str:
+    return f"{directory}.tar"
+
+
+def archive_size(sizes: Iterable[int]) -> int:
+    body = sum(tarfile.BLOCKSIZE + size + (-size) % tarfile.BLOCKSIZE for size in sizes)
+    body += 2 * tarfile.BLOCKSIZE
+    return body + (-body) % tarfile.RECORDSIZE
+
+
+def archive_stream(
+    *, folder: str, members: Iterable[tuple[str, int]], opener, mtime: int
+) -> Iterator[bytes]:
+    """A POSIX (ustar) tar of the members (name, size), read through `opener(name)` a chunk at a
+    time, so a download never holds a file in memory.
+
+    Deterministic for the same files and mtime (fixed owner and mode), so the sha256 taken while
+    building is the sha256 of every later download.
+    """
+    written = 0
+    for name, size in members:
+        info = tarfile.TarInfo(f"{folder}/{name}")
+        info.size = size
+        info.mtime = mtime
+        info.mode = 0o644
+        header = info.tobuf(tarfile.USTAR_FORMAT, "utf-8", "strict")
+        yield header
+        copied = 0
+        with opener(name) as handle:
+            while chunk := handle.read(min(ARCHIVE_CHUNK, size - copied)):
+                copied += len(chunk)
+                yield chunk
+                if copied == size:
+                    break
+        if copied != size:
+            raise OSError(f"{name} is {copied:,} bytes, not the {size:,} recorded.")
+        padding = b"\0" * ((-size) % tarfile.BLOCKSIZE)
+        yield padding
+        written += len(header) + size + len(padding)
+    end = 2 * tarfile.BLOCKSIZE
+    yield b"\0" * (end + (-(written + end)) % tarfile.RECORDSIZE)
+
+
+def storage_opener(storage: Storage, directory: str):
+    def opener(name: str):
+        return storage.open(f"{directory}/{name}", "rb")
+
+    return opener

@@ -1,0 +1,93 @@
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from exports import services
+from exports.models import SnapshotOrigin, SnapshotStatus
+
+
+class Command(BaseCommand):
+    help = (
+        "Build an export snapshot here and now (the same build as the exports page's job): rescan "
+        "duplicates and licences, write data.jsonl, README.md and manifest.json, and print the "
+        "snapshot's directory and version."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--category",
+            action="append",
+            default=[],
+            dest="categories",
+            metavar="SLUG",
+            help="Only this category (repeat for several; default: all).",
+        )
+        parser.add_argument("--min-approvals", type=int, default=0)
+        parser.add_argument(
+            "--exclude-imported",
+            action="store_true",
+            help="Leave out entries imported from public corpora (included by default).",
+        )
+        parser.add_argument(
+            "--validation-percent",
+            type=float,
+            default=0,
+            help="Also write train.jsonl and validation.jsonl, this share in validation.",
+        )
+        parser.add_argument(
+            "--skip-rescan",
+            action="store_true",
+            help="Do not rescan duplicates and licences first (they ran nightly).",
+        )
+        parser.add_argument(
+            "--request-key",
+            default="",
+            help="Running again with the same key rebuilds that snapshot if it failed, and "
+            "otherwise only reports it.",
+        )
+
+    def handle(self, *args, **options):
+        try:
+            snapshot, created = services.snapshot_request(
+                user=None,
+                options={
+                    "categories": options["categories"],
+                    "min_approvals": options["min_approvals"],
+                    "include_imported": not options["exclude_imported"],
+                    "validation_percent": options["validation_percent"],
+                },
+                request_key=options["request_key"],
+                origin=SnapshotOrigin.COMMAND,
+                start=False,
+            )
+        except ValidationError as exc:
+            problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+            raise CommandError(problems) from None
+        if not created:
+            self.stdout.write(f"Snapshot v{snapshot.version} was asked for with this key.")
+        if snapshot.status in (SnapshotStatus.PENDING, SnapshotStatus.FAILED):
+
+            def progress(percent: int, stage: str) -> None:
+                self.stdout.write(f"  {percent:3d}%  {stage}")
+
+            try:
+                snapshot = services.snapshot_build(
+                    snapshot.pk, rescan=not options["skip_rescan"], on_progress=progress
+                )
+            except services.SnapshotBusy as exc:
+                raise CommandError(f"{exc} Run the command again later.") from None
+        if snapshot.status != SnapshotStatus.READY:
+            raise CommandError(
+                f"Snapshot v{snapshot.version} is {snapshot.status}: {snapshot.error}"
+            )
+        storage = services.snapshot_storage()
+        try:
+            where = storage.path(snapshot.directory)
+        except NotImplementedError:  # a remote storage: its own name for the folder
+            where = snapshot.directory
+        self.stdout.write(where)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Snapshot v{snapshot.version}: {snapshot.record_count:,} records, "
+                f"{', '.join(f['name'] for f in snapshot.files)}."
+            )
+        )

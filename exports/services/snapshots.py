@@ -1,0 +1,678 @@
+"""Export snapshots: ask for one, build it (a Celery job), retry a failed one.
+
+A build runs the duplicate and licensing rescans, then streams the exportable entries from the
+database (a server-side cursor on PostgreSQL, 2,000 rows at a time) into spool files on local
+disk, hashing as it writes. Only when every file is complete are they moved into the snapshot
+storage (a rename on local disk) and, last, the row records their checksums and turns `ready`.
+Anything that fails on the way removes what this attempt stored and marks the snapshot `failed`,
+so no half snapshot is ever offered, and the same snapshot can be built again.
+"""
+
+import hashlib
+import json
+import logging
+import shutil
+import uuid
+from array import array
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from itertools import batched
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.storage import storages
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from annotation.models import Category, Source
+from config.errors import ActionForbidden, StateConflict
+from exports import dolly, selectors
+from exports.models import Snapshot, SnapshotOrigin, SnapshotStatus
+from exports.roles import is_data_scientist
+from exports.services import quality
+
+logger = logging.getLogger(__name__)
+
+CHUNK_ROWS = 2_000
+MAX_MIN_APPROVALS = 20
+MAX_VALIDATION_PERCENT = 50
+DATA_FILE = "data.jsonl"
+TRAIN_FILE = "train.jsonl"
+VALIDATION_FILE = "validation.jsonl"
+CARD_FILE = "README.md"
+MANIFEST_FILE = "manifest.json"
+# Progress: the rescans take the first half, writing the rows most of the rest.
+PROGRESS_RESCAN, PROGRESS_WRITE, PROGRESS_STORE = 2, 50, 95
+
+
+class SnapshotBusy(StateConflict):
+    """Another snapshot is being built; builds run one at a time."""
+
+
+def snapshot_storage():
+    return storages["snapshots"]
+
+
+# --- Options ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SnapshotOptions:
+    categories: list[str] = field(default_factory=list)  # empty: every category
+    min_approvals: int = 0
+    include_imported: bool = True
+    validation_percent: float = 0  # 0: no split
+
+    @classmethod
+    def parse(cls, data: dict | None) -> "SnapshotOptions":
+        """Options from a form, the API or the command line; ValidationError names each bad one."""
+        data = data or {}
+        errors: dict[str, str] = {}
+        known = dict(Category.objects.values_list("slug", "name"))
+        categories = data.get("categories") or []
+        if isinstance(categories, str):
+            categories = [c for c in categories.replace(",", " ").split() if c]
+        if not isinstance(categories, list | tuple) or not all(
+            isinstance(c, str) for c in categories
+        ):
+            errors["categories"] = "Give a list of category slugs."
+            categories = []
+        unknown = sorted(set(categories) - set(known))
+        if unknown:
+            errors["categories"] = f"Unknown categories: {', '.join(unknown)}."
+        min_approvals = _number(data.get("min_approvals", 0), int)
+        if min_approvals is None or not 0 <= min_approvals <= MAX_MIN_APPROVALS:
+            errors["min_approvals"] = f"A whole number from 0 to {MAX_MIN_APPROVALS}."
+        include_imported = data.get("include_imported", True)
+        if isinstance(include_imported, str):
+            include_imported = {
+                "true": True,
+                "on": True,
+                "1": True,
+                "false": False,
+                "0": False,
+            }.get(include_imported.strip().lower(), include_imported)
+        if not isinstance(include_imported, bool):
+            errors["include_imported"] = "true or false."
+        percent = _number(data.get("validation_percent", 0), float)
+        if percent is None or not 0 <= percent <= MAX_VALIDATION_PERCENT:
+            errors["validation_percent"] = f"A percentage from 0 to {MAX_VALIDATION_PERCENT}."
+        if errors:
+            raise ValidationError(errors)
+        return cls(
+            categories=sorted(set(categories)),
+            min_approvals=min_approvals,
+            include_imported=include_imported,
+            validation_percent=round(percent, 2),
+        )
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def filters(self) -> dict:
+        return {
+            "categories": self.categories,
+            "min_approvals": self.min_approvals,
+            "include_imported": self.include_imported,
+        }
+
+
+def _number(value, kind):
+    if isinstance(value, bool):
+        return None
+    if value in (None, ""):
+        return kind(0)
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        return None
+    if kind is int and isinstance(value, float) and number != value:
+        return None
+    return number
+
+
+# --- Asking for one ---------------------------------------------------------------------------
+
+
+def snapshot_request(
+    *,
+    user: AbstractBaseUser | None,
+    options: dict | None = None,
+    request_key: str = "",
+    origin: str = SnapshotOrigin.BROWSER,
+    start: bool = True,
+) -> tuple[Snapshot, bool]:
+    """Ask for a new snapshot; (snapshot, created). Asking again with the same key returns the
+    first one, so a double click or a retried API call never builds twice. The build starts
+    once this commits (a Celery job), unless `start` is false (the command builds it itself)."""
+    if user is not None and not is_data_scientist(user):
+        raise ActionForbidden("Only data scientists and staff build snapshots.")
+    parsed = SnapshotOptions.parse(options)
+    key = (request_key or "").strip()
+    if len(key) > 100:
+        raise ValidationError({"request_key": "Keep the request key to 100 characters."})
+    key = key or uuid.uuid4().hex
+    for _attempt in range(5):
+        existing = Snapshot.objects.filter(created_by=user, request_key=key).first()
+        if existing is not None:
+            return existing, False
+        try:
+            with transaction.atomic():
+                version = (Snapshot.objects.aggregate(top=Max("version"))["top"] or 0) + 1
+                snapshot = Snapshot.objects.create(
+                    version=version,
+                    options=parsed.as_dict(),
+                    created_by=user,
+                    request_key=key,
+                    origin=origin,
+                )
+        except IntegrityError:  # the same key or the next version taken a moment ago
+            continue
+        if start:
+            snapshot_enqueue(snapshot=snapshot)
+        return snapshot, True
+    raise StateConflict("Snapshots are being asked for faster than they can be numbered.")
+
+
+def snapshot_enqueue(*, snapshot: Snapshot) -> None:
+    """Start the build job once the current transaction commits, and remember its id."""
+    from exports import tasks
+
+    def send():
+        job_id = uuid.uuid4().hex
+        Snapshot.objects.filter(pk=snapshot.pk).update(job_id=job_id)
+        snapshot.job_id = job_id
+        tasks.snapshot_build.apply_async((snapshot.pk,), task_id=job_id)
+
+    transaction.on_commit(send)
+
+
+def snapshot_retry(*, snapshot: Snapshot, user: AbstractBaseUser) -> Snapshot:
+    """Build a failed snapshot again (same version and options)."""
+    if not is_data_scientist(user):
+        raise ActionForbidden("Only data scientists and staff build snapshots.")
+    updated = Snapshot.objects.filter(pk=snapshot.pk, status=SnapshotStatus.FAILED).update(
+        status=SnapshotStatus.PENDING, progress=0, stage="", error=""
+    )
+    if not updated:
+        raise StateConflict("Only a failed snapshot can be built again.")
+    snapshot.refresh_from_db()
+    snapshot_enqueue(snapshot=snapshot)
+    return snapshot
+
+
+def snapshot_nightly() -> Snapshot:
+    """The scheduled snapshot of the day (default options); running twice a day adds nothing."""
+    key = f"nightly-{timezone.localdate().isoformat()}"
+    existing = Snapshot.objects.filter(created_by=None, request_key=key).first()
+    if existing is not None:
+        return existing
+    snapshot, _ = snapshot_request(
+        user=None, options={}, request_key=key, origin=SnapshotOrigin.SCHEDULE
+    )
+    return snapshot
+
+
+def snapshot_waiting() -> Snapshot | None:
+    """The oldest snapshot still waiting for a build."""
+    return Snapshot.objects.filter(status=SnapshotStatus.PENDING).order_by("version").first()
+
+
+# --- Building ---------------------------------------------------------------------------------
+
+
+def snapshot_build(
+    snapshot_id: int,
+    *,
+    rescan: bool = True,
+    on_progress: Callable[[int, str], None] | None = None,
+) -> Snapshot:
+    """Build the snapshot (the job). Returns it ready, or failed with its error.
+
+    Does nothing to a snapshot that is ready, or that another worker is building; raises
+    SnapshotBusy while a different snapshot is being built (the job tries again later).
+    """
+    snapshot = _claim(snapshot_id)
+    if snapshot is None:
+        return Snapshot.objects.get(pk=snapshot_id)
+    report = _Reporter(snapshot, on_progress)
+    spool = Path(settings.FLOCK_SNAPSHOT_SPOOL_DIR) / snapshot.directory
+    storage = snapshot_storage()
+    stored: list[str] = []
+    try:
+        options = SnapshotOptions.parse(snapshot.options)
+        if rescan:
+            report(PROGRESS_RESCAN, "Grouping duplicates")
+            quality.duplicates_rescan()
+            report((PROGRESS_RESCAN + PROGRESS_WRITE) // 2, "Checking licences")
+            quality.licensing_rescan()
+        shutil.rmtree(spool, ignore_errors=True)
+        spool.mkdir(parents=True)
+        _storage_clear(storage, snapshot.directory)
+        built = _write(snapshot, options, spool, report)
+        report(PROGRESS_STORE, "Storing files")
+        for item in built.files:
+            name = f"{snapshot.directory}/{item['name']}"
+            with open(spool / item["name"], "rb") as handle:
+                saved = storage.save(name, _Spooled(handle))
+            stored.append(saved)
+            if saved != name:
+                raise OSError(f"The storage kept {item['name']} as {saved}.")
+        with transaction.atomic():
+            updated = Snapshot.objects.filter(
+                pk=snapshot.pk, status=SnapshotStatus.RUNNING, attempts=snapshot.attempts
+            ).update(
+                status=SnapshotStatus.READY,
+                progress=100,
+                stage="",
+                finished_at=timezone.now(),
+                parent=built.parent,
+                record_count=built.record_count,
+                category_counts=built.category_counts,
+                files=built.files,
+                archive=built.archive,
+                stats=built.stats,
+                changes=built.changes,
+                digest=built.digest,
+            )
+            if not updated:
+                raise StateConflict("The build was taken over by another worker.")
+    except Exception as exc:
+        logger.exception("Snapshot v%s failed", snapshot.version)
+        for name in stored:
+            storage.delete(name)
+        Snapshot.objects.filter(
+            pk=snapshot.pk, status=SnapshotStatus.RUNNING, attempts=snapshot.attempts
+        ).update(
+            status=SnapshotStatus.FAILED,
+            stage="",
+            finished_at=timezone.now(),
+            error=f"{type(exc).__name__}: {exc}"[:2_000],
+        )
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)
+    snapshot.refresh_from_db()
+    return snapshot
+
+
+def _claim(snapshot_id: int) -> Snapshot | None:
+    """Mark the snapshot running for this worker; None if there is nothing for it to do."""
+    stale_before = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT * 2)
+    # A build whose worker died without a word holds the one "running" place: free it.
+    Snapshot.objects.filter(status=SnapshotStatus.RUNNING, started_at__lt=stale_before).update(
+        status=SnapshotStatus.FAILED, error="The build was interrupted.", stage=""
+    )
+    try:
+        with transaction.atomic():
+            snapshot = Snapshot.objects.select_for_update().get(pk=snapshot_id)
+            if snapshot.status in (SnapshotStatus.READY, SnapshotStatus.RUNNING):
+                return None
+            snapshot.status = SnapshotStatus.RUNNING
+            snapshot.progress = 0
+            snapshot.error = ""
+            snapshot.started_at = timezone.now()
+            snapshot.finished_at = None
+            snapshot.attempts += 1
+            snapshot.save(
+                update_fields=[
+                    "status",
+                    "progress",
+                    "error",
+                    "started_at",
+                    "finished_at",
+                    "attempts",
+                ]
+            )
+    except IntegrityError:
+        raise SnapshotBusy("Another snapshot is being built; this one waits its turn.") from None
+    return snapshot
+
+
+class _Reporter:
+    """Progress goes to the snapshot's row (the pages and API poll it) and to a caller's hook."""
+
+    def __init__(self, snapshot: Snapshot, hook: Callable[[int, str], None] | None):
+        self.snapshot = snapshot
+        self.hook = hook
+
+    def __call__(self, progress: int, stage: str) -> None:
+        Snapshot.objects.filter(pk=self.snapshot.pk).update(progress=progress, stage=stage)
+        if self.hook:
+            self.hook(progress, stage)
+
+
+def _storage_clear(storage, directory: str) -> None:
+    """Remove what an interrupted attempt left in the snapshot's directory."""
+    try:
+        _folders, names = storage.listdir(directory)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for name in names:
+        storage.delete(f"{directory}/{name}")
+
+
+class _Spooled(File):
+    """A finished spool file: FileSystemStorage renames it into place instead of copying it."""
+
+    def temporary_file_path(self) -> str:
+        return self.file.name
+
+
+class _HashingFile:
+    """A spool file that hashes and counts what is written to it."""
+
+    def __init__(self, path: Path):
+        self.handle = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 (closed in finish)
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.handle.write(data)
+        self.sha256.update(data)
+        self.size += len(data)
+
+    def finish(self, name: str) -> dict:
+        self.handle.close()
+        return {"name": name, "size": self.size, "sha256": self.sha256.hexdigest()}
+
+
+@dataclass
+class _Built:
+    parent: Snapshot | None
+    record_count: int
+    category_counts: dict
+    files: list[dict]
+    archive: dict
+    stats: dict
+    changes: dict
+    digest: bytes
+
+
+@dataclass
+class _Tally:
+    """What the card, the manifest and the pictures say about the rows, gathered as they stream."""
+
+    ids: array = field(default_factory=lambda: array("q"))
+    digests: bytearray = field(default_factory=bytearray)
+    categories: array = field(default_factory=lambda: array("H"))
+    lengths: dict = field(default_factory=lambda: {name: array("I") for name in dolly.FIELDS[:3]})
+    authors: set = field(default_factory=set)
+    sources: Counter = field(default_factory=Counter)
+    passage_hosts: Counter = field(default_factory=Counter)
+    split_counts: Counter = field(default_factory=Counter)
+
+
+def _write(snapshot: Snapshot, options: SnapshotOptions, spool: Path, report: _Reporter) -> _Built:
+    entries = selectors.exportable_entries(**options.filters)
+    total = entries.count()
+    split = options.validation_percent > 0
+    names = [DATA_FILE, *([TRAIN_FILE, VALIDATION_FILE] if split else [])]
+    writers = {name: _HashingFile(spool / name) for name in names}
+    slugs: list[str] = []
+    slug_index: dict[str, int] = {}
+    tally = _Tally()
+    domains = settings.FLOCK_ALLOWED_SOURCE_DOMAINS
+    step = _progress_step(report, total)
+    rows = entries.values_list(*selectors.EXPORT_COLUMNS).iterator(chunk_size=CHUNK_ROWS)
+    done = 0
+    for chunk in batched(rows, CHUNK_ROWS):
+        lines, train, validation = [], [], []
+        for pk, instruction, context, response, slug, author, source, url in chunk:
+            line = dolly.dolly_line(instruction, context, response, slug).encode()
+            lines.append(line)
+            tally.ids.append(pk)
+            tally.digests += dolly.line_digest(line)
+            if slug not in slug_index:
+                slug_index[slug] = len(slugs)
+                slugs.append(slug)
+            tally.categories.append(slug_index[slug])
+            tally.lengths["instruction"].append(len(instruction))
+            tally.lengths["context"].append(len(context))
+            tally.lengths["response"].append(len(response))
+            if source is not None:
+                tally.sources[source] += 1
+            else:
+                tally.authors.add(author)
+                if context:
+                    tally.passage_hosts[_allowed_domain(url, domains)] += 1
+            if split:
+                (
+                    validation if dolly.in_validation(pk, options.validation_percent) else train
+                ).append(line)
+        writers[DATA_FILE].write(b"".join(lines))
+        if split:
+            writers[TRAIN_FILE].write(b"".join(train))
+            writers[VALIDATION_FILE].write(b"".join(validation))
+            tally.split_counts["train"] += len(train)
+            tally.split_counts["validation"] += len(validation)
+        done += len(chunk)
+        step(done)
+    files = [writers[name].finish(name) for name in names]
+
+    parent = selectors.snapshot_parent(version=snapshot.version, options=snapshot.options)
+    order = np.argsort(np.frombuffer(tally.ids, dtype=np.int64), kind="stable")
+    digest = _digest_pack(tally, order)
+    changes = _changes(digest, parent.digest if parent else None)
+    per_category = Counter({slugs[i]: n for i, n in Counter(tally.categories).items()})
+    category_counts = {slug: per_category[slug] for slug in _category_order(per_category)}
+    stats = _stats(tally, slugs, category_counts)
+    record_count = len(tally.ids)
+    context = {
+        "snapshot": snapshot,
+        "options": options,
+        "record_count": record_count,
+        "category_counts": category_counts,
+        "stats": stats,
+        "split_counts": dict(tally.split_counts),
+        "settings": settings,
+        "size_category": dolly.size_category(record_count),
+        "task_categories": _task_categories(category_counts),
+        "files": files,
+    }
+    card = render_to_string("exports/dataset_card.md", context).encode()
+    (spool / CARD_FILE).write_bytes(card)
+    files.append(_described(spool / CARD_FILE, CARD_FILE))
+    manifest = _manifest(snapshot, options, parent, record_count, category_counts, files, changes)
+    (spool / MANIFEST_FILE).write_bytes(manifest)
+    files.append(_described(spool / MANIFEST_FILE, MANIFEST_FILE))
+    return _Built(
+        parent=parent,
+        record_count=record_count,
+        category_counts=category_counts,
+        files=files,
+        archive=_archive(snapshot, spool, files),
+        stats=stats,
+        changes={key: len(ids) for key, ids in changes.items()},
+        digest=digest,
+    )
+
+
+def _progress_step(report: _Reporter, total: int) -> Callable[[int], None]:
+    """Report writing progress at most once per percent."""
+    last = [-1]
+
+    def step(done: int) -> None:
+        span = PROGRESS_STORE - PROGRESS_WRITE
+        percent = PROGRESS_WRITE + (span * done // total if total else span)
+        if percent != last[0]:
+            last[0] = percent
+            report(min(percent, PROGRESS_STORE), f"Writing {done:,} of {total:,} records")
+
+    step(0)
+    return step
+
+
+def _allowed_domain(url: str, domains: list[str]) -> str:
+    host = (urlsplit(url).hostname or "").lower()
+    for domain in domains:
+        if host == domain or host.endswith(f".{domain}"):
+            return domain
+    return host or "no source URL"
+
+
+def _category_order(counts: Counter) -> list[str]:
+    positions = {slug: n for n, slug in enumerate(Category.objects.values_list("slug", flat=True))}
+    return sorted(counts, key=lambda slug: (positions.get(slug, len(positions)), slug))
+
+
+DIGEST_DTYPE = np.dtype([("id", "<i8"), ("digest", "S8")])
+
+
+def _digest_pack(tally: _Tally, order: np.ndarray) -> bytes:
+    packed = np.empty(len(tally.ids), dtype=DIGEST_DTYPE)
+    packed["id"] = np.frombuffer(tally.ids, dtype=np.int64)
+    packed["digest"] = np.frombuffer(bytes(tally.digests), dtype="S8")
+    return packed[order].tobytes()
+
+
+def _changes(digest: bytes, parent_digest: bytes | None) -> dict[str, list[int]]:
+    """Entries added, removed and changed (their exported record differs) since the parent."""
+    new = np.frombuffer(digest, dtype=DIGEST_DTYPE)
+    if parent_digest is None:
+        return {"added": new["id"].tolist(), "removed": [], "changed": []}
+    old = np.frombuffer(bytes(parent_digest), dtype=DIGEST_DTYPE)
+    _common, in_new, in_old = np.intersect1d(
+        new["id"], old["id"], assume_unique=True, return_indices=True
+    )
+    changed = new["id"][in_new][new["digest"][in_new] != old["digest"][in_old]]
+    return {
+        "added": np.setdiff1d(new["id"], old["id"], assume_unique=True).tolist(),
+        "removed": np.setdiff1d(old["id"], new["id"], assume_unique=True).tolist(),
+        "changed": np.sort(changed).tolist(),
+    }
+
+
+def _summary(values: np.ndarray) -> dict:
+    if not len(values):
+        return {"count": 0, "mean": 0, "median": 0, "p90": 0, "max": 0}
+    return {
+        "count": len(values),
+        "mean": round(float(values.mean()), 1),
+        "median": int(np.median(values)),
+        "p90": int(np.percentile(values, 90)),
+        "max": int(values.max()),
+    }
+
+
+def _stats(tally: _Tally, slugs: list[str], category_counts: dict) -> dict:
+    """Length distributions (characters) per field and per category, for the card and pictures."""
+    lengths = {
+        name: np.frombuffer(values, dtype=np.uint32) for name, values in tally.lengths.items()
+    }
+    categories = np.frombuffer(tally.categories, dtype=np.uint16)
+    bins = [*dolly.LENGTH_BINS, np.iinfo(np.uint32).max]
+    fields = {}
+    for name, values in lengths.items():
+        present = values[values > 0] if name == "context" else values
+        fields[name] = {
+            **_summary(present),
+            "histogram": np.histogram(present, bins=bins)[0].tolist(),
+        }
+    by_category = {}
+    for slug in category_counts:
+        mask = categories == slugs.index(slug)
+        by_category[slug] = {
+            "count": int(mask.sum()),
+            "with_context": int((lengths["context"][mask] > 0).sum()),
+            **{f"{name}_median": _summary(lengths[name][mask])["median"] for name in lengths},
+        }
+    sources = Source.objects.in_bulk(list(tally.sources))
+    return {
+        "bins": dolly.length_bin_labels(),
+        "fields": fields,
+        "by_category": by_category,
+        "contributors": len(tally.authors),
+        "written_here": len(tally.ids) - sum(tally.sources.values()),
+        "sources": [
+            {
+                "name": sources[pk].name,
+                "license": sources[pk].license,
+                "url": sources[pk].url,
+                "count": count,
+            }
+            for pk, count in sorted(tally.sources.items(), key=lambda item: sources[item[0]].name)
+        ],
+        "passages": [
+            {"domain": domain, "count": count}
+            for domain, count in sorted(tally.passage_hosts.items(), key=lambda i: (-i[1], i[0]))
+        ],
+    }
+
+
+TASK_CATEGORIES = {
+    "open_qa": "question-answering",
+    "closed_qa": "question-answering",
+    "general_qa": "question-answering",
+    "information_extraction": "question-answering",
+    "summarization": "summarization",
+    "classification": "text-classification",
+    "creative_writing": "text-generation",
+    "brainstorming": "text-generation",
+}
+
+
+def _task_categories(category_counts: dict) -> list[str]:
+    return sorted({TASK_CATEGORIES.get(slug, "text-generation") for slug in category_counts})
+
+
+def _described(path: Path, name: str) -> dict:
+    data = path.read_bytes()
+    return {"name": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def _manifest(snapshot, options, parent, record_count, category_counts, files, changes) -> bytes:
+    manifest = {
+        "name": settings.FLOCK_DATASET_NAME,
+        "version": snapshot.version,
+        "created_at": snapshot.started_at.isoformat(),
+        "created_by": snapshot.created_by.get_username() if snapshot.created_by else None,
+        "origin": snapshot.origin,
+        "format": "databricks-dolly-15k JSONL: instruction, context, response, category",
+        "license": "cc-by-sa-3.0",
+        "filters": {
+            **options.as_dict(),
+            "status": "accepted",
+            "excluded": "entries with an open or confirmed blocking flag, and duplicates that "
+            "are not the copy kept",
+        },
+        "record_count": record_count,
+        "category_counts": category_counts,
+        "files": files,
+        "parent": parent.version if parent else None,
+        "changes": {key: f"@{key}@" for key in changes},
+    }
+    text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    for key, ids in changes.items():  # id lists on one line each, not one line per id
+        text = text.replace(f'"@{key}@"', json.dumps(ids, separators=(",", ":")), 1)
+    return text.encode()
+
+
+def _archive(snapshot: Snapshot, spool: Path, files: list[dict]) -> dict:
+    """The name, size and sha256 of the tar of every file, as downloads will stream it."""
+    mtime = int(snapshot.started_at.timestamp())
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in dolly.archive_stream(
+        folder=snapshot.directory,
+        members=[(item["name"], item["size"]) for item in files],
+        opener=lambda name: open(spool / name, "rb"),  # noqa: SIM115 (closed by the stream)
+        mtime=mtime,
+    ):
+        digest.update(chunk)
+        size += len(chunk)
+    return {
+        "name": dolly.archive_name(snapshot.directory),
+        "size": size,
+        "sha256": digest.hexdigest(),
+        "mtime": mtime,
+    }
