@@ -69,7 +69,7 @@ def snapshot_list(request):
         except ValidationError as exc:
             errors, status = exc.message_dict, 400
         except DomainError as exc:
-            errors, status = {"__all__": [exc.message]}, exc.status_code
+            errors, status = {"form": [exc.message]}, exc.status_code
         else:
             if not created:
                 messages.info(request, f"That request already made snapshot v{snapshot.version}.")

@@ -136,13 +136,14 @@ def worker(seeded):
 
 
 @contextlib.contextmanager
-def celery_worker():
+def celery_worker(*, purge: bool = True):
     """A real Celery worker thread on the Redis broker, for tests that need one (CI)."""
     from celery.contrib.testing.worker import start_worker
 
     from config.celery import app
 
-    app.control.purge()  # tasks other tests queued with no worker to run them
+    if purge:
+        app.control.purge()  # tasks other tests queued with no worker to run them
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         yield
 

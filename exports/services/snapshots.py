@@ -185,16 +185,13 @@ def snapshot_request(
 
 
 def snapshot_enqueue(*, snapshot: Snapshot) -> None:
-    """Start the build job once the current transaction commits, and remember its id."""
+    """Start the build job once the current transaction commits; its id is stored now."""
     from exports import tasks
 
-    def send():
-        job_id = uuid.uuid4().hex
-        Snapshot.objects.filter(pk=snapshot.pk).update(job_id=job_id)
-        snapshot.job_id = job_id
-        tasks.snapshot_build.apply_async((snapshot.pk,), task_id=job_id)
-
-    transaction.on_commit(send)
+    job_id = uuid.uuid4().hex  # known now, so the caller can answer with it
+    Snapshot.objects.filter(pk=snapshot.pk).update(job_id=job_id)
+    snapshot.job_id = job_id
+    transaction.on_commit(lambda: tasks.snapshot_build.apply_async((snapshot.pk,), task_id=job_id))
 
 
 def snapshot_retry(*, snapshot: Snapshot, user: AbstractBaseUser) -> Snapshot:

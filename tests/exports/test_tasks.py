@@ -1,10 +1,14 @@
-"""The quality jobs through Celery: in-process without Redis, on a real worker with it (CI)."""
+"""The quality and export jobs through Celery: in-process without Redis, on a real worker with it (CI)."""
+
+import json
+import time
 
 import pytest
 
 from annotation import services as annotation
 from annotation.models import EntryStatus, Flag
-from exports import tasks
+from exports import services, tasks
+from exports.models import Snapshot, SnapshotStatus
 from tests.factories import EntryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,3 +32,39 @@ def test_the_rescan_job_clusters_duplicates_through_celery(worker):
     assert tasks.duplicates_rescan.delay().get(timeout=60)["flagged"] == 0
     assert tasks.entry_check.delay(copy.pk).get(timeout=60) == 0  # already flagged: nothing new
     assert tasks.entry_check.delay(999_999).get(timeout=60) == 0  # gone meanwhile: no error
+
+
+def _wait_until_done(snapshot_id: int, timeout: float = 90) -> Snapshot:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        snapshot = Snapshot.objects.get(pk=snapshot_id)
+        if not snapshot.is_active:
+            return snapshot
+        time.sleep(0.2)
+    raise AssertionError(f"snapshot {snapshot_id} still {snapshot.status} after {timeout} s")
+
+
+def test_a_snapshot_is_built_by_the_worker_after_its_rescans(worker, dana):
+    author = UserFactory(username="author")
+    annotation.agreement_accept(user=author)
+    kept = EntryFactory(
+        author=author, status=EntryStatus.ACCEPTED, instruction="Colours?", response=ANSWER
+    )
+    copy = EntryFactory(
+        author=author, status=EntryStatus.ACCEPTED, instruction="Colours?", response=ANSWER
+    )
+    snapshot, created = services.snapshot_request(user=dana, request_key="worker-test")
+    assert created and snapshot.job_id
+    built = _wait_until_done(snapshot.pk)
+    assert built.status == SnapshotStatus.READY, built.error
+    assert built.record_count == 1  # the rescan flagged the copy before the rows were read
+    assert Flag.objects.get(entry=copy).duplicate_of_id == kept.pk
+    assert built.progress == 100 and built.attempts == 1
+    with services.snapshot_storage().open(f"{built.directory}/data.jsonl") as handle:
+        assert json.loads(handle.read())["instruction"] == "Colours?"
+
+    # The nightly job asks for one snapshot a day, however often beat runs it.
+    nightly = tasks.snapshot_nightly.delay().get(timeout=60)
+    assert tasks.snapshot_nightly.delay().get(timeout=60) == nightly
+    assert _wait_until_done(nightly).status == SnapshotStatus.READY
+    assert Snapshot.objects.get(pk=nightly).parent_id == built.pk
