@@ -31,7 +31,7 @@ def duplicates_rescan() -> dict:
     }
 
 
-@shared_task(bind=True, acks_late=True, time_limit=60 * 60, max_retries=None)
+@shared_task(bind=True, acks_late=True, time_limit=services.BUILD_TIME_LIMIT, max_retries=None)
 def snapshot_build(self, snapshot_id: int) -> dict:
     """Build an export snapshot; waits its turn while another one is being built."""
     try:

@@ -13,6 +13,7 @@ from exports.services.quality import (
     on_entry_submitted,
 )
 from exports.services.snapshots import (
+    BUILD_TIME_LIMIT,
     SnapshotBusy,
     SnapshotOptions,
     snapshot_build,
@@ -25,6 +26,7 @@ from exports.services.snapshots import (
 )
 
 __all__ = [
+    "BUILD_TIME_LIMIT",
     "RescanReport",
     "SnapshotBusy",
     "SnapshotOptions",

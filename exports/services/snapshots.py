@@ -43,6 +43,9 @@ from exports.services import quality
 logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 2_000
+# The build job's hard time limit; a build "running" for longer than this (and a margin) lost
+# its worker without a word, and is marked failed so that it can be built again.
+BUILD_TIME_LIMIT = 60 * 60
 MAX_MIN_APPROVALS = 20
 MAX_VALIDATION_PERCENT = 50
 DATA_FILE = "data.jsonl"
@@ -304,7 +307,7 @@ def snapshot_build(
 
 def _claim(snapshot_id: int) -> Snapshot | None:
     """Mark the snapshot running for this worker; None if there is nothing for it to do."""
-    stale_before = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT * 2)
+    stale_before = timezone.now() - timedelta(seconds=BUILD_TIME_LIMIT + 10 * 60)
     # A build whose worker died without a word holds the one "running" place: free it.
     Snapshot.objects.filter(status=SnapshotStatus.RUNNING, started_at__lt=stale_before).update(
         status=SnapshotStatus.FAILED, error="The build was interrupted.", stage=""
