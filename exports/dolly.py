@@ -15,8 +15,9 @@ from django.core.files.storage import Storage
 
 FIELDS = ("instruction", "context", "response", "category")
 SPLIT_BUCKETS = 10_000
-# Length bins (characters) for the distributions on a snapshot's page and card.
-LENGTH_BINS = (0, 1, 50, 100, 200, 400, 800, 1_600, 3_200, 6_400, 12_800)
+# Length bins (characters) for the distributions on a snapshot's page (empty contexts are left
+# out of the context's distribution; instructions and responses are never empty).
+LENGTH_BINS = (1, 50, 100, 200, 400, 800, 1_600, 3_200, 6_400, 12_800)
 
 
 def dolly_line(instruction: str, context: str, response: str, category: str) -> str:
@@ -60,8 +61,6 @@ def length_bin_labels() -> list[str]:
     for low, high in zip(LENGTH_BINS, [*LENGTH_BINS[1:], None], strict=True):
         if high is None:
             labels.append(f"{low:,}+")
-        elif high - low == 1:
-            labels.append(f"{low:,}")
         else:
             labels.append(f"{low:,}–{high - 1:,}")
     return labels
