@@ -45,6 +45,7 @@ bench: install
 	$(PY) -m bench.review
 	$(PY) -m bench.leaderboard
 	$(PY) -m bench.dedupe
+	$(PY) -m bench.export
 
 lint: install
 	$(VENV)/bin/ruff check .
