@@ -20,19 +20,39 @@ SPLIT_BUCKETS = 10_000
 LENGTH_BINS = (1, 50, 100, 200, 400, 800, 1_600, 3_200, 6_400, 12_800)
 
 
-def dolly_line(instruction: str, context: str, response: str, category: str) -> str:
-    """One record as a line of the file (with its newline)."""
+def dolly_record(instruction: str, context: str, response: str, category: str) -> str:
+    """One record as JSON, without its newline."""
     return (
         f'{{"instruction": {encode_basestring(instruction)}, '
         f'"context": {encode_basestring(context or "")}, '
         f'"response": {encode_basestring(response)}, '
-        f'"category": {encode_basestring(category)}}}\n'
+        f'"category": {encode_basestring(category)}}}'
     )
 
 
-def line_digest(line: bytes) -> bytes:
+def dolly_line(instruction: str, context: str, response: str, category: str) -> str:
+    """One record as a line of the file (with its newline)."""
+    return dolly_record(instruction, context, response, category) + "\n"
+
+
+def pg_record_sql(alias: str, category: str) -> str:
+    """SQL for the same record, written by PostgreSQL: to_json() escapes a string exactly as
+    Python's json module does with ensure_ascii=False (", \\, \\b \\f \\n \\r \\t, other controls
+    as \\u00XX in lower case, all else as it is). The format tests hold both to json.dumps."""
+
+    def quoted(column: str) -> str:
+        return f"to_json({alias}.{column})::text"
+
+    return (
+        f"""'{{"instruction": ' || {quoted("instruction")} || ', "context": ' || """
+        f"""{quoted("context")} || ', "response": ' || {quoted("response")} || """
+        f"""', "category": ' || {quoted(category)} || '}}'"""
+    )
+
+
+def record_digest(record: bytes) -> bytes:
     """8 bytes that change when the exported record changes (for the diff against the parent)."""
-    return hashlib.blake2b(line, digest_size=8).digest()
+    return hashlib.md5(record, usedforsecurity=False).digest()[:8]
 
 
 def split_bucket(entry_id: int) -> int:

@@ -18,9 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
-from itertools import batched
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 from django.conf import settings
@@ -418,41 +416,49 @@ def _write(snapshot: Snapshot, options: SnapshotOptions, spool: Path, report: _R
     split = options.validation_percent > 0
     names = [DATA_FILE, *([TRAIN_FILE, VALIDATION_FILE] if split else [])]
     writers = {name: _HashingFile(spool / name) for name in names}
+    try:
+        return _write_rows(snapshot, options, spool, entries, writers, report, total)
+    finally:
+        for writer in writers.values():
+            writer.handle.close()
+
+
+def _write_rows(snapshot, options, spool, entries, writers, report, total) -> _Built:
+    """Stream the rows into the spool files, then write the card and the manifest."""
+    names = list(writers)
+    split = len(names) > 1
     slugs: list[str] = []
     slug_index: dict[str, int] = {}
     tally = _Tally()
-    domains = settings.FLOCK_ALLOWED_SOURCE_DOMAINS
+    domain_of = _DomainOf(settings.FLOCK_ALLOWED_SOURCE_DOMAINS)
     step = _progress_step(report, total)
-    rows = entries.values_list(*selectors.EXPORT_COLUMNS).iterator(chunk_size=CHUNK_ROWS)
+    percent = options.validation_percent
     done = 0
-    for chunk in batched(rows, CHUNK_ROWS):
-        lines, train, validation = [], [], []
-        for pk, instruction, context, response, slug, author, source, url in chunk:
-            line = dolly.dolly_line(instruction, context, response, slug).encode()
-            lines.append(line)
+    for chunk in selectors.export_rows(entries, CHUNK_ROWS):
+        records, train, validation = [], [], []
+        for pk, author, source, slug, i_len, c_len, r_len, url, record in chunk:
+            records.append(record)
+            tally.digests += dolly.record_digest(record)
             tally.ids.append(pk)
-            tally.digests += dolly.line_digest(line)
             if slug not in slug_index:
                 slug_index[slug] = len(slugs)
                 slugs.append(slug)
             tally.categories.append(slug_index[slug])
-            tally.lengths["instruction"].append(len(instruction))
-            tally.lengths["context"].append(len(context))
-            tally.lengths["response"].append(len(response))
-            if source is not None:
+            tally.lengths["instruction"].append(i_len)
+            tally.lengths["context"].append(c_len)
+            tally.lengths["response"].append(r_len)
+            if source:
                 tally.sources[source] += 1
             else:
                 tally.authors.add(author)
-                if context:
-                    tally.passage_hosts[_allowed_domain(url, domains)] += 1
-            if split:
-                (
-                    validation if dolly.in_validation(pk, options.validation_percent) else train
-                ).append(line)
-        writers[DATA_FILE].write(b"".join(lines))
+                if c_len:
+                    tally.passage_hosts[domain_of(url)] += 1
+            if percent:
+                (validation if dolly.in_validation(pk, percent) else train).append(record)
+        writers[DATA_FILE].write(_lines(records))
         if split:
-            writers[TRAIN_FILE].write(b"".join(train))
-            writers[VALIDATION_FILE].write(b"".join(validation))
+            writers[TRAIN_FILE].write(_lines(train))
+            writers[VALIDATION_FILE].write(_lines(validation))
             tally.split_counts["train"] += len(train)
             tally.split_counts["validation"] += len(validation)
         done += len(chunk)
@@ -512,12 +518,30 @@ def _progress_step(report: _Reporter, total: int) -> Callable[[int], None]:
     return step
 
 
-def _allowed_domain(url: str, domains: list[str]) -> str:
-    host = (urlsplit(url).hostname or "").lower()
-    for domain in domains:
-        if host == domain or host.endswith(f".{domain}"):
-            return domain
-    return host or "no source URL"
+def _lines(records: list[bytes]) -> bytes:
+    return b"\n".join(records) + b"\n" if records else b""
+
+
+class _DomainOf:
+    """The allowed domain a source URL's host belongs to (or the host), remembered per host."""
+
+    def __init__(self, domains: list[str]):
+        self.domains = domains
+        self.known: dict[bytes, str] = {}
+
+    def __call__(self, url: bytes) -> str:
+        host = url.partition(b"://")[2].partition(b"/")[0].rpartition(b"@")[2]
+        host = host.rpartition(b":")[0] if host.count(b":") == 1 else host
+        domain = self.known.get(host)
+        if domain is None:
+            domain = self.known[host] = self._domain(host.decode(errors="replace").lower())
+        return domain
+
+    def _domain(self, host: str) -> str:
+        for domain in self.domains:
+            if host == domain or host.endswith(f".{domain}"):
+                return domain
+        return host or "no source URL"
 
 
 def _category_order(counts: Counter) -> list[str]:
@@ -525,7 +549,7 @@ def _category_order(counts: Counter) -> list[str]:
     return sorted(counts, key=lambda slug: (positions.get(slug, len(positions)), slug))
 
 
-DIGEST_DTYPE = np.dtype([("id", "<i8"), ("digest", "S8")])
+DIGEST_DTYPE = np.dtype([("id", "<i8"), ("digest", "S8")])  # dolly.record_digest, as bytes
 
 
 def _digest_pack(tally: _Tally, order: np.ndarray) -> bytes:

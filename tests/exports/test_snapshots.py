@@ -9,6 +9,7 @@ import pytest
 import yaml
 from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage
+from django.db import connection
 
 from annotation import services as annotation
 from annotation.models import Decision, Entry, EntryStatus, Flag, FlagKind, FlagStatus, Source
@@ -52,15 +53,19 @@ def test_each_line_is_a_dolly_record_with_its_keys_in_order(writer, snapshot_sto
         instruction='Who wrote "Faust"?',
         context="Faust is a tragic play by Johann Wolfgang von Goethe.\nIt has two parts.",
         source_url="https://en.wikipedia.org/wiki/Goethe%27s_Faust",
-        response="Goethe — naïve café, 東京, emoji 🐑, a tab\tand a backslash \\.",
+        # Everything JSON escapes (quotes, backslashes, controls) and much it leaves alone.
+        response='Goethe — naïve café, 東京, 🐑, a tab\tand "quotes", a backslash \\ and \\u00e9, '
+        "\r\n, \x01\x1f\x7f, \u2028 and </script>.",
     )
     open_qa = accepted(writer, instruction="Why is the sky blue?", response="Rayleigh.")
     snapshot = build()
     assert snapshot.status == SnapshotStatus.READY, snapshot.error
     raw = read(snapshot_storage, snapshot, "data.jsonl")
-    lines = raw.decode("utf-8").splitlines(keepends=True)
+    # Records end at "\n" only (str.splitlines would also split at the raw U+2028 inside one).
+    lines = [line.decode("utf-8") + "\n" for line in raw.split(b"\n")[:-1]]
     assert len(lines) == 2
     first, second = (json.loads(line) for line in lines)
+    assert raw.endswith(b"}\n") and "\u2028" in lines[0]
     assert list(first) == ["instruction", "context", "response", "category"]
     assert first["response"] == closed.response
     assert first["category"] == "closed_qa"
@@ -71,7 +76,8 @@ def test_each_line_is_a_dolly_record_with_its_keys_in_order(writer, snapshot_sto
         "category": "open_qa",
     }
     # UTF-8 as written, not \u escapes; exactly json.dumps' rendering of the record.
-    assert "東京" in lines[0] and "\\u" not in raw.decode()
+    assert "東京" in lines[0] and "🐑" in lines[0] and "café" in lines[0]
+    assert "\\u6771" not in lines[0] and "\\ud83d" not in lines[0]
     for line, record in zip(lines, (first, second), strict=True):
         assert line == json.dumps(record, ensure_ascii=False) + "\n"
 
@@ -398,3 +404,54 @@ def test_the_file_loads_with_hugging_face_datasets(writer, snapshot_storage, tmp
         cache_dir=str(tmp_path / "cache"),
     )
     assert split["train"].num_rows + split["validation"].num_rows == 22
+
+
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_streams_the_same_records_with_copy_and_reports_progress(
+    seeded, snapshot_storage, monkeypatch
+):
+    """Outside a transaction (as in a worker) PostgreSQL writes the records and COPY streams
+    them on a connection of its own, while progress is written on the job's own connection."""
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's; SQLite builds the records in Python (tested above)")
+    writer = UserFactory(username="writer")
+    annotation.agreement_accept(user=writer)
+    texts = [
+        'Quotes " and backslashes \\ and \\u00e9 written out',
+        "Controls \x01\x1f\x7f, tab\t, CR\r, LF\n, separators \u2028\u2029",
+        "Non-ASCII: naïve café, 東京, 🐑, Ωmega",
+        "Delimiters of COPY itself: \x1e\x1f, a comma, and a ; semicolon",
+    ]
+    entries = [
+        accepted(
+            writer,
+            category=category("closed_qa"),
+            instruction=text,
+            context=text,
+            source_url="https://de.wikipedia.org/wiki/X",
+            response=text[::-1],
+        )
+        for text in texts
+    ]
+    monkeypatch.setattr("exports.services.snapshots.CHUNK_ROWS", 1)
+    seen = []
+    snapshot, _ = services.snapshot_request(user=None, start=False)
+    built = services.snapshot_build(
+        snapshot.pk, rescan=False, on_progress=lambda percent, stage: seen.append(stage)
+    )
+    assert built.status == SnapshotStatus.READY, built.error
+    lines = read(snapshot_storage, built, "data.jsonl").split(b"\n")[:-1]
+    for entry, line in zip(entries, lines, strict=True):
+        record = {
+            "instruction": entry.instruction,
+            "context": entry.context,
+            "response": entry.response,
+            "category": "closed_qa",
+        }
+        assert line.decode() == json.dumps(record, ensure_ascii=False)
+    assert [s for s in seen if s.startswith("Writing")] == [
+        f"Writing {n} of 4 records" for n in range(5)
+    ]
+    lengths = built.stats["fields"]["instruction"]
+    assert (lengths["max"], lengths["count"]) == (max(map(len, texts)), 4)
+    assert built.stats["passages"] == [{"domain": "wikipedia.org", "count": 4}]
