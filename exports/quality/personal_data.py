@@ -40,6 +40,7 @@ IBAN = re.compile(r"\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{
 IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]|/\d)")
 # Candidates with two or more colons; ipaddress decides (so times like 10:30:15 do not pass).
 IPV6 = re.compile(r"(?<![\w:.])(?=[0-9A-Fa-f:]*:[0-9A-Fa-f]*:)[0-9A-Fa-f:]{3,39}(?![\w:/])")
+ANY_DIGIT = re.compile(r"\d")
 # Words before a number that say it is something else: a book, a version, a date.
 NOT_PERSONAL_BEFORE = re.compile(r"(?i:isbn(?:-1[03])?|issn|doi|version|v|release|build)\W{0,3}$")
 
@@ -69,6 +70,18 @@ def _phone(text: str) -> bool:
     return 9 <= len(digits) <= 15
 
 
+def _ipv6(text: str, add) -> None:
+    for m in IPV6.finditer(text):
+        try:
+            address = ipaddress.IPv6Address(m.group(0))
+        except ValueError:
+            continue
+        # Not loopback or made of two tiny groups ("a::b", "dead::beef"): an address needs body.
+        if address.is_loopback or len([g for g in m.group(0).split(":") if g]) < 3:
+            continue
+        add("ip", m)
+
+
 def find_personal_data(text: str) -> list[Match]:
     found: list[Match] = []
     taken: list[tuple[int, int]] = []
@@ -82,8 +95,16 @@ def find_personal_data(text: str) -> list[Match]:
         taken.append(span)
         found.append(Match(kind, m.group(group), span[0]))
 
-    for m in EMAIL.finditer(text):
-        add("email", m)
+    # Exact short cuts, since most text has none of these: every pattern below but the e-mail
+    # and IPv6 ones needs a digit, an e-mail address an @, an IPv6 address two colons.
+    has_digit = ANY_DIGIT.search(text) is not None
+    if "@" in text:
+        for m in EMAIL.finditer(text):
+            add("email", m)
+    if not has_digit:
+        if text.count(":") >= 2:
+            _ipv6(text, add)
+        return sorted(found, key=lambda match: match.start)
     for m in IBAN.finditer(text):
         if iban_ok(m.group(0)):
             add("iban", m)
@@ -101,15 +122,8 @@ def find_personal_data(text: str) -> list[Match]:
         octets = m.group(0).split(".")
         if all(int(o) <= 255 and (o == "0" or not o.startswith("0")) for o in octets):
             add("ip", m)
-    for m in IPV6.finditer(text):
-        try:
-            address = ipaddress.IPv6Address(m.group(0))
-        except ValueError:
-            continue
-        # Not loopback or made of two tiny groups ("a::b", "dead::beef"): an address needs body.
-        if address.is_loopback or len([g for g in m.group(0).split(":") if g]) < 3:
-            continue
-        add("ip", m)
+    if text.count(":") >= 2:
+        _ipv6(text, add)
     for m in PHONE.finditer(text):
         if _phone(m.group(0)):
             add("phone", m)
