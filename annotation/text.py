@@ -62,6 +62,8 @@ class Limits:
 
 def source_url_error(url: str) -> str | None:
     """Why a reference URL is not acceptable, or None. Hosts match an allowed domain or a subdomain."""
+    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in url):
+        return "A web address has no spaces or control characters."
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower().rstrip(".")

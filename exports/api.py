@@ -31,7 +31,12 @@ class SnapshotFileSerializer(serializers.Serializer):
 
 
 class SnapshotSerializer(serializers.ModelSerializer):
-    parent = serializers.IntegerField(source="parent.version", allow_null=True, default=None)
+    parent = serializers.IntegerField(
+        source="parent_id", allow_null=True, help_text="The parent snapshot's id, or null."
+    )
+    parent_version = serializers.IntegerField(
+        source="parent.version", allow_null=True, default=None
+    )
     files = serializers.SerializerMethodField()
     archive = serializers.SerializerMethodField()
     created_by = serializers.CharField(source="created_by.username", default=None)
@@ -50,6 +55,7 @@ class SnapshotSerializer(serializers.ModelSerializer):
             "files",
             "archive",
             "parent",
+            "parent_version",
             "changes",
             "options",
             "created_at",

@@ -95,12 +95,6 @@ def archive_name(directory: str) -> str:
     return f"{directory}.tar"
 
 
-def archive_size(sizes: Iterable[int]) -> int:
-    body = sum(tarfile.BLOCKSIZE + size + (-size) % tarfile.BLOCKSIZE for size in sizes)
-    body += 2 * tarfile.BLOCKSIZE
-    return body + (-body) % tarfile.RECORDSIZE
-
-
 def archive_stream(
     *, folder: str, members: Iterable[tuple[str, int]], opener, mtime: int
 ) -> Iterator[bytes]:

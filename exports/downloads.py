@@ -28,7 +28,11 @@ def snapshot_or_404(snapshot_id) -> Snapshot:
         except (TypeError, ValueError):
             snapshot = None
     if snapshot is None:
-        raise Http404("No such snapshot." if snapshot_id != "latest" else "No snapshot is ready.")
+        raise Http404(
+            "No such snapshot."
+            if snapshot_id != "latest"
+            else "No snapshot of all the data is ready."
+        )
     return snapshot
 
 
@@ -40,6 +44,13 @@ def file_response(snapshot: Snapshot, name: str) -> HttpResponseBase:
             raise Http404(f"Snapshot v{snapshot.version} is {snapshot.status}, not ready.")
         raise Http404(f"Snapshot v{snapshot.version} has no file {name!r}.")
     storage = snapshot_storage()
+    missing = [
+        f["name"]
+        for f in (snapshot.files if name == snapshot.archive.get("name") else [item])
+        if not storage.exists(f"{snapshot.directory}/{f['name']}")
+    ]
+    if missing:  # removed by hand, or a storage other machines do not share
+        raise Http404(f"Snapshot v{snapshot.version}'s {', '.join(missing)} is not in storage.")
     if name == snapshot.archive.get("name"):
         response = StreamingHttpResponse(
             dolly.archive_stream(

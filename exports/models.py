@@ -66,7 +66,6 @@ class Snapshot(models.Model):
     progress = models.PositiveSmallIntegerField(default=0, help_text="0–100 while building.")
     stage = models.CharField(max_length=100, blank=True)
     options = models.JSONField(default=dict, help_text="The filters and split it was built with.")
-    # Who asked and with which key: asking again with the same key returns this snapshot.
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -74,7 +73,8 @@ class Snapshot(models.Model):
         on_delete=models.SET_NULL,
         related_name="snapshots",
     )
-    request_key = models.CharField(max_length=100)
+    # "<user id or system>:<key>": asking again with the same key returns this snapshot.
+    request_key = models.CharField(max_length=120, unique=True)
     origin = models.CharField(max_length=10, choices=SnapshotOrigin.choices)
     job_id = models.CharField(max_length=100, blank=True)
     parent = models.ForeignKey(
@@ -82,6 +82,8 @@ class Snapshot(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Written with every progress report: a build whose heartbeat stops lost its worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -99,9 +101,6 @@ class Snapshot(models.Model):
         ordering = ["-version"]
         get_latest_by = "version"
         constraints = [
-            models.UniqueConstraint(
-                fields=["created_by", "request_key"], name="one_snapshot_per_request"
-            ),
             # One build at a time: the rescans and the version order depend on it.
             models.UniqueConstraint(
                 fields=["status"],

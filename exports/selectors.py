@@ -115,19 +115,31 @@ def exportable_entries(
 
 
 def snapshot_list() -> QuerySet[Snapshot]:
-    return Snapshot.objects.select_related("created_by", "parent").defer("digest")
+    return Snapshot.objects.select_related("created_by", "parent").defer("digest", "parent__digest")
+
+
+DEFAULT_FILTERS = {"categories": [], "min_approvals": 0, "include_imported": True}
+
+
+def _filters(options: dict) -> dict:
+    """What decides the records (data.jsonl); the validation split only divides them."""
+    return {key: options.get(key) for key in DEFAULT_FILTERS}
 
 
 def snapshot_latest() -> Snapshot | None:
-    """The newest ready snapshot, whatever its options."""
-    return snapshot_list().filter(status=SnapshotStatus.READY).order_by("-version").first()
+    """The newest ready snapshot of the whole data set (default filters, any split): what a
+    trainer fetching "latest" expects, never a subset someone built for a look."""
+    for snapshot in snapshot_list().filter(status=SnapshotStatus.READY).order_by("-version"):
+        if _filters(snapshot.options) == DEFAULT_FILTERS:
+            return snapshot
+    return None
 
 
 def snapshot_parent(*, version: int, options: dict) -> Snapshot | None:
-    """What a new snapshot is compared with: the newest ready one built with the same options."""
+    """What a new snapshot is compared with: the newest ready one with the same filters."""
     candidates = Snapshot.objects.filter(status=SnapshotStatus.READY, version__lt=version)
-    for snapshot in candidates.order_by("-version").only("pk", "version", "options"):
-        if snapshot.options == options:
+    for snapshot in candidates.order_by("-version").only("pk", "options"):
+        if _filters(snapshot.options) == _filters(options):
             return Snapshot.objects.get(pk=snapshot.pk)
     return None
 
@@ -138,8 +150,9 @@ in characters, source_url as UTF-8, the record as UTF-8 JSON): one exported entr
 
 # PostgreSQL's COPY in CSV mode with these as delimiter and quote never quotes nor escapes
 # anything: a JSON record has no raw control characters, ids and lengths are digits, slugs are
-# slugs and a stored URL is validated (an empty one is written "-").
+# slugs, and the source URL's control characters are dropped in the query (an empty one is "-").
 _FIELD = b"\x1f"
+_RECORD_START = b'{"instruction": '
 
 
 def export_rows(entries: QuerySet[Entry], chunk_size: int = 2_000) -> Iterator[list[ExportRow]]:
@@ -178,7 +191,7 @@ def _export_rows_postgresql(entries: QuerySet[Entry], chunk_size: int) -> Iterat
         COPY (
             SELECT s.pk, coalesce(s.author_id, 0), coalesce(s.source_id, 0), s.category__slug,
                    char_length(s.instruction), char_length(s.context), char_length(s.response),
-                   coalesce(nullif(s.source_url, ''), '-'),
+                   coalesce(nullif(regexp_replace(s.source_url, '[[:cntrl:]]', '', 'g'), ''), '-'),
                    {dolly.pg_record_sql("s", "category__slug")}
             FROM ({inner}) s
             ORDER BY s.pk
@@ -201,7 +214,10 @@ def _copy_rows(reader, sql: str, params, chunk_size: int) -> Iterator[list]:
             lines = (rest + bytes(block)).split(b"\n")
             rest = lines.pop()
             for line in lines:
-                pk, author, source, slug, i_len, c_len, r_len, url, record = line.split(_FIELD, 8)
+                fields = line.split(_FIELD)
+                if len(fields) != 9 or not fields[8].startswith(_RECORD_START):
+                    raise ValueError(f"COPY gave a malformed row: {line[:80]!r}")
+                pk, author, source, slug, i_len, c_len, r_len, url, record = fields
                 name = slugs.get(slug)
                 if name is None:
                     name = slugs[slug] = slug.decode()

@@ -35,7 +35,7 @@ def duplicates_rescan() -> dict:
 def snapshot_build(self, snapshot_id: int) -> dict:
     """Build an export snapshot; waits its turn while another one is being built."""
     try:
-        snapshot = services.snapshot_build(snapshot_id)
+        snapshot = services.snapshot_build(snapshot_id, job_id=self.request.id or "")
     except services.SnapshotBusy as exc:
         if self.request.is_eager:  # in-process: built after the one running (below)
             return {"status": "pending"}

@@ -68,6 +68,8 @@ def snapshot_list(request):
             )
         except ValidationError as exc:
             errors, status = exc.message_dict, 400
+            if "request_key" in errors:  # the page's own hidden field: say so at the top
+                errors["form"] = ["This form is out of date; reload the page and try again."]
         except DomainError as exc:
             errors, status = {"form": [exc.message]}, exc.status_code
         else:

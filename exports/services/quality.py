@@ -1,4 +1,5 @@
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import batched
 
@@ -57,7 +58,9 @@ def entries_check_all() -> int:
     return raised
 
 
-def licensing_rescan(*, chunk_size: int = 1_000) -> int:
+def licensing_rescan(
+    *, chunk_size: int = 1_000, on_chunk: Callable[[int, int], None] | None = None
+) -> int:
     """Re-run the licensing and provenance checks on every entry under review or accepted, in
     chunks: each chunk's agreements and flags are read once, and only new findings are written.
 
@@ -69,6 +72,8 @@ def licensing_rescan(*, chunk_size: int = 1_000) -> int:
     book = AgreementBook()
     fields = ("pk", "author_id", "source_id", "submitted_at", "source_url", *TEXT_FIELDS)
     entries = Entry.objects.filter(status__in=INDEXED_STATUSES).order_by("pk").only(*fields)
+    total = entries.count() if on_chunk else 0
+    done = 0
     for chunk in batched(entries.iterator(chunk_size=chunk_size), chunk_size):
         book.load({entry.author_id for entry in chunk})
         known: dict[int, dict[tuple[str, str], Flag]] = {}
@@ -92,6 +97,9 @@ def licensing_rescan(*, chunk_size: int = 1_000) -> int:
             for key, flag in flags.items():
                 if flag.status == FlagStatus.OPEN and key not in found:
                     annotation.flag_supersede(flag=flag, note="No longer found when checked again.")
+        done += len(chunk)
+        if on_chunk:
+            on_chunk(done, total)
     return raised
 
 
@@ -236,6 +244,7 @@ def duplicates_rescan(*, workers: int | None = None) -> RescanReport:
     # One read of every clustered entry's order and row, not one per cluster and member.
     order = selectors.keep_orders(clustered)
     entries = Entry.objects.in_bulk(list(clustered))
+    current: set[tuple[int, int]] = set()  # (member, kept) pairs the clusters support
     for group in groups:
         kept = min(group, key=order.__getitem__)
         for flag in Flag.objects.filter(
@@ -260,7 +269,24 @@ def duplicates_rescan(*, workers: int | None = None) -> RescanReport:
                 similarity=finding.similarity,
             )
             flagged += created
+            current.add((member, kept))
+    _close_stale_duplicate_flags(current)
     return RescanReport(entries=len(rows), pairs=len(pairs), clusters=len(groups), flagged=flagged)
+
+
+def _close_stale_duplicate_flags(current: set[tuple[int, int]]) -> None:
+    """Open duplicate flags that no cluster supports any more (the entry or its original was
+    revised, withdrawn or deleted, or another copy is kept now) stop keeping entries out."""
+    open_flags = Flag.objects.filter(
+        status=FlagStatus.OPEN,
+        kind__in=(FlagKind.EXACT_DUPLICATE, FlagKind.NEAR_DUPLICATE),
+        entry__status__in=INDEXED_STATUSES,
+    ).only("pk", "entry_id", "duplicate_of_id", "status")
+    for flag in open_flags:
+        if (flag.entry_id, flag.duplicate_of_id) not in current:
+            annotation.flag_supersede(
+                flag=flag, note="No longer a copy of the entry kept when rescanned."
+            )
 
 
 def _refresh_index(corpus: dedupe.Corpus) -> None:

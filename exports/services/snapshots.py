@@ -27,7 +27,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -41,9 +41,11 @@ from exports.services import quality
 logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 2_000
-# The build job's hard time limit; a build "running" for longer than this (and a margin) lost
-# its worker without a word, and is marked failed so that it can be built again.
+# The build job's time limit (a soft limit a minute earlier lets it clean up and say so).
 BUILD_TIME_LIMIT = 60 * 60
+# A build whose progress has not moved for this long lost its worker (a killed process, a
+# machine gone): it is marked failed, or taken over by its own job when the broker redelivers it.
+STALE_AFTER = timedelta(minutes=10)
 MAX_MIN_APPROVALS = 20
 MAX_VALIDATION_PERCENT = 50
 DATA_FILE = "data.jsonl"
@@ -51,8 +53,8 @@ TRAIN_FILE = "train.jsonl"
 VALIDATION_FILE = "validation.jsonl"
 CARD_FILE = "README.md"
 MANIFEST_FILE = "manifest.json"
-# Progress: the rescans take the first half, writing the rows most of the rest.
-PROGRESS_RESCAN, PROGRESS_WRITE, PROGRESS_STORE = 2, 50, 95
+# Progress: the rescans take the first 60%, writing the rows most of the rest.
+PROGRESS_RESCAN, PROGRESS_LICENCES, PROGRESS_WRITE, PROGRESS_STORE = 2, 20, 60, 95
 
 
 class SnapshotBusy(StateConflict):
@@ -162,10 +164,15 @@ def snapshot_request(
     key = (request_key or "").strip()
     if len(key) > 100:
         raise ValidationError({"request_key": "Keep the request key to 100 characters."})
-    key = key or uuid.uuid4().hex
+    key = f"{user.pk if user is not None else 'system'}:{key or uuid.uuid4().hex}"
     for _attempt in range(5):
-        existing = Snapshot.objects.filter(created_by=user, request_key=key).first()
+        existing = Snapshot.objects.filter(request_key=key).first()
         if existing is not None:
+            if existing.options != parsed.as_dict():
+                raise StateConflict(
+                    f"This request key already asked for snapshot v{existing.version} with "
+                    "other options; use a new key for new options."
+                )
             return existing, False
         try:
             with transaction.atomic():
@@ -192,18 +199,39 @@ def snapshot_enqueue(*, snapshot: Snapshot) -> None:
     job_id = uuid.uuid4().hex  # known now, so the caller can answer with it
     Snapshot.objects.filter(pk=snapshot.pk).update(job_id=job_id)
     snapshot.job_id = job_id
-    transaction.on_commit(lambda: tasks.snapshot_build.apply_async((snapshot.pk,), task_id=job_id))
+
+    def send():
+        try:
+            tasks.snapshot_build.apply_async((snapshot.pk,), task_id=job_id)
+        except Exception as exc:  # the broker is down: say so; "Build again" tries later
+            logger.exception("Could not queue snapshot v%s", snapshot.version)
+            Snapshot.objects.filter(pk=snapshot.pk, status=SnapshotStatus.PENDING).update(
+                status=SnapshotStatus.FAILED, error=f"The job could not be queued: {exc}"[:2_000]
+            )
+
+    transaction.on_commit(send)
 
 
 def snapshot_retry(*, snapshot: Snapshot, user: AbstractBaseUser) -> Snapshot:
-    """Build a failed snapshot again (same version and options)."""
+    """Build a failed snapshot again (same version and options), or queue again one whose job
+    never started (the broker lost it)."""
     if not is_data_scientist(user):
         raise ActionForbidden("Only data scientists and staff build snapshots.")
-    updated = Snapshot.objects.filter(pk=snapshot.pk, status=SnapshotStatus.FAILED).update(
-        status=SnapshotStatus.PENDING, progress=0, stage="", error=""
+    never_started = Q(
+        status=SnapshotStatus.PENDING,
+        heartbeat_at__isnull=True,
+        created_at__lt=timezone.now() - STALE_AFTER,
+    )
+    updated = (
+        Snapshot.objects.filter(pk=snapshot.pk)
+        .filter(Q(status=SnapshotStatus.FAILED) | never_started)
+        .update(status=SnapshotStatus.PENDING, progress=0, stage="", error="")
     )
     if not updated:
-        raise StateConflict("Only a failed snapshot can be built again.")
+        raise StateConflict(
+            "Only a failed snapshot, or one whose job has not started for "
+            f"{STALE_AFTER.seconds // 60} minutes, can be built again."
+        )
     snapshot.refresh_from_db()
     snapshot_enqueue(snapshot=snapshot)
     return snapshot
@@ -211,12 +239,11 @@ def snapshot_retry(*, snapshot: Snapshot, user: AbstractBaseUser) -> Snapshot:
 
 def snapshot_nightly() -> Snapshot:
     """The scheduled snapshot of the day (default options); running twice a day adds nothing."""
-    key = f"nightly-{timezone.localdate().isoformat()}"
-    existing = Snapshot.objects.filter(created_by=None, request_key=key).first()
-    if existing is not None:
-        return existing
     snapshot, _ = snapshot_request(
-        user=None, options={}, request_key=key, origin=SnapshotOrigin.SCHEDULE
+        user=None,
+        options={},
+        request_key=f"nightly-{timezone.localdate().isoformat()}",
+        origin=SnapshotOrigin.SCHEDULE,
     )
     return snapshot
 
@@ -234,17 +261,21 @@ def snapshot_build(
     *,
     rescan: bool = True,
     on_progress: Callable[[int, str], None] | None = None,
+    job_id: str = "",
 ) -> Snapshot:
     """Build the snapshot (the job). Returns it ready, or failed with its error.
 
-    Does nothing to a snapshot that is ready, or that another worker is building; raises
-    SnapshotBusy while a different snapshot is being built (the job tries again later).
+    Does nothing to a snapshot that is ready, or that another job is building. Raises
+    SnapshotBusy while a different snapshot is being built, or while this snapshot's own job,
+    redelivered after its worker died, waits for the lost attempt's heartbeat to go stale (the
+    job tries again later).
     """
-    snapshot = _claim(snapshot_id)
+    snapshot = _claim(snapshot_id, job_id)
     if snapshot is None:
         return Snapshot.objects.get(pk=snapshot_id)
     report = _Reporter(snapshot, on_progress)
-    spool = Path(settings.FLOCK_SNAPSHOT_SPOOL_DIR) / snapshot.directory
+    # Each attempt spools apart: a lost attempt that wakes up cannot touch this one's files.
+    spool = Path(settings.FLOCK_SNAPSHOT_SPOOL_DIR) / f"{snapshot.directory}-{snapshot.attempts}"
     storage = snapshot_storage()
     stored: list[str] = []
     try:
@@ -252,8 +283,13 @@ def snapshot_build(
         if rescan:
             report(PROGRESS_RESCAN, "Grouping duplicates")
             quality.duplicates_rescan()
-            report((PROGRESS_RESCAN + PROGRESS_WRITE) // 2, "Checking licences")
-            quality.licensing_rescan()
+            span = PROGRESS_WRITE - PROGRESS_LICENCES
+            quality.licensing_rescan(
+                on_chunk=lambda done, total: report(
+                    PROGRESS_LICENCES + span * done // max(total, 1),
+                    f"Checking licences: {done:,} of {total:,} entries",
+                )
+            )
         shutil.rmtree(spool, ignore_errors=True)
         spool.mkdir(parents=True)
         _storage_clear(storage, snapshot.directory)
@@ -267,9 +303,7 @@ def snapshot_build(
             if saved != name:
                 raise OSError(f"The storage kept {item['name']} as {saved}.")
         with transaction.atomic():
-            updated = Snapshot.objects.filter(
-                pk=snapshot.pk, status=SnapshotStatus.RUNNING, attempts=snapshot.attempts
-            ).update(
+            updated = _ours(snapshot).update(
                 status=SnapshotStatus.READY,
                 progress=100,
                 stage="",
@@ -284,14 +318,16 @@ def snapshot_build(
                 digest=built.digest,
             )
             if not updated:
-                raise StateConflict("The build was taken over by another worker.")
+                raise StateConflict("The build was taken over by another attempt.")
     except Exception as exc:
         logger.exception("Snapshot v%s failed", snapshot.version)
-        for name in stored:
-            storage.delete(name)
-        Snapshot.objects.filter(
-            pk=snapshot.pk, status=SnapshotStatus.RUNNING, attempts=snapshot.attempts
-        ).update(
+        if _ours(snapshot).exists():  # never remove the files of an attempt that took over
+            for name in stored:
+                try:
+                    storage.delete(name)
+                except Exception:
+                    logger.exception("Could not remove %s", name)
+        _ours(snapshot).update(
             status=SnapshotStatus.FAILED,
             stage="",
             finished_at=timezone.now(),
@@ -303,22 +339,38 @@ def snapshot_build(
     return snapshot
 
 
-def _claim(snapshot_id: int) -> Snapshot | None:
-    """Mark the snapshot running for this worker; None if there is nothing for it to do."""
-    stale_before = timezone.now() - timedelta(seconds=BUILD_TIME_LIMIT + 10 * 60)
-    # A build whose worker died without a word holds the one "running" place: free it.
-    Snapshot.objects.filter(status=SnapshotStatus.RUNNING, started_at__lt=stale_before).update(
-        status=SnapshotStatus.FAILED, error="The build was interrupted.", stage=""
+def _ours(snapshot: Snapshot):
+    """The snapshot's row while this attempt still owns it."""
+    return Snapshot.objects.filter(
+        pk=snapshot.pk, status=SnapshotStatus.RUNNING, attempts=snapshot.attempts
     )
+
+
+def _claim(snapshot_id: int, job_id: str = "") -> Snapshot | None:
+    """Mark the snapshot running for this attempt; None if there is nothing for it to do."""
+    stale_before = timezone.now() - STALE_AFTER
     try:
         with transaction.atomic():
+            # A build whose worker died holds the one "running" place: free it.
+            Snapshot.objects.filter(
+                status=SnapshotStatus.RUNNING, heartbeat_at__lt=stale_before
+            ).exclude(pk=snapshot_id).update(
+                status=SnapshotStatus.FAILED,
+                stage="",
+                error="The build was interrupted (its worker stopped); build it again.",
+            )
             snapshot = Snapshot.objects.select_for_update().get(pk=snapshot_id)
-            if snapshot.status in (SnapshotStatus.READY, SnapshotStatus.RUNNING):
+            if snapshot.status == SnapshotStatus.READY:
                 return None
+            if snapshot.status == SnapshotStatus.RUNNING and snapshot.heartbeat_at >= stale_before:
+                if job_id and job_id == snapshot.job_id:  # redelivered: wait for it to go stale
+                    raise SnapshotBusy("The last attempt at this snapshot may still be running.")
+                return None
+            now = timezone.now()
             snapshot.status = SnapshotStatus.RUNNING
             snapshot.progress = 0
             snapshot.error = ""
-            snapshot.started_at = timezone.now()
+            snapshot.started_at = snapshot.heartbeat_at = now
             snapshot.finished_at = None
             snapshot.attempts += 1
             snapshot.save(
@@ -327,6 +379,7 @@ def _claim(snapshot_id: int) -> Snapshot | None:
                     "progress",
                     "error",
                     "started_at",
+                    "heartbeat_at",
                     "finished_at",
                     "attempts",
                 ]
@@ -344,7 +397,7 @@ class _Reporter:
         self.hook = hook
 
     def __call__(self, progress: int, stage: str) -> None:
-        Snapshot.objects.filter(pk=self.snapshot.pk).update(progress=progress, stage=stage)
+        _ours(self.snapshot).update(progress=progress, stage=stage, heartbeat_at=timezone.now())
         if self.hook:
             self.hook(progress, stage)
 

@@ -113,3 +113,15 @@ def test_optional_context_needs_an_allowed_source_only_when_given():
         source_url="https://blog.example.com/items",
     )
     assert "allowed source" in errors["source_url"][0]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://en.wikipedia.org/wiki/A\x1fB",
+        "https://en.wikipedia.org/wiki/A B",
+        "https://en.wikipedia.org/wiki/A\nB",
+    ],
+)
+def test_a_source_url_with_spaces_or_control_characters_is_refused(url):
+    assert source_url_error(url) == "A web address has no spaces or control characters."

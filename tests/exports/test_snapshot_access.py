@@ -147,7 +147,8 @@ def test_downloads_stream_with_their_sha256(client, dana, ready):
 def test_missing_files_and_unfinished_snapshots_are_404(client, dana, ready):
     client.force_login(dana)
     assert client.get(f"/exports/{ready.pk}/files/secrets.txt").status_code == 404
-    assert client.get(f"/exports/{ready.pk}/files/..%2Fv0001%2Fdata.jsonl").status_code == 404
+    for name in ["..", ".spool", "v0001", "data.jsonl.partial"]:  # only recorded names
+        assert client.get(f"/exports/{ready.pk}/files/{name}").status_code == 404
     pending, _ = services.snapshot_request(user=dana, start=False)
     response = client.get(f"/exports/{pending.pk}/files/data.jsonl")
     assert response.status_code == 404
@@ -166,7 +167,7 @@ def test_a_failed_snapshot_can_be_built_again_from_its_page(
     snapshot.refresh_from_db()
     assert (snapshot.status, snapshot.version) == (SnapshotStatus.READY, 1)
     response = client.post(f"/exports/{snapshot.pk}/retry/", follow=True)
-    assert b"Only a failed snapshot can be built again." in response.content
+    assert b"Only a failed snapshot, or one whose job has not started" in response.content
 
 
 # --- API ---------------------------------------------------------------------------------
@@ -196,7 +197,7 @@ def test_a_token_builds_and_fetches_a_snapshot(
     with django_capture_on_commit_callbacks(execute=True):
         created = token_client.post(
             "/api/v1/snapshots/",
-            {"categories": ["open_qa"], "validation_percent": 20},
+            {"validation_percent": 20},
             format="json",
             headers={"Idempotency-Key": "nightly-train-1"},
         )
@@ -205,14 +206,18 @@ def test_a_token_builds_and_fetches_a_snapshot(
     assert answer["job_id"] and answer["status"] == "pending"
     assert answer["progress_url"].endswith(f"/api/v1/snapshots/{answer['id']}/")
     again = token_client.post(
-        "/api/v1/snapshots/", {}, format="json", headers={"Idempotency-Key": "nightly-train-1"}
+        "/api/v1/snapshots/",
+        {"validation_percent": 20},
+        format="json",
+        headers={"Idempotency-Key": "nightly-train-1"},
     )
     assert again.status_code == 200 and again.json()["id"] == answer["id"]
 
     snapshot = token_client.get(answer["progress_url"]).json()
     assert snapshot["status"] == "ready" and snapshot["progress"] == 100
     assert snapshot["record_count"] == 3 and snapshot["category_counts"] == {"open_qa": 3}
-    assert snapshot["parent"] is None and snapshot["version"] == 1
+    assert snapshot["parent"] is None and snapshot["parent_version"] is None
+    assert snapshot["version"] == 1
     assert [f["name"] for f in snapshot["files"]] == [
         "data.jsonl",
         "train.jsonl",
@@ -240,3 +245,32 @@ def test_the_api_explains_bad_options(token_client):
     assert response.json()["categories"] == ["Unknown categories: poetry."]
     assert "min_approvals" in response.json()
     assert not Snapshot.objects.exists()
+
+
+def test_a_file_missing_from_storage_is_a_404_not_a_500(client, dana, ready, snapshot_storage):
+    client.force_login(dana)
+    (snapshot_storage / ready.directory / "README.md").unlink()
+    assert client.get(f"/exports/{ready.pk}/files/README.md").status_code == 404
+    archive = client.get(f"/exports/{ready.pk}/files/{ready.archive['name']}")
+    assert archive.status_code == 404
+    assert client.get(f"/exports/{ready.pk}/files/data.jsonl").status_code == 200
+
+
+def test_the_same_key_with_other_options_is_a_conflict(token_client):
+    first = token_client.post("/api/v1/snapshots/", {"request_key": "k"}, format="json")
+    assert first.status_code == 202
+    other = token_client.post(
+        "/api/v1/snapshots/", {"request_key": "k", "min_approvals": 3}, format="json"
+    )
+    assert other.status_code == 409 and "other options" in other.json()["detail"]
+    assert Snapshot.objects.count() == 1
+
+
+def test_latest_is_the_newest_snapshot_of_all_the_data(token_client, dana, data):
+    full, _ = services.snapshot_request(user=dana, options={"validation_percent": 10}, start=False)
+    services.snapshot_build(full.pk, rescan=False)
+    subset, _ = services.snapshot_request(
+        user=dana, options={"categories": ["brainstorming"]}, start=False
+    )
+    services.snapshot_build(subset.pk, rescan=False)
+    assert token_client.get("/api/v1/snapshots/latest/").json()["id"] == full.pk

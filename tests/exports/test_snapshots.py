@@ -3,6 +3,8 @@ build that fails half way."""
 
 import hashlib
 import json
+import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage
 from django.db import connection
+from django.utils import timezone
 
 from annotation import services as annotation
 from annotation.models import Decision, Entry, EntryStatus, Flag, FlagKind, FlagStatus, Source
@@ -333,13 +336,47 @@ def test_asking_again_with_the_same_key_returns_the_same_snapshot(dana, alice):
 
 def test_a_snapshot_being_built_makes_the_next_one_wait(dana):
     running, _ = services.snapshot_request(user=dana, request_key="a", start=False)
-    Snapshot.objects.filter(pk=running.pk).update(status=SnapshotStatus.RUNNING)
+    Snapshot.objects.filter(pk=running.pk).update(
+        status=SnapshotStatus.RUNNING, heartbeat_at=timezone.now(), job_id="job-a"
+    )
     waiting, _ = services.snapshot_request(user=dana, request_key="b", start=False)
     with pytest.raises(services.SnapshotBusy):
         services.snapshot_build(waiting.pk, rescan=False)
     assert Snapshot.objects.get(pk=waiting.pk).status == SnapshotStatus.PENDING
-    # Building one that is already running (a redelivered job) does nothing.
-    assert services.snapshot_build(running.pk).status == SnapshotStatus.RUNNING
+    # Another job for the one running does nothing; its own job, redelivered, waits its turn.
+    assert services.snapshot_build(running.pk, job_id="job-x").status == SnapshotStatus.RUNNING
+    with pytest.raises(services.SnapshotBusy):
+        services.snapshot_build(running.pk, job_id="job-a")
+
+
+def test_a_build_whose_worker_died_is_taken_over_or_marked_failed(writer, dana):
+    accepted(writer)
+    lost, _ = services.snapshot_request(user=dana, request_key="lost", start=False)
+    stale = timezone.now() - services.snapshots.STALE_AFTER - timedelta(seconds=1)
+    Snapshot.objects.filter(pk=lost.pk).update(
+        status=SnapshotStatus.RUNNING, heartbeat_at=stale, attempts=1, job_id="job-lost"
+    )
+    # Its own job, redelivered once the heartbeat is stale, builds it.
+    rebuilt = services.snapshot_build(lost.pk, rescan=False, job_id="job-lost")
+    assert (rebuilt.status, rebuilt.attempts) == (SnapshotStatus.READY, 2)
+    # A stale build of another snapshot no longer blocks the next one: it is marked failed.
+    other, _ = services.snapshot_request(user=dana, request_key="other", start=False)
+    Snapshot.objects.filter(pk=other.pk).update(status=SnapshotStatus.RUNNING, heartbeat_at=stale)
+    nxt, _ = services.snapshot_request(user=dana, request_key="next", start=False)
+    assert services.snapshot_build(nxt.pk, rescan=False).status == SnapshotStatus.READY
+    other.refresh_from_db()
+    assert other.status == SnapshotStatus.FAILED and "interrupted" in other.error
+    services.snapshot_retry(snapshot=other, user=dana)  # and can be built again
+
+
+def test_a_pending_snapshot_whose_job_never_started_can_be_queued_again(dana):
+    snapshot, _ = services.snapshot_request(user=dana, start=False)
+    with pytest.raises(Exception, match="has not started for 10 minutes"):
+        services.snapshot_retry(snapshot=snapshot, user=dana)
+    Snapshot.objects.filter(pk=snapshot.pk).update(
+        created_at=timezone.now() - timedelta(minutes=11)
+    )
+    assert services.snapshot_retry(snapshot=snapshot, user=dana).status == "pending"
 
 
 def test_the_archive_holds_every_file_and_its_checksum_is_the_streams(writer, snapshot_storage):
@@ -428,7 +465,8 @@ def test_postgresql_streams_the_same_records_with_copy_and_reports_progress(
             category=category("closed_qa"),
             instruction=text,
             context=text,
-            source_url="https://de.wikipedia.org/wiki/X",
+            # Stored before URLs with control characters were refused: COPY must survive them.
+            source_url="https://de.wikipedia.org/wiki/X\x1fY\x1e\nZ",
             response=text[::-1],
         )
         for text in texts
@@ -455,3 +493,43 @@ def test_postgresql_streams_the_same_records_with_copy_and_reports_progress(
     lengths = built.stats["fields"]["instruction"]
     assert (lengths["max"], lengths["count"]) == (max(map(len, texts)), 4)
     assert built.stats["passages"] == [{"domain": "wikipedia.org", "count": 4}]
+
+
+def test_the_rescan_closes_duplicate_flags_no_cluster_supports(writer, snapshot_storage):
+    answer = "Red, yellow and blue are the primary colours of traditional colour theory."
+    original = accepted(writer, instruction="Primary colours?", response=answer)
+    copy = accepted(writer, instruction="Primary colours?", response=answer)
+    services.duplicates_rescan()
+    assert Flag.objects.get(entry=copy, status=FlagStatus.OPEN).duplicate_of_id == original.pk
+    assert build().record_count == 1
+    Entry.objects.filter(pk=original.pk).update(response="Something else entirely, rewritten.")
+    snapshot = build(rescan=True)
+    assert Flag.objects.get(entry=copy).status == FlagStatus.DISMISSED
+    assert snapshot.record_count == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_requests_get_one_snapshot_per_key_and_distinct_versions(seeded, dana):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL's concurrent transactions")
+    keys = ["same"] * 4 + ["a", "b", "c", "d"]
+    barrier = threading.Barrier(len(keys))
+    made: list[tuple[str, int]] = []
+
+    def ask(key: str) -> None:
+        try:
+            barrier.wait()
+            snapshot, _ = services.snapshot_request(user=dana, request_key=key, start=False)
+            made.append((key, snapshot.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ask, args=(key,)) for key in keys]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(made) == len(keys)
+    assert Snapshot.objects.count() == 5
+    assert sorted(Snapshot.objects.values_list("version", flat=True)) == [1, 2, 3, 4, 5]
+    assert len({pk for key, pk in made if key == "same"}) == 1

@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from config.errors import DomainError
 from exports import services
 from exports.models import SnapshotOrigin, SnapshotStatus
 
@@ -41,8 +42,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--request-key",
             default="",
-            help="Running again with the same key rebuilds that snapshot if it failed, and "
-            "otherwise only reports it.",
+            help="Running the command again with the same key builds that snapshot again if it "
+            "failed, and otherwise only reports it (the command's keys are its own).",
         )
 
     def handle(self, *args, **options):
@@ -62,12 +63,17 @@ class Command(BaseCommand):
         except ValidationError as exc:
             problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
             raise CommandError(problems) from None
+        except DomainError as exc:
+            raise CommandError(exc.message) from None
         if not created:
             self.stdout.write(f"Snapshot v{snapshot.version} was asked for with this key.")
         if snapshot.status in (SnapshotStatus.PENDING, SnapshotStatus.FAILED):
+            shown = [-1]
 
             def progress(percent: int, stage: str) -> None:
-                self.stdout.write(f"  {percent:3d}%  {stage}")
+                if percent != shown[0]:
+                    shown[0] = percent
+                    self.stdout.write(f"  {percent:3d}%  {stage}")
 
             try:
                 snapshot = services.snapshot_build(
