@@ -727,30 +727,27 @@ def child(args) -> None:
 BREAKDOWN = [
     ("count() before streaming", [("cum", "django/db/models/query.py", "count")]),
     (
-        "fetch rows: DECLARE, FETCH, Django's row iteration",
-        [("cum", "django/db/models/query.py", "_iterator")],
+        "COPY rows in and split them (the records come written by PostgreSQL)",
+        [("cum", "exports/selectors.py", "_copy_rows")],
     ),
+    ("md5 record digests", [("cum", "exports/dolly.py", "record_digest")]),
     (
-        "encode lines: dolly_line, str.encode, bytes.join",
+        "sha256 + write the files",
         [
-            ("cum", "exports/dolly.py", "dolly_line"),
-            ("own", "~", "<method 'encode' of 'str' objects>"),
-            ("own", "~", "<method 'join' of 'bytes' objects>"),
+            ("cum", "exports/services/snapshots.py", "write"),
+            ("cum", "exports/services/snapshots.py", "_lines"),
         ],
     ),
-    ("blake2b line digests", [("cum", "exports/dolly.py", "line_digest")]),
-    ("sha256 + write data.jsonl", [("cum", "exports/services/snapshots.py", "write")]),
     (
         "row loop itself: tally, lists, passage hosts",
         [
-            ("own", "exports/services/snapshots.py", "_write"),
+            ("own", "exports/services/snapshots.py", "_write_rows"),
             ("own", "~", "<method 'append' of 'array.array' objects>"),
             ("own", "~", "<method 'append' of 'list' objects>"),
-            ("cum", "exports/services/snapshots.py", "_allowed_domain"),
         ],
     ),
     (
-        "progress reports (UPDATE per percent)",
+        "progress reports (UPDATE per percent) and passage hosts (both __call__)",
         [("cum", "exports/services/snapshots.py", "__call__")],
     ),
     (
