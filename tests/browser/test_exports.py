@@ -54,4 +54,4 @@ def test_a_data_scientist_builds_a_snapshot_watches_it_and_downloads_the_data(pa
 
     page.get_by_role("link", name="← All snapshots").click()
     expect(page.locator("#snapshot-v1")).to_contain_text("5")
-    expect(page.get_by_text("Latest ready:")).to_contain_text("v1")
+    expect(page.get_by_text("Latest snapshot of all the data:")).to_contain_text("v1")
