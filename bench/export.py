@@ -700,7 +700,9 @@ def child(args) -> None:
     profiler = cProfile.Profile() if args.profile else None
     if profiler:
         profiler.enable()
-    snapshot = snapshot_build(args.snapshot, rescan=args.child == "job", on_progress=hook)
+    snapshot = snapshot_build(
+        snapshot_id=args.snapshot, rescan=args.child == "job", on_progress=hook
+    )
     seconds = time.perf_counter() - started
     if profiler:
         profiler.disable()

@@ -155,7 +155,7 @@ _FIELD = b"\x1f"
 _RECORD_START = b'{"instruction": '
 
 
-def export_rows(entries: QuerySet[Entry], chunk_size: int = 2_000) -> Iterator[list[ExportRow]]:
+def export_rows(*, entries: QuerySet[Entry], chunk_size: int = 2_000) -> Iterator[list[ExportRow]]:
     """The entries as export rows, by id, a chunk at a time (never the whole table at once).
 
     On PostgreSQL the database writes each JSON record (dolly.pg_record_sql) and streams the

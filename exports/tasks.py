@@ -31,21 +31,28 @@ def duplicates_rescan() -> dict:
     }
 
 
-@shared_task(bind=True, acks_late=True, time_limit=services.BUILD_TIME_LIMIT, max_retries=None)
+@shared_task(
+    bind=True,
+    acks_late=True,
+    time_limit=services.BUILD_TIME_LIMIT,
+    # A minute before the hard limit the build stops, removes what it stored and says so.
+    soft_time_limit=services.BUILD_TIME_LIMIT - 60,
+    max_retries=None,
+)
 def snapshot_build(self, snapshot_id: int) -> dict:
     """Build an export snapshot; waits its turn while another one is being built."""
     try:
-        snapshot = services.snapshot_build(snapshot_id, job_id=self.request.id or "")
+        snapshot = services.snapshot_build(snapshot_id=snapshot_id, job_id=self.request.id or "")
     except services.SnapshotBusy as exc:
         if self.request.is_eager:  # in-process: built after the one running (below)
             return {"status": "pending"}
         raise self.retry(
-            exc=exc, countdown=min(15 * 2 ** min(self.request.retries, 4), 300)
+            exc=exc, countdown=min(15 * 2 ** min(self.request.retries, 5), 300)
         ) from exc
     if self.request.is_eager:
         waiting = services.snapshot_waiting()
         if waiting is not None:
-            services.snapshot_build(waiting.pk)
+            services.snapshot_build(snapshot_id=waiting.pk)
     return {"version": snapshot.version, "status": snapshot.status}
 
 

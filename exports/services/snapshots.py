@@ -257,8 +257,8 @@ def snapshot_waiting() -> Snapshot | None:
 
 
 def snapshot_build(
-    snapshot_id: int,
     *,
+    snapshot_id: int,
     rescan: bool = True,
     on_progress: Callable[[int, str], None] | None = None,
     job_id: str = "",
@@ -487,7 +487,7 @@ def _write_rows(snapshot, options, spool, entries, writers, report, total) -> _B
     step = _progress_step(report, total)
     percent = options.validation_percent
     done = 0
-    for chunk in selectors.export_rows(entries, CHUNK_ROWS):
+    for chunk in selectors.export_rows(entries=entries, chunk_size=CHUNK_ROWS):
         records, train, validation = [], [], []
         for pk, author, source, slug, i_len, c_len, r_len, url, record in chunk:
             records.append(record)

@@ -31,7 +31,7 @@ def data(db):
 @pytest.fixture
 def ready(data, dana) -> Snapshot:
     snapshot, _ = services.snapshot_request(user=dana, start=False)
-    return services.snapshot_build(snapshot.pk)
+    return services.snapshot_build(snapshot_id=snapshot.pk)
 
 
 @pytest.fixture
@@ -268,9 +268,9 @@ def test_the_same_key_with_other_options_is_a_conflict(token_client):
 
 def test_latest_is_the_newest_snapshot_of_all_the_data(token_client, dana, data):
     full, _ = services.snapshot_request(user=dana, options={"validation_percent": 10}, start=False)
-    services.snapshot_build(full.pk, rescan=False)
+    services.snapshot_build(snapshot_id=full.pk, rescan=False)
     subset, _ = services.snapshot_request(
         user=dana, options={"categories": ["brainstorming"]}, start=False
     )
-    services.snapshot_build(subset.pk, rescan=False)
+    services.snapshot_build(snapshot_id=subset.pk, rescan=False)
     assert token_client.get("/api/v1/snapshots/latest/").json()["id"] == full.pk

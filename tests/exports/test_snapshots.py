@@ -40,7 +40,7 @@ def accepted(author, **kwargs) -> Entry:
 
 def build(user=None, rescan=False, **options) -> Snapshot:
     snapshot, _ = services.snapshot_request(user=user, options=options, start=False)
-    return services.snapshot_build(snapshot.pk, rescan=rescan)
+    return services.snapshot_build(snapshot_id=snapshot.pk, rescan=rescan)
 
 
 def read(storage_dir: Path, snapshot: Snapshot, name: str) -> bytes:
@@ -318,7 +318,7 @@ def test_a_build_that_fails_midway_leaves_nothing_and_can_be_retried(
         },
     }
     services.snapshot_retry(snapshot=snapshot, user=dana)  # start once this test's "commit"...
-    retried = services.snapshot_build(snapshot.pk, rescan=False)  # ...here, in-process
+    retried = services.snapshot_build(snapshot_id=snapshot.pk, rescan=False)  # ...here, in-process
     assert (retried.pk, retried.version, retried.status) == (snapshot.pk, 1, SnapshotStatus.READY)
     assert retried.attempts == 2
     assert Snapshot.objects.count() == 1
@@ -343,12 +343,15 @@ def test_a_snapshot_being_built_makes_the_next_one_wait(dana):
     )
     waiting, _ = services.snapshot_request(user=dana, request_key="b", start=False)
     with pytest.raises(services.SnapshotBusy):
-        services.snapshot_build(waiting.pk, rescan=False)
+        services.snapshot_build(snapshot_id=waiting.pk, rescan=False)
     assert Snapshot.objects.get(pk=waiting.pk).status == SnapshotStatus.PENDING
     # Another job for the one running does nothing; its own job, redelivered, waits its turn.
-    assert services.snapshot_build(running.pk, job_id="job-x").status == SnapshotStatus.RUNNING
+    assert (
+        services.snapshot_build(snapshot_id=running.pk, job_id="job-x").status
+        == SnapshotStatus.RUNNING
+    )
     with pytest.raises(services.SnapshotBusy):
-        services.snapshot_build(running.pk, job_id="job-a")
+        services.snapshot_build(snapshot_id=running.pk, job_id="job-a")
 
 
 def test_a_build_whose_worker_died_is_taken_over_or_marked_failed(writer, dana):
@@ -359,13 +362,13 @@ def test_a_build_whose_worker_died_is_taken_over_or_marked_failed(writer, dana):
         status=SnapshotStatus.RUNNING, heartbeat_at=stale, attempts=1, job_id="job-lost"
     )
     # Its own job, redelivered once the heartbeat is stale, builds it.
-    rebuilt = services.snapshot_build(lost.pk, rescan=False, job_id="job-lost")
+    rebuilt = services.snapshot_build(snapshot_id=lost.pk, rescan=False, job_id="job-lost")
     assert (rebuilt.status, rebuilt.attempts) == (SnapshotStatus.READY, 2)
     # A stale build of another snapshot no longer blocks the next one: it is marked failed.
     other, _ = services.snapshot_request(user=dana, request_key="other", start=False)
     Snapshot.objects.filter(pk=other.pk).update(status=SnapshotStatus.RUNNING, heartbeat_at=stale)
     nxt, _ = services.snapshot_request(user=dana, request_key="next", start=False)
-    assert services.snapshot_build(nxt.pk, rescan=False).status == SnapshotStatus.READY
+    assert services.snapshot_build(snapshot_id=nxt.pk, rescan=False).status == SnapshotStatus.READY
     other.refresh_from_db()
     assert other.status == SnapshotStatus.FAILED and "interrupted" in other.error
     services.snapshot_retry(snapshot=other, user=dana)  # and can be built again
@@ -477,7 +480,7 @@ def test_postgresql_streams_the_same_records_with_copy_and_reports_progress(
     seen = []
     snapshot, _ = services.snapshot_request(user=None, start=False)
     built = services.snapshot_build(
-        snapshot.pk, rescan=False, on_progress=lambda percent, stage: seen.append(stage)
+        snapshot_id=snapshot.pk, rescan=False, on_progress=lambda percent, stage: seen.append(stage)
     )
     assert built.status == SnapshotStatus.READY, built.error
     lines = read(snapshot_storage, built, "data.jsonl").split(b"\n")[:-1]

@@ -77,7 +77,7 @@ class Command(BaseCommand):
 
             try:
                 snapshot = services.snapshot_build(
-                    snapshot.pk, rescan=not options["skip_rescan"], on_progress=progress
+                    snapshot_id=snapshot.pk, rescan=not options["skip_rescan"], on_progress=progress
                 )
             except services.SnapshotBusy as exc:
                 raise CommandError(f"{exc} Run the command again later.") from None
