@@ -24,7 +24,7 @@ def test_the_command_builds_a_snapshot_and_prints_where_it_is(snapshot_storage):
     output = run("--validation-percent", "10", "--category", "open_qa", "--request-key", "cli")
     snapshot = Snapshot.objects.get()
     assert str(snapshot_storage / "v0001") in output.splitlines()
-    assert "Snapshot v1: 1 records" in output
+    assert "Snapshot v1: 1 record, data.jsonl" in output
     assert "Grouping duplicates" in output and "Writing 1 of 1 records" in output
     assert (snapshot_storage / "v0001" / "validation.jsonl").exists()
     assert snapshot.options["categories"] == ["open_qa"] and snapshot.origin == "command"

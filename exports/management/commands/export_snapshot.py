@@ -93,7 +93,8 @@ class Command(BaseCommand):
         self.stdout.write(where)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Snapshot v{snapshot.version}: {snapshot.record_count:,} records, "
+                f"Snapshot v{snapshot.version}: {snapshot.record_count:,} "
+                f"record{'' if snapshot.record_count == 1 else 's'}, "
                 f"{', '.join(f['name'] for f in snapshot.files)}."
             )
         )
