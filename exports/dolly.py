@@ -30,11 +30,6 @@ def dolly_record(instruction: str, context: str, response: str, category: str) -
     )
 
 
-def dolly_line(instruction: str, context: str, response: str, category: str) -> str:
-    """One record as a line of the file (with its newline)."""
-    return dolly_record(instruction, context, response, category) + "\n"
-
-
 def pg_record_sql(alias: str, category: str) -> str:
     """SQL for the same record, written by PostgreSQL: to_json() escapes a string exactly as
     Python's json module does with ensure_ascii=False (", \\, \\b \\f \\n \\r \\t, other controls

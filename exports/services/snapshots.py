@@ -471,7 +471,7 @@ def _write(snapshot: Snapshot, options: SnapshotOptions, spool: Path, report: _R
     writers = {name: _HashingFile(spool / name) for name in names}
     try:
         return _write_rows(snapshot, options, spool, entries, writers, report, total)
-    finally:
+    finally:  # the spool files close however the stream ends
         for writer in writers.values():
             writer.handle.close()
 
@@ -506,7 +506,7 @@ def _write_rows(snapshot, options, spool, entries, writers, report, total) -> _B
                 tally.authors.add(author)
                 if c_len:
                     tally.passage_hosts[domain_of(url)] += 1
-            if percent:
+            if split:
                 (validation if dolly.in_validation(pk, percent) else train).append(record)
         writers[DATA_FILE].write(_lines(records))
         if split:
