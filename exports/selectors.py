@@ -121,8 +121,8 @@ def snapshot_list() -> QuerySet[Snapshot]:
 DEFAULT_FILTERS = {"categories": [], "min_approvals": 0, "include_imported": True}
 
 
-def _filters(options: dict) -> dict:
-    """What decides the records (data.jsonl); the validation split only divides them."""
+def snapshot_filters(options: dict) -> dict:
+    """The options that decide the records (data.jsonl); the validation split only divides them."""
     return {key: options.get(key) for key in DEFAULT_FILTERS}
 
 
@@ -130,7 +130,7 @@ def snapshot_latest() -> Snapshot | None:
     """The newest ready snapshot of the whole data set (default filters, any split): what a
     trainer fetching "latest" expects, never a subset someone built for a look."""
     for snapshot in snapshot_list().filter(status=SnapshotStatus.READY).order_by("-version"):
-        if _filters(snapshot.options) == DEFAULT_FILTERS:
+        if snapshot_filters(snapshot.options) == DEFAULT_FILTERS:
             return snapshot
     return None
 
@@ -139,7 +139,7 @@ def snapshot_parent(*, version: int, options: dict) -> Snapshot | None:
     """What a new snapshot is compared with: the newest ready one with the same filters."""
     candidates = Snapshot.objects.filter(status=SnapshotStatus.READY, version__lt=version)
     for snapshot in candidates.order_by("-version").only("pk", "options"):
-        if _filters(snapshot.options) == _filters(options):
+        if snapshot_filters(snapshot.options) == snapshot_filters(options):
             return Snapshot.objects.get(pk=snapshot.pk)
     return None
 

@@ -123,11 +123,7 @@ class SnapshotOptions:
 
     @property
     def filters(self) -> dict:
-        return {
-            "categories": self.categories,
-            "min_approvals": self.min_approvals,
-            "include_imported": self.include_imported,
-        }
+        return selectors.snapshot_filters(self.as_dict())
 
 
 def _number(value, kind):
