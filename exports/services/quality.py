@@ -26,26 +26,45 @@ def entry_check(*, entry: Entry) -> list[Flag]:
     closed. Returns the flags raised by this run.
     """
     findings = [*duplicate_findings(entry=entry), *licensing_findings(entry)]
-    raised = []
     with transaction.atomic():
-        for finding in findings:
-            flag, created = annotation.flag_raise(
-                entry=entry,
-                kind=finding.kind,
-                evidence=finding.evidence,
-                evidence_key=finding.evidence_key,
-                blocking=finding.blocking,
-                duplicate_of=Entry.objects.filter(pk=finding.duplicate_of).first(),
-                similarity=finding.similarity,
-            )
-            if created:
-                raised.append(flag)
-        current = {(f.kind, f.evidence_key[:200]) for f in findings}
-        for flag in Flag.objects.filter(entry=entry, status=FlagStatus.OPEN):
-            if (flag.kind, flag.evidence_key) not in current:
-                annotation.flag_supersede(flag=flag, note="No longer found when checked again.")
+        flags = {(flag.kind, flag.evidence_key): flag for flag in Flag.objects.filter(entry=entry)}
+        raised = _findings_record(entry=entry, findings=findings, flags=flags)
     if raised:
         logger.info("Entry #%s: %d new flag(s)", entry.pk, len(raised))
+    return raised
+
+
+def _findings_record(
+    *, entry: Entry, findings: list[Finding], flags: dict[tuple[str, str], Flag]
+) -> list[Flag]:
+    """Flag the findings not yet flagged (`flags`: the entry's flags of the kinds checked, in
+    any status, by kind and evidence key), and close the open ones no finding supports now.
+    Returns the flags raised."""
+    raised = []
+    found = set()
+    for finding in findings:
+        key = (finding.kind, finding.evidence_key[:200])
+        found.add(key)
+        if key in flags:
+            continue
+        flag, created = annotation.flag_raise(
+            entry=entry,
+            kind=finding.kind,
+            evidence=finding.evidence,
+            evidence_key=finding.evidence_key,
+            blocking=finding.blocking,
+            duplicate_of=(
+                Entry.objects.filter(pk=finding.duplicate_of).first()
+                if finding.duplicate_of
+                else None
+            ),
+            similarity=finding.similarity,
+        )
+        if created:
+            raised.append(flag)
+    for key, flag in flags.items():
+        if flag.status == FlagStatus.OPEN and key not in found:
+            annotation.flag_supersede(flag=flag, note="No longer found when checked again.")
     return raised
 
 
@@ -80,23 +99,9 @@ def licensing_rescan(
         for flag in Flag.objects.filter(entry__in=chunk, kind__in=LICENSING_KINDS):
             known.setdefault(flag.entry_id, {})[(flag.kind, flag.evidence_key)] = flag
         for entry in chunk:
+            findings = licensing_findings(entry, book)
             flags = known.get(entry.pk, {})
-            found = set()
-            for finding in licensing_findings(entry, book):
-                key = (finding.kind, finding.evidence_key[:200])
-                found.add(key)
-                if key not in flags:
-                    _flag, created = annotation.flag_raise(
-                        entry=entry,
-                        kind=finding.kind,
-                        evidence=finding.evidence,
-                        evidence_key=finding.evidence_key,
-                        blocking=finding.blocking,
-                    )
-                    raised += created
-            for key, flag in flags.items():
-                if flag.status == FlagStatus.OPEN and key not in found:
-                    annotation.flag_supersede(flag=flag, note="No longer found when checked again.")
+            raised += len(_findings_record(entry=entry, findings=findings, flags=flags))
         done += len(chunk)
         if on_chunk:
             on_chunk(done, total)
