@@ -5,17 +5,34 @@ PYTHON ?= $(shell bin/find-python)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test serve install lint format migrations-check bench clean
+.PHONY: run test serve install install-dev lock lint format migrations-check bench clean
 
-# Reinstall only when the lock file changes.
-$(VENV)/.installed: requirements.lock pyproject.toml
+# Two locked sets, both with hashes: what Flock needs to run (requirements.lock), and on top of it
+# what tests, benchmarks and linters need (requirements-dev.lock). Each reinstalls only when its
+# lock file changes; `make run` installs the first alone.
+$(VENV)/.runtime: requirements.lock
 	@test -n "$(PYTHON)" || { echo "No Python >= 3.12 found; see bin/find-python." >&2; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	@echo "Installing Flock's runtime packages into $(VENV) (requirements.lock)…"
+	@$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
 	@touch $@
 
-install: $(VENV)/.installed
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.lock
+	@echo "Installing the test, benchmark and lint packages (requirements-dev.lock)…"
+	@$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
+	@touch $@
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+## make lock: recompile both lock files from pyproject.toml (needs the network); the dev set is
+## constrained to the runtime pins, so that tests run on exactly what `make run` installs
+lock: install
+	@$(PY) -m pip install --quiet --disable-pip-version-check uv
+	$(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.12 --generate-hashes \
+		-o requirements.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.12 \
+		--generate-hashes -c requirements.lock -o requirements-dev.lock
 
 ## make run: set up, migrate, load demo data and serve on http://127.0.0.1:8000 (SQLite, tasks in-process)
 run: install
@@ -26,7 +43,7 @@ run: install
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## make test: the whole suite (SQLite by default; DATABASE_URL / REDIS_URL select the real services)
-test: install
+test: install-dev
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 ## make serve: production-style processes (gunicorn, Celery worker and beat); needs DATABASE_URL, REDIS_URL
@@ -40,18 +57,18 @@ serve: install
 	wait
 
 ## make bench: benchmarks that print their figures (DATABASE_URL selects PostgreSQL)
-bench: install
+bench: install-dev
 	$(PY) -m bench.writing
 	$(PY) -m bench.review
 	$(PY) -m bench.leaderboard
 	$(PY) -m bench.dedupe
 	$(PY) -m bench.export
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-format: install
+format: install-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 

@@ -8,6 +8,7 @@ from annotation.models import EntryStatus, Flag, FlagStatus
 from exports import services as exports
 from leaderboard.models import Contest
 from tests.factories import category
+from tests.when import datetime_local, days_ahead
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -57,9 +58,9 @@ def test_a_contest_admin_creates_a_contest_in_the_browser(browser_as, carol):
     page = browser_as(carol)
     page.get_by_role("link", name="Contests").click()
     page.get_by_label("Name", exact=True).fill("Holiday drive")
-    page.get_by_label("Starts at").fill("2027-12-13T09:00")
-    page.get_by_label("Ends at", exact=True).fill("2027-12-17T17:00")
-    page.get_by_label("Grace ends at").fill("2027-12-19T17:00")
+    page.get_by_label("Starts at").fill(datetime_local(days_ahead(14, hour=9)))
+    page.get_by_label("Ends at", exact=True).fill(datetime_local(days_ahead(18, hour=17)))
+    page.get_by_label("Grace ends at").fill(datetime_local(days_ahead(20, hour=17)))
     page.get_by_label("Prize").fill("Cake for the top three")
     page.get_by_label("Summarization").check()
     page.get_by_label("Focus bonus").fill("5")
@@ -70,9 +71,9 @@ def test_a_contest_admin_creates_a_contest_in_the_browser(browser_as, carol):
 
     # A second contest over the same days is refused beside the form, and keeps what was typed.
     page.get_by_label("Name", exact=True).fill("Clash")
-    page.get_by_label("Starts at").fill("2027-12-14T09:00")
-    page.get_by_label("Ends at", exact=True).fill("2027-12-15T17:00")
-    page.get_by_label("Grace ends at").fill("2027-12-16T17:00")
+    page.get_by_label("Starts at").fill(datetime_local(days_ahead(15, hour=9)))
+    page.get_by_label("Ends at", exact=True).fill(datetime_local(days_ahead(16, hour=17)))
+    page.get_by_label("Grace ends at").fill(datetime_local(days_ahead(17, hour=17)))
     page.get_by_role("button", name="Save contest").click()
     expect(page.get_by_text("overlaps Holiday drive")).to_be_visible()
     expect(page.get_by_label("Name", exact=True)).to_have_value("Clash")

@@ -6,6 +6,7 @@ from django.utils import timezone
 from leaderboard import services
 from leaderboard.models import Contest
 from tests.factories import submitted
+from tests.when import days_ahead
 
 pytestmark = pytest.mark.django_db
 
@@ -77,10 +78,11 @@ def test_all_time_and_team_scopes(as_user, alice, bob, carol, accept):
 
 
 def test_only_admins_write_contests(as_user, bob, carol):
+    starts, ends = days_ahead(30, hour=9), days_ahead(34, hour=17)  # UTC, the tests' time zone
     body = {
         "name": "Spring drive",
-        "starts_at": "2027-03-01T09:00:00Z",
-        "ends_at": "2027-03-05T17:00:00Z",
+        "starts_at": starts.isoformat().replace("+00:00", "Z"),
+        "ends_at": ends.isoformat().replace("+00:00", "Z"),
         "focus_categories": ["summarization"],
         "multipliers": {"summarization": 2},
     }
@@ -91,7 +93,8 @@ def test_only_admins_write_contests(as_user, bob, carol):
     assert created.status_code == 201, created.json()
     contest_id = created.json()["id"]
     assert created.json()["focus_categories"] == ["summarization"]
-    assert created.json()["grace_ends_at"] == "2027-03-07T17:00:00Z"
+    grace = ends + datetime.timedelta(hours=48)
+    assert created.json()["grace_ends_at"] == grace.isoformat().replace("+00:00", "Z")
 
     overlap = as_user(carol).post("/api/v1/contests/", {**body, "name": "Clash"}, format="json")
     assert overlap.status_code == 400 and "starts_at" in overlap.json()

@@ -10,6 +10,7 @@ from leaderboard import selectors, services
 from leaderboard.csv_safety import spreadsheet_safe
 from leaderboard.models import Contest, ScoreEvent, Standing
 from tests.factories import submitted
+from tests.when import datetime_local, days_ahead
 
 pytestmark = pytest.mark.django_db
 
@@ -60,19 +61,31 @@ def test_an_entry_counts_for_the_week_it_was_submitted_in_across_the_boundary(
     assert events.get(entry=early_monday).contest == next_week
 
 
-def test_an_admin_contest_takes_the_place_of_the_weekly_one(berlin, carol, alice, bob, accept):
+@pytest.fixture
+def next_week(berlin, time_machine) -> datetime.datetime:
+    """Monday 00:00 (Berlin) of the week after today's; the clock is set to its Wednesday noon,
+    so that a test about "now" inside a week holds whatever day the suite runs on."""
+    today = timezone.now().astimezone(BERLIN).date()
+    monday = today + datetime.timedelta(days=7 - today.weekday())
+    starts = datetime.datetime.combine(monday, datetime.time.min, tzinfo=BERLIN)
+    time_machine.move_to(starts + datetime.timedelta(days=2, hours=12))
+    return starts
+
+
+def test_an_admin_contest_takes_the_place_of_the_weekly_one(next_week, carol, alice, bob, accept):
+    tuesday, wednesday = (next_week + datetime.timedelta(days=n) for n in (1, 2))
     contest = services.contest_save(
         actor=carol,
         values={
             "name": "Launch week",
-            "starts_at": at(2026, 11, 24, 9, 0),
-            "ends_at": at(2026, 11, 27, 18, 0),
+            "starts_at": tuesday.replace(hour=9),
+            "ends_at": (tuesday + datetime.timedelta(days=3)).replace(hour=18),
         },
     )
-    assert contest.grace_ends_at == at(2026, 11, 29, 18, 0)
-    entry = accept(submitted(alice, submitted_at=at(2026, 11, 25, 10, 0)), bob, carol)
+    assert contest.grace_ends_at == (tuesday + datetime.timedelta(days=5)).replace(hour=18)
+    entry = accept(submitted(alice, submitted_at=wednesday.replace(hour=10)), bob, carol)
     assert ScoreEvent.objects.get(entry=entry, kind="entry_accepted").contest == contest
-    assert services.contest_ensure_week(moment=at(2026, 11, 25, 10, 0)) is None
+    assert services.contest_ensure_week(moment=wednesday.replace(hour=10)) is None
 
 
 def test_contest_windows_may_not_overlap(berlin, carol):
@@ -216,9 +229,9 @@ def test_contest_admin_page(client, bob, carol):
         "/contests/",
         {
             "name": "Holiday drive",
-            "starts_at": "2026-12-14T09:00",
-            "ends_at": "2026-12-18T17:00",
-            "grace_ends_at": "2026-12-20T17:00",
+            "starts_at": datetime_local(days_ahead(14, hour=9)),
+            "ends_at": datetime_local(days_ahead(18, hour=17)),
+            "grace_ends_at": datetime_local(days_ahead(20, hour=17)),
             "prize": "Cake",
             "multipliers": "{}",
             "focus_bonus": "0",
@@ -231,9 +244,9 @@ def test_contest_admin_page(client, bob, carol):
         f"/contests/{contest.pk}/edit/",
         {
             "name": "Holiday drive",
-            "starts_at": "2026-12-14T09:00",
-            "ends_at": "2026-12-13T17:00",
-            "grace_ends_at": "2026-12-20T17:00",
+            "starts_at": datetime_local(days_ahead(14, hour=9)),
+            "ends_at": datetime_local(days_ahead(13, hour=17)),
+            "grace_ends_at": datetime_local(days_ahead(20, hour=17)),
             "multipliers": "{}",
             "focus_bonus": "0",
             "winner_count": "3",
