@@ -36,11 +36,11 @@ lock: install
 
 ## make run: set up, migrate, load demo data and serve on http://127.0.0.1:8000 (SQLite, tasks in-process)
 run: install
-	$(PY) manage.py migrate --no-input
-	$(PY) manage.py seed_demo
-	$(PY) manage.py export_snapshot --request-key demo
-	@echo "Flock is starting on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "Preparing the database and the demo data…"
+	@$(PY) manage.py migrate --no-input --verbosity 0
+	@$(PY) manage.py seed_demo --verbosity 0
+	@$(PY) manage.py export_snapshot --request-key demo --verbosity 0
+	@$(PY) manage.py serve_demo $(HOST):$(PORT) --skip-checks
 
 ## make test: the whole suite (SQLite by default; DATABASE_URL / REDIS_URL select the real services)
 test: install-dev

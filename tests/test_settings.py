@@ -58,7 +58,7 @@ def test_nothing_set_means_sqlite_eager_celery_and_debug():
     found = _settings()
     assert found["engine"] == "django.db.backends.sqlite3"
     assert found["name"].endswith("db.sqlite3")
-    assert found["eager"] is True and found["broker"] == "memory://"
+    assert found["eager"] is True and found["broker"] == "memory://localhost/"
     assert found["debug"] is True
     assert found["mailer"].endswith("console.EmailBackend")
 

@@ -17,6 +17,19 @@ PEOPLE = [
     ("carol", "Carol Nguyen", "Support", "moderator"),
     ("dana", "Dana Kowalski", "Research", "data scientist"),
 ]
+# What each demo login shows a newcomer (the README's tour follows the same order).
+TRY = {
+    "alice": "a newcomer: accept the agreement, then write on /write/",
+    "bob": "a contributor with entries: review colleagues' work on /review/",
+    "carol": "a moderator and contest admin: /moderation/, /contests/, /admin/",
+    "dana": "a data scientist: snapshots on /exports/",
+}
+
+
+def demo_logins() -> list[str]:
+    """The demo logins as `make run` prints them: who to sign in as, and what to try."""
+    return [f"  {username:<6} {TRY[username]}" for username, *_ in PEOPLE]
+
 
 SAMPLES = [
     (
@@ -70,7 +83,7 @@ class Command(BaseCommand):
         if not settings.DEBUG and not force:
             raise CommandError("seed_demo creates accounts with a known password; DEBUG is off.")
         User = get_user_model()
-        scientists, _ = Group.objects.get_or_create(name="data-scientists")
+        scientists, _ = Group.objects.get_or_create(name=settings.FLOCK_DATA_SCIENTISTS_GROUP)
         users = {}
         for username, display_name, team_name, role in PEOPLE:
             team, _ = Team.objects.get_or_create(name=team_name)
@@ -104,6 +117,8 @@ class Command(BaseCommand):
                     entry=entry, reviewer=users[reviewer], verdict="approve", rating=4
                 )
 
-        self.stdout.write(self.style.SUCCESS("Demo data ready. Demo logins:"))
-        for username, _, _, role in PEOPLE:
-            self.stdout.write(f"  {username:<6} / {DEMO_PASSWORD}   ({role})")
+        if options["verbosity"] >= 1:
+            self.stdout.write(
+                self.style.SUCCESS(f"Demo data ready. Demo logins (password {DEMO_PASSWORD}):")
+            )
+            self.stdout.write("\n".join(demo_logins()))

@@ -65,13 +65,13 @@ class Command(BaseCommand):
             raise CommandError(problems) from None
         except DomainError as exc:
             raise CommandError(exc.message) from None
-        if not created:
+        if not created and options["verbosity"] >= 1:
             self.stdout.write(f"Snapshot v{snapshot.version} was asked for with this key.")
         if snapshot.status in (SnapshotStatus.PENDING, SnapshotStatus.FAILED):
             shown = [-1]
 
             def progress(percent: int, stage: str) -> None:
-                if percent != shown[0]:
+                if percent != shown[0] and options["verbosity"] >= 1:
                     shown[0] = percent
                     self.stdout.write(f"  {percent:3d}%  {stage}")
 
@@ -90,6 +90,8 @@ class Command(BaseCommand):
             where = storage.path(snapshot.directory)
         except NotImplementedError:  # a remote storage: its own name for the folder
             where = snapshot.directory
+        if options["verbosity"] < 1:
+            return
         self.stdout.write(where)
         self.stdout.write(
             self.style.SUCCESS(
