@@ -166,6 +166,9 @@ class Entry(models.Model):
     # whose reviews count afresh. review_count is the current round's, kept for the queue's order.
     review_round = models.PositiveSmallIntegerField(default=1)
     review_count = models.PositiveIntegerField(default=0)
+    # How many revisions the entry has: the next one is numbered revision_count + 1
+    # (services.revision_record allocates it).
+    revision_count = models.PositiveIntegerField(default=0, editable=False)
     leased_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

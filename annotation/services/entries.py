@@ -1,8 +1,7 @@
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from annotation import selectors
@@ -22,12 +21,37 @@ def _require_status(entry: Entry, *allowed: str, action: str) -> None:
         raise StateConflict(f"A {entry.get_status_display().lower()} entry cannot be {action}.")
 
 
+def _revision_number_next(*, entry: Entry) -> int:
+    """Take the entry's next revision number: its counter, raised and read in one statement.
+
+    `Max(number) + 1` let two saves of one entry at once (an autosave racing the submit, two
+    tabs) read the same maximum and collide on the unique (entry, number). One
+    `UPDATE … RETURNING` cannot interleave: on PostgreSQL a concurrent save waits on the row lock
+    this takes until the transaction ends, then counts on from the committed value; SQLite runs
+    one writer at a time. The ORM's update() returns no values, hence the SQL.
+    """
+    quote = connection.ops.quote_name
+    table, column = Entry._meta.db_table, Entry._meta.get_field("revision_count").column
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(table)} SET {quote(column)} = {quote(column)} + 1 "
+            f"WHERE {quote(Entry._meta.pk.column)} = %s RETURNING {quote(column)}",
+            [entry.pk],
+        )
+        (number,) = cursor.fetchone()
+    entry.revision_count = number
+    return number
+
+
 def revision_record(*, entry: Entry, author: AbstractBaseUser) -> Revision:
-    """Copy the entry's current text into a new, numbered, never-changed revision."""
-    last = entry.revisions.aggregate(n=Max("number"))["n"] or 0
+    """Copy the entry's current text into a new, numbered, never-changed revision.
+
+    Call it inside the transaction that changed the text, so that the number is given back if
+    that transaction rolls back.
+    """
     return Revision.objects.create(
         entry=entry,
-        number=last + 1,
+        number=_revision_number_next(entry=entry),
         author=author,
         **{name: getattr(entry, name) for name in ENTRY_FIELDS},
     )
