@@ -9,17 +9,20 @@ PORT ?= 8000
 
 # Two locked sets, both with hashes: what Flock needs to run (requirements.lock), and on top of it
 # what tests, benchmarks and linters need (requirements-dev.lock). Each reinstalls only when its
-# lock file changes; `make run` installs the first alone.
+# lock file changes; `make run` installs the first alone. --no-compile: Python compiles what it
+# imports on first use, and compiling every installed module up front cost a first run 4 s.
 $(VENV)/.runtime: requirements.lock
 	@test -n "$(PYTHON)" || { echo "No Python >= 3.12 found; see bin/find-python." >&2; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing Flock's runtime packages into $(VENV) (requirements.lock)…"
-	@$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	@$(PY) -m pip install --quiet --disable-pip-version-check --no-compile --require-hashes \
+		-r requirements.lock
 	@touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.lock
 	@echo "Installing the test, benchmark and lint packages (requirements-dev.lock)…"
-	@$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
+	@$(PY) -m pip install --quiet --disable-pip-version-check --no-compile --require-hashes \
+		-r requirements-dev.lock
 	@touch $@
 
 install: $(VENV)/.runtime
@@ -36,11 +39,7 @@ lock: install
 
 ## make run: set up, migrate, load demo data and serve on http://127.0.0.1:8000 (SQLite, tasks in-process)
 run: install
-	@echo "Preparing the database and the demo data…"
-	@$(PY) manage.py migrate --no-input --verbosity 0
-	@$(PY) manage.py seed_demo --verbosity 0
-	@$(PY) manage.py export_snapshot --request-key demo --verbosity 0
-	@$(PY) manage.py serve_demo $(HOST):$(PORT) --skip-checks
+	@$(PY) manage.py serve_demo $(HOST):$(PORT)
 
 ## make test: the whole suite (SQLite by default; DATABASE_URL / REDIS_URL select the real services)
 test: install-dev

@@ -42,7 +42,8 @@ def test_a_server_error_keeps_its_traceback(console):
 
 
 def test_the_first_run_steps_print_nothing_but_what_they_are_asked(tmp_path):
-    """`make run`'s set-up on a fresh SQLite database, tasks in-process as on a newcomer's machine:
+    """The set-up serve_demo runs before `make run` serves, on a fresh SQLite database with tasks
+    in-process as on a newcomer's machine, one command at a time:
     no broker warning ("No hostname was supplied"), no line per task, no traceback."""
     import os
     import subprocess

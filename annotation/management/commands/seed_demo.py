@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -83,6 +84,9 @@ class Command(BaseCommand):
         if not settings.DEBUG and not force:
             raise CommandError("seed_demo creates accounts with a known password; DEBUG is off.")
         User = get_user_model()
+        # One hash for every demo login: a real hasher costs a fraction of a second by design,
+        # and a newcomer's first `make run` waits for each one.
+        password = make_password(DEMO_PASSWORD)
         scientists, _ = Group.objects.get_or_create(name=settings.FLOCK_DATA_SCIENTISTS_GROUP)
         users = {}
         for username, display_name, team_name, role in PEOPLE:
@@ -91,7 +95,7 @@ class Command(BaseCommand):
                 username=username, defaults={"email": f"{username}@example.com"}
             )
             if created:
-                user.set_password(DEMO_PASSWORD)
+                user.password = password
                 user.is_staff = role == "moderator"
                 user.is_superuser = role == "moderator"
                 user.save()
