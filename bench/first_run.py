@@ -88,6 +88,9 @@ def main() -> int:
     parser.add_argument("--ref", default="HEAD", help="the commit to clone (default HEAD)")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the page")
+    parser.add_argument(
+        "--no-pip-cache", action="store_true", help="download every package (PIP_NO_CACHE_DIR)"
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="flock-first-run-"))
@@ -101,8 +104,11 @@ def main() -> int:
         text=True,
     ).stdout.strip()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    if args.no_pip_cache:
+        env["PIP_NO_CACHE_DIR"] = "1"
     base = f"http://127.0.0.1:{args.port}"
-    print(f"first run of {commit} in {clone}, serving {base}")
+    cache = "without the pip cache" if args.no_pip_cache else "with the machine's pip cache"
+    print(f"first run of {commit} in {clone}, {cache}, serving {base}")
 
     started = time.monotonic()
     process = subprocess.Popen(
