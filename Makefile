@@ -57,6 +57,7 @@ serve: install
 
 ## make bench: benchmarks that print their figures (DATABASE_URL selects PostgreSQL)
 bench: install-dev
+	$(PY) -m bench.first_run
 	$(PY) -m bench.writing
 	$(PY) -m bench.review
 	$(PY) -m bench.leaderboard
