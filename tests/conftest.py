@@ -9,6 +9,22 @@ from annotation import services
 from tests.factories import PASSWORD, UserFactory
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """On SQLite, test on a database file rather than in memory.
+
+    For an in-memory database Django's live server shares the test's one connection with every
+    request thread, so an autosave and a submit arriving together interleave inside one
+    transaction ("cannot start a transaction within a transaction"), which no real deployment
+    does. On a file each thread has its own connection and SQLite's write lock, as under
+    `make run`.
+    """
+    database = django_settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        path = tmp_path_factory.mktemp("database") / "test.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(path)
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Real hashers cost ~0.3 s a password by design; tests only need them to round-trip."""
