@@ -237,6 +237,7 @@ SPECTACULAR_SETTINGS = {
 # each line a second time through Django's own console handler). A refused request (4xx) is one
 # line without a traceback; the autoreloader's "Watching for file changes" and, with tasks run
 # in-process, each task's "succeeded in 0.01 s" stay below INFO.
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -244,9 +245,9 @@ LOGGING = {
     "handlers": {
         "console": {"class": "logging.StreamHandler", "filters": ["client_errors_in_one_line"]}
     },
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         "django.utils.autoreload": {"level": "WARNING"},
         **({"celery.app.trace": {"level": "WARNING"}} if CELERY_TASK_ALWAYS_EAGER else {}),
     },

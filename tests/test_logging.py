@@ -7,8 +7,15 @@ import pytest
 
 
 @pytest.fixture
-def console():
-    """The text the project's console handler writes while the test runs."""
+def console(settings):
+    """The text the project's console handler writes while the test runs.
+
+    Logging is configured afresh from the settings, as a web process starts: a Celery worker that
+    an earlier test started replaces the root logger's handlers with its own.
+    """
+    from django.utils.log import configure_logging
+
+    configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
     handler = logging.getHandlerByName("console")
     buffer = io.StringIO()
     previous = handler.setStream(buffer)
