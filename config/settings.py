@@ -235,20 +235,17 @@ SPECTACULAR_SETTINGS = {
 
 # One console handler on the root logger; Django's loggers propagate to it (instead of printing
 # each line a second time through Django's own console handler). A refused request (4xx) is one
-# line without a traceback; the autoreloader's "Watching for file changes" and, with tasks run
-# in-process, each task's "succeeded in 0.01 s" stay below INFO.
+# line without a traceback; with tasks run in-process, each task's "succeeded in 0.01 s" stays
+# below INFO.
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"client_errors_in_one_line": {"()": "config.log.ClientErrorsInOneLine"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["client_errors_in_one_line"]}
-    },
+    "formatters": {"console": {"()": "config.log.ConsoleFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "console"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
-        "django.utils.autoreload": {"level": "WARNING"},
         **({"celery.app.trace": {"level": "WARNING"}} if CELERY_TASK_ALWAYS_EAGER else {}),
     },
 }

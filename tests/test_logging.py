@@ -24,7 +24,7 @@ def console(settings):
 
 
 @pytest.mark.django_db
-def test_a_refused_page_is_one_line_without_a_traceback(client, bob, console):
+def test_a_refused_page_is_one_line_without_a_traceback(client, bob, console, caplog):
     client.force_login(bob)
     assert client.get("/exports/").status_code == 403
     assert client.get("/moderation/").status_code == 403
@@ -35,6 +35,9 @@ def test_a_refused_page_is_one_line_without_a_traceback(client, bob, console):
     assert "Traceback" not in text
     # Each refusal once: Django's own console handler no longer prints a second copy.
     assert text.count("/exports/") == 1
+    # Only the console leaves the traceback out: other handlers still get the whole record.
+    forbidden = next(r for r in caplog.records if r.getMessage().endswith(": /exports/"))
+    assert forbidden.exc_info is not None
 
 
 def test_a_server_error_keeps_its_traceback(console):
@@ -48,10 +51,10 @@ def test_a_server_error_keeps_its_traceback(console):
     assert "RuntimeError: the database went away" in console.getvalue()
 
 
-def test_the_first_run_steps_print_nothing_but_what_they_are_asked(tmp_path):
-    """The set-up serve_demo runs before `make run` serves, on a fresh SQLite database with tasks
-    in-process as on a newcomer's machine, one command at a time:
-    no broker warning ("No hostname was supplied"), no line per task, no traceback."""
+def test_the_demo_set_up_prints_nothing_at_verbosity_0(tmp_path):
+    """What `make run` does before serving (demo_prepare), on a fresh SQLite database with tasks
+    in-process as on a newcomer's machine: no broker warning ("No hostname was supplied"), no
+    line per task, no traceback."""
     import os
     import subprocess
     import sys
@@ -60,18 +63,14 @@ def test_the_first_run_steps_print_nothing_but_what_they_are_asked(tmp_path):
     root = Path(__file__).resolve().parents[1]
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "MEDIA_ROOT": str(tmp_path)}
-    for step in (
-        ["migrate", "--no-input"],
-        ["seed_demo"],
-        ["export_snapshot", "--request-key", "demo"],
-    ):
-        done = subprocess.run(
-            [sys.executable, "manage.py", *step, "--verbosity", "0"],
-            cwd=root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
-        assert (done.stdout, done.stderr) == ("", ""), step
+    done = subprocess.run(
+        [sys.executable, "manage.py", "demo_prepare", "--verbosity", "0"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout, done.stderr) == ("", "")
+    assert (tmp_path / "snapshots" / "v0001" / "data.jsonl").exists()

@@ -34,19 +34,3 @@ def test_seed_demo_is_silent_at_verbosity_0(settings, capsys):
     call_command("seed_demo", verbosity=0)
     assert capsys.readouterr().out == ""
     assert get_user_model().objects.filter(username="alice").exists()
-
-
-def test_the_demo_server_ends_with_its_address_and_the_logins():
-    """What `make run` prints last: where Flock answers and who to sign in as."""
-    import io
-
-    from annotation.management.commands.serve_demo import Command
-
-    out = io.StringIO()
-    command = Command(stdout=out)
-    command.addr, command._raw_ipv6, command.protocol = "127.0.0.1", False, "http"
-    command.on_bind(8123)
-    lines = out.getvalue().strip().splitlines()
-    assert "Flock is running at http://127.0.0.1:8123/" in lines[0]
-    assert "password flock-demo" in out.getvalue()
-    assert [line.split()[0] for line in lines[-4:]] == ["alice", "bob", "carol", "dana"]

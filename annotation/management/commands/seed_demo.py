@@ -18,7 +18,7 @@ PEOPLE = [
     ("carol", "Carol Nguyen", "Support", "moderator"),
     ("dana", "Dana Kowalski", "Research", "data scientist"),
 ]
-# What each demo login shows a newcomer (the README's tour follows the same order).
+# What each demo login shows a newcomer; the README's table of demo logins says the same.
 TRY = {
     "alice": "a newcomer: accept the agreement, then write on /write/",
     "bob": "a contributor with entries: review colleagues' work on /review/",
