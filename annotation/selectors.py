@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from annotation.diff import TextDiff, text_diff
@@ -154,7 +154,8 @@ def review_get(*, entry: Entry, reviewer: AbstractBaseUser) -> Review | None:
 
 
 def revision_latest_number(*, entry: Entry) -> int:
-    return Revision.objects.filter(entry=entry).aggregate(n=Max("number"))["n"] or 0
+    """The number of the entry's latest revision, as stored now (0 when it has none)."""
+    return Entry.objects.filter(pk=entry.pk).values_list("revision_count", flat=True).get()
 
 
 def revision_text(*, entry: Entry, number: int) -> dict[str, str]:

@@ -64,6 +64,16 @@ def own_redis_keys(settings):
 
 
 @pytest.fixture
+def postgresql():
+    """Skip the test unless it runs on PostgreSQL: for row locks and races that SQLite, one writer
+    at a time, cannot show (CI runs with DATABASE_URL pointing at PostgreSQL)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locks: run with DATABASE_URL=postgres://… (CI does)")
+
+
+@pytest.fixture
 def password():
     return PASSWORD
 

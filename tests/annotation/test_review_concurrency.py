@@ -33,9 +33,7 @@ def _first_decision(verdicts: list[str]) -> int | None:
     return None
 
 
-def test_twenty_reviewers_never_share_an_entry_and_each_entry_is_decided_once(seeded):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locks: run with DATABASE_URL=postgres://… (CI does)")
+def test_twenty_reviewers_never_share_an_entry_and_each_entry_is_decided_once(postgresql, seeded):
 
     authors = [UserFactory(username=f"author{i}") for i in range(4)]
     entries = [
@@ -137,9 +135,7 @@ def _race(workers, action):
     return results, failures
 
 
-def test_reviewers_reviewing_one_entry_from_links_decide_it_exactly_once(seeded):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locks: run with DATABASE_URL=postgres://… (CI does)")
+def test_reviewers_reviewing_one_entry_from_links_decide_it_exactly_once(postgresql, seeded):
     from config.errors import StateConflict
 
     author = UserFactory(username="author")
@@ -161,9 +157,7 @@ def test_reviewers_reviewing_one_entry_from_links_decide_it_exactly_once(seeded)
         assert Review.objects.filter(entry=entry).count() == settings.FLOCK_ACCEPT_APPROVALS
 
 
-def test_one_reviewer_clicking_twice_holds_one_lease(seeded):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locks: run with DATABASE_URL=postgres://… (CI does)")
+def test_one_reviewer_clicking_twice_holds_one_lease(postgresql, seeded):
     from annotation.models import Entry
 
     author = UserFactory(username="author")

@@ -16,12 +16,6 @@ SAVES = 20
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def on_postgresql():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locks: run with DATABASE_URL=postgres://… (CI does)")
-
-
 def run_at_once(work) -> list[BaseException]:
     """Run work(i) for i in 0..SAVES-1 on SAVES threads released together; the errors raised."""
     start = threading.Barrier(SAVES)
@@ -45,7 +39,7 @@ def run_at_once(work) -> list[BaseException]:
 
 
 def test_twenty_saves_of_one_draft_make_twenty_revisions_numbered_1_to_20(
-    on_postgresql, seeded, alice
+    postgresql, seeded, alice
 ):
     """Autosave racing the submit button, or two tabs on one draft."""
     draft = services.entry_create(author=alice, category=category("open_qa"), values={})
@@ -63,7 +57,7 @@ def test_twenty_saves_of_one_draft_make_twenty_revisions_numbered_1_to_20(
     assert draft.instruction == latest.instruction
 
 
-def test_revision_numbers_are_distinct_even_without_the_entrys_lock(on_postgresql, seeded, alice):
+def test_revision_numbers_are_distinct_even_without_the_entrys_lock(postgresql, seeded, alice):
     """The number itself is allocated safely, whatever lock (or none) its caller holds."""
     entry = services.entry_create(
         author=alice, category=category("open_qa"), values={"instruction": "First"}
