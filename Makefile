@@ -29,12 +29,15 @@ install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
 ## make lock: recompile both lock files from pyproject.toml (needs the network); the dev set is
-## constrained to the runtime pins, so that tests run on exactly what `make run` installs
+## constrained to the runtime pins, so that tests run on exactly what `make run` installs. uv goes
+## into a folder of its own, outside the runtime set.
+UV := $(VENV)/lock-tools/bin/uv
 lock: install
-	@$(PY) -m pip install --quiet --disable-pip-version-check uv
-	$(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.12 --generate-hashes \
+	@test -x $(UV) || $(PY) -m pip install --quiet --disable-pip-version-check \
+		--target $(VENV)/lock-tools uv
+	$(UV) pip compile pyproject.toml --universal --python-version 3.12 --generate-hashes \
 		-o requirements.lock
-	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.12 \
+	$(UV) pip compile pyproject.toml --extra dev --universal --python-version 3.12 \
 		--generate-hashes -c requirements.lock -o requirements-dev.lock
 
 ## make run: set up, migrate, load demo data and serve on http://127.0.0.1:8000 (SQLite, tasks in-process)

@@ -24,13 +24,26 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DEV_ONLY = ("pytest", "playwright", "ruff", "factory_boy", "datasets", "datasketch", "pandas")
+
+
+def dev_only_packages() -> set[str]:
+    """The development packages, as pyproject.toml declares them (and pandas, which it no longer
+    does), normalised the way .dist-info folder names spell them."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    names = {
+        re.split(r"[\s<>=!~;\[]", spec, maxsplit=1)[0]
+        for spec in project["optional-dependencies"]["dev"]
+    }
+    return {re.sub(r"[-_.]+", "_", name).lower() for name in names | {"pandas"}}
+
+
 NOISE = {
     "traceback": re.compile(r"^Traceback \(most recent call last\)"),
     "broker warning": re.compile(r"No hostname was supplied"),
@@ -150,7 +163,8 @@ def main() -> int:
         )
     site = next((clone / ".venv" / "lib").glob("python3*/site-packages"))
     installed = sorted(p.name for p in site.iterdir() if p.suffix == ".dist-info")
-    dev = [name for name in installed if name.split("-")[0].lower() in DEV_ONLY]
+    dev_only = dev_only_packages()
+    dev = [name for name in installed if name.split("-")[0].lower() in dev_only]
     print(
         f"packages installed: {len(installed)}; test or benchmark packages among them: {dev or 'none'}"
     )

@@ -59,3 +59,11 @@ def test_the_layout_names_every_benchmark():
     section = layout_sections()["bench/"]
     benchmarks = {p.stem for p in (ROOT / "bench").glob("*.py")} - {"__init__", "common"}
     assert {name for name in benchmarks if name not in section} == set()
+
+
+def test_the_readme_lists_the_demo_logins_make_run_prints():
+    from annotation.management.commands.seed_demo import TRY
+
+    readme = (ROOT / "README.md").read_text()
+    for username, what in TRY.items():
+        assert f"| {username:<5} | {what} |" in readme
