@@ -53,7 +53,9 @@ def _record(raw: bytes, categories: dict) -> dict:
     if category is None:
         raise ValueError(f"unknown category {values['category']!r}")
     try:  # the same rules as a contributor's submission, but for the source URL
-        validate_submission(category=category, values=values, require_source=False)
+        validate_submission(
+            category=category, values=values, require_source=False, check_defects=False
+        )
     except ValidationError as exc:
         problems = "; ".join(f"{field}: {' '.join(m)}" for field, m in exc.message_dict.items())
         raise ValueError(problems) from None

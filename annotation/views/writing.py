@@ -17,7 +17,7 @@ from annotation import selectors, services
 from annotation.forms import EntryForm
 from annotation.lookups import category_or_404, own_entry_or_404
 from annotation.models import Entry, EntryStatus
-from annotation.text import ENTRY_FIELDS, validate_submission
+from annotation.text import ENTRY_FIELDS, citation_markers, validate_submission
 from config.errors import ActionForbidden, DomainError, StateConflict
 
 
@@ -117,18 +117,38 @@ def entry_autosave(request):
         return _autosave_status(request, None, error=f"Not saved: {problems}", status=400)
     except DomainError as exc:
         return _autosave_status(request, None, error=exc.message, status=exc.status_code)
-    response = _autosave_status(request, entry)
+    # A passage loses its citation markers when saved: tell the writer, and give the page the
+    # saved passage to show (flock.js puts it in the field unless they typed on meanwhile).
+    posted_context = form.text_values().get("context", "").replace("\r\n", "\n")
+    removed = citation_markers(posted_context) if entry is not None else []
+    response = _autosave_status(
+        request, entry, removed_markers=removed, posted_context=posted_context
+    )
     if entry is not None:
         # A reload (or a reopened tab) lands on the draft, not on an empty form.
         response["HX-Replace-Url"] = reverse("annotation:entry_edit", args=[entry.pk])
     return response
 
 
-def _autosave_status(request, entry, *, error: str = "", status: int = 200) -> HttpResponse:
+def _autosave_status(
+    request,
+    entry,
+    *,
+    error: str = "",
+    status: int = 200,
+    removed_markers: list[str] = (),
+    posted_context: str = "",
+) -> HttpResponse:
     return render(
         request,
         "annotation/_save_status.html",
-        {"entry": entry, "error": error, "saved_at": timezone.localtime()},
+        {
+            "entry": entry,
+            "error": error,
+            "saved_at": timezone.localtime(),
+            "removed_markers": list(dict.fromkeys(removed_markers)),
+            "posted_context": posted_context,
+        },
         status=status,
     )
 

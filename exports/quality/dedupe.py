@@ -22,11 +22,12 @@ import hashlib
 import os
 import pickle
 import re
-import unicodedata
 import zlib
 from dataclasses import dataclass
 
 import numpy as np
+
+from annotation.text import comparable
 
 NUM_PERM = 128
 BANDS = 21
@@ -44,8 +45,9 @@ _NOT_WORD = re.compile(r"[^\w\s]+")
 
 
 def normalize(text: str) -> str:
-    """NFKC, case-folded, white space collapsed: what 'the same text' means here."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    """NFKC, case-folded, white space collapsed: annotation.text.comparable, the one definition
+    of "the same text" that the submission rules use too."""
+    return comparable(text)
 
 
 def exact_hash(instruction: str, context: str, response: str) -> str:

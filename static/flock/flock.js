@@ -40,6 +40,22 @@
     });
   }
 
+  // The server takes citation markers out of a passage when it saves it, and answers with the
+  // passage as sent and as saved: show the saved one, unless the writer has typed on meanwhile
+  // (the next autosave cleans that too).
+  document.addEventListener("htmx:afterSwap", function () {
+    var cleaned = document.getElementById("context-cleaned");
+    var posted = document.getElementById("context-posted");
+    var field = document.getElementById("id_context");
+    if (!cleaned || !posted || !field) { return; }
+    if (field.value === posted.content.textContent) {
+      field.value = cleaned.content.textContent;
+      field.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+    cleaned.remove();
+    posted.remove();
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-max-chars]").forEach(attachCounter);
     document.querySelectorAll("form[data-autosave-url]").forEach(attachAutosaveOnLeave);

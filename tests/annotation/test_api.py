@@ -126,6 +126,9 @@ def test_accepting_an_outdated_agreement_version_is_a_conflict(alice_api):
         ({"source_url": ""}, "source_url", "web address"),
         ({"source_url": "https://www.britannica.com/topic/Hubble"}, "source_url", "allowed source"),
         ({"source_url": "file:///etc/passwd"}, "source_url", "http"),
+        ({"response": "when did hubble launch?"}, "response", "repeats the instruction"),
+        ({"response": PASSAGE["context"]}, "response", "reference passage itself"),
+        ({"response": "In 1990.[3]"}, "response", "citation markers ([3])"),
     ],
 )
 def test_every_submit_rule_answers_400_with_a_field_message(

@@ -215,6 +215,30 @@ def test_a_failed_submit_shows_errors_beside_fields_and_keeps_the_text(alice_cli
     assert Entry.objects.get(author=agreed).status == EntryStatus.SUBMITTED
 
 
+def test_the_autosave_takes_citation_markers_out_of_the_passage_and_says_so(alice_client, agreed):
+    typed = _closed_qa(context="Hubble was launched in 1990.[1][citation needed]\r\nIt orbits.")
+    response = alice_client.post("/entries/autosave/", typed)
+    assert response.status_code == 200
+    status = response.content.decode()
+    assert "Citation markers taken out of the passage: [1], [citation needed]." in status
+    entry = Entry.objects.get(author=agreed)
+    assert entry.context == "Hubble was launched in 1990.\nIt orbits."
+    # The page gets the passage as sent and as saved, to show the saved one.
+    assert (
+        '<template id="context-cleaned">Hubble was launched in 1990.\nIt orbits.</template>'
+        in status
+    )
+
+
+def test_a_response_repeating_the_instruction_is_refused_beside_the_field(alice_client, agreed):
+    typed = _closed_qa(response="When did Hubble launch?")
+    response = alice_client.post("/entries/submit/", typed)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'id="response-error"' in page and "repeats the instruction" in page
+    assert Entry.objects.get(author=agreed).status == EntryStatus.DRAFT
+
+
 def test_my_entries_lists_by_status(alice_client, alice, bob):
     EntryFactory(author=alice, instruction="My draft question")
     EntryFactory(author=alice, status=EntryStatus.SUBMITTED, instruction="My submitted one")

@@ -125,3 +125,82 @@ def test_optional_context_needs_an_allowed_source_only_when_given():
 )
 def test_a_source_url_with_spaces_or_control_characters_is_refused(url):
     assert source_url_error(url) == "A web address has no spaces or control characters."
+
+
+# --- The defects databricks-dolly-15k had to repair after release ----------------------------
+
+PASSAGE = (
+    "Mount Kilimanjaro is a dormant volcano in Tanzania. It has three volcanic cones: Kibo, "
+    "Mawenzi and Shira. It is the highest mountain in Africa, about 5,895 metres above sea level."
+)
+SOURCE = "https://en.wikipedia.org/wiki/Mount_Kilimanjaro"
+
+
+@pytest.mark.django_db
+def test_a_response_that_repeats_the_instruction_is_refused_even_retyped():
+    errors = _errors(
+        "open_qa", instruction="Why is the sky blue?", response="  why is the SKY   blue? "
+    )
+    assert "repeats the instruction" in " ".join(errors["response"])
+
+
+@pytest.mark.django_db
+def test_a_response_that_is_the_passage_is_refused_even_with_a_word_changed():
+    for response in (PASSAGE, PASSAGE.replace("dormant", "sleeping"), PASSAGE.upper()):
+        errors = _errors(
+            "summarization",
+            instruction="Summarise the passage.",
+            context=PASSAGE,
+            source_url=SOURCE,
+            response=response,
+        )
+        assert "is the reference passage itself" in " ".join(errors["response"])
+
+
+@pytest.mark.django_db
+def test_an_answer_quoting_part_of_the_passage_is_fine():
+    validate_submission(
+        category=category("closed_qa"),
+        values={
+            "instruction": "What are Kilimanjaro's cones called?",
+            "context": PASSAGE,
+            "source_url": SOURCE,
+            "response": "It has three volcanic cones: Kibo, Mawenzi and Shira.",
+        },
+    )
+    validate_submission(
+        category=category("open_qa"),
+        values={"instruction": "Is 7 a prime?", "response": "Yes: 7 is a prime."},
+    )
+
+
+@pytest.mark.django_db
+def test_citation_markers_in_a_response_are_refused_with_the_markers_named():
+    errors = _errors(
+        "open_qa",
+        instruction="How tall is Kilimanjaro?",
+        response="About 5,895 metres.[12] It is in Tanzania.[a][citation needed]",
+    )
+    message = " ".join(errors["response"])
+    assert "[12], [a], [citation needed]" in message
+
+
+@pytest.mark.parametrize(
+    ("passage", "saved"),
+    [
+        (
+            "It opened in 1990.[1][2] It is 12 m long.[note 3]",
+            "It opened in 1990. It is 12 m long.",
+        ),
+        ("Kibo[a] is the tallest.[citation needed]", "Kibo is the tallest."),
+        ("The peak[clarification needed] is Uhuru.[when?]", "The peak is Uhuru."),
+        # Brackets that are text, not footnotes, stay.
+        ("Read [the list] or see [1990–2000], [ab] and [1234].", None),
+    ],
+)
+def test_a_passage_loses_its_citation_markers_when_saved(passage, saved):
+    from annotation.text import normalize_fields
+
+    assert normalize_fields({"context": passage})["context"] == (saved or passage)
+    # The instruction and the response keep what the writer typed: markers there are refused.
+    assert normalize_fields({"response": passage})["response"] == passage

@@ -143,3 +143,13 @@ def test_a_writer_pasting_an_existing_entry_sees_the_similarity_warning(page, si
         "Because of Rayleigh scattering, which I explain in my own words."
     )
     expect(page.locator("#similar .similar")).to_have_count(0)
+
+
+def test_a_pasted_passage_loses_its_citation_markers_before_the_writers_eyes(page, sign_in, alice):
+    sign_in(alice)
+    page.goto("/write/closed_qa/")
+    page.get_by_label("Instruction").fill("When was Hubble launched?")
+    page.get_by_label("Reference passage").fill(PASSAGE.replace("1990", "1990[1][citation needed]"))
+    expect(page.locator("#markers-removed")).to_contain_text("[1], [citation needed]")
+    expect(page.get_by_label("Reference passage")).to_have_value(PASSAGE)
+    assert Entry.objects.get(author=alice).context == PASSAGE

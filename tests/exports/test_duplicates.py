@@ -437,3 +437,21 @@ def test_the_parallel_scan_gives_the_same_corpus_as_one_process():
     assert (one.ids == two.ids).all() and one.exact == two.exact
     assert (one.keys == two.keys).all() and (one.signatures == two.signatures).all()
     assert (one.task.values == two.task.values).all()
+
+
+def test_imported_records_keep_their_text_as_published(tmp_path):
+    """The submission rules against Dolly's known defects are for writers: an imported corpus
+    keeps a repeated instruction, its passage as the response, and its citation markers (the
+    quality checks, not the importer, are where such records get flagged)."""
+    passage = "Kibo[a] is the tallest of Kilimanjaro's three cones.[1]"
+    path = write_jsonl(
+        tmp_path,
+        [
+            dolly("Name a prime.", "name a prime."),
+            dolly("Summarise.", passage, category="summarization", context=passage),
+        ],
+    )
+    call_command("import_dolly", str(path), "--source", "dolly-15k")
+    imported = {e.instruction: e for e in Entry.objects.filter(source__name="dolly-15k")}
+    assert imported["Name a prime."].response == "name a prime."
+    assert imported["Summarise."].context == passage == imported["Summarise."].response
