@@ -43,8 +43,8 @@ CITATION_MARKER = re.compile(
 
 
 def citation_markers(text: str) -> list[str]:
-    """The citation markers in `text`, in order ("[12]", "[citation needed]", …)."""
-    return CITATION_MARKER.findall(text)
+    """The citation markers in `text`, each once, in order ("[12]", "[citation needed]", …)."""
+    return list(dict.fromkeys(CITATION_MARKER.findall(text)))
 
 
 def without_citation_markers(text: str) -> str:
@@ -147,7 +147,7 @@ def response_defects(values: dict[str, str]) -> dict[str, str]:
     markers = citation_markers(values.get("response", ""))
     if markers:
         defects["citation_markers"] = (
-            f"Take out the citation markers ({', '.join(dict.fromkeys(markers))}): "
+            f"Take out the citation markers ({', '.join(markers)}): "
             "they are the source's footnotes, not part of the answer."
         )
     return defects

@@ -136,7 +136,7 @@ def _autosave_status(
     *,
     error: str = "",
     status: int = 200,
-    removed_markers: list[str] = (),
+    removed_markers: tuple[str, ...] | list[str] = (),
     posted_context: str = "",
 ) -> HttpResponse:
     return render(
@@ -146,7 +146,7 @@ def _autosave_status(
             "entry": entry,
             "error": error,
             "saved_at": timezone.localtime(),
-            "removed_markers": list(dict.fromkeys(removed_markers)),
+            "removed_markers": removed_markers,
             "posted_context": posted_context,
         },
         status=status,

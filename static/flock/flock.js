@@ -16,6 +16,7 @@
       counter.classList.toggle("over", length > max);
     }
     field.addEventListener("input", update);
+    field.addEventListener("flock:replaced", update);
     update();
   }
 
@@ -50,7 +51,8 @@
     if (!cleaned || !posted || !field) { return; }
     if (field.value === posted.content.textContent) {
       field.value = cleaned.content.textContent;
-      field.dispatchEvent(new Event("input", { bubbles: true }));
+      // The counter follows; not an "input" event, which would autosave what was just saved.
+      field.dispatchEvent(new Event("flock:replaced"));
     }
     cleaned.remove();
     posted.remove();
