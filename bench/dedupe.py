@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from exports.quality import dedupe
+from quality import dedupe
 
 THRESHOLD = 0.8
 
@@ -181,7 +181,7 @@ def single_checks(rows, count: int):
     from django.contrib.auth import get_user_model
 
     from annotation.models import Category, Entry, EntryStatus
-    from exports import selectors, services
+    from quality import selectors, services
 
     author = get_user_model().objects.create(username="bench-author")
     category = Category.objects.get(slug="open_qa")

@@ -52,9 +52,10 @@ from annotation.models import (
     EntryStatus,
     Flag,
 )
-from exports.models import Bucket, Fingerprint, Snapshot
-from exports.quality import dedupe
+from exports.models import Snapshot
 from exports.services import snapshot_build, snapshot_request
+from quality import dedupe
+from quality.models import Bucket, Fingerprint
 
 RUNS = 3
 AUTHORS = 300

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "annotation",
     "leaderboard",
+    "quality",
     "exports",
 ]
 
@@ -113,11 +114,11 @@ CELERY_BEAT_SCHEDULE = {
     # Nightly, an hour apart so they never rewrite the duplicate index at the same time:
     # group duplicates across the whole corpus, then re-run every check on every entry.
     "duplicates-rescan": {
-        "task": "exports.tasks.duplicates_rescan",
+        "task": "quality.tasks.duplicates_rescan",
         "schedule": crontab(hour=2, minute=0),
     },
     "entries-check-all": {
-        "task": "exports.tasks.entries_check_all",
+        "task": "quality.tasks.entries_check_all",
         "schedule": crontab(hour=3, minute=0),
     },
 }

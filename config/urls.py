@@ -9,6 +9,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="annotation:category_list"), name="home"),
     path("", include("annotation.urls")),
     path("", include("leaderboard.urls")),
+    path("", include("quality.urls")),
     path("", include("exports.urls")),
     *account_urlpatterns,
     path("api/v1/", include("annotation.api.urls")),

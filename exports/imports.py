@@ -15,8 +15,7 @@ from django.core.exceptions import ValidationError
 
 from annotation import services as annotation
 from annotation.text import normalize_text, validate_submission
-from exports import services
-from exports.quality import dedupe
+from quality import dedupe, services
 
 
 @dataclass

@@ -5,7 +5,6 @@ from exports import views
 app_name = "exports"
 
 urlpatterns = [
-    path("entries/similar/", views.similar, name="similar"),
     path("exports/", views.snapshot_list, name="snapshot_list"),
     path("exports/<int:snapshot_id>/", views.snapshot_detail, name="snapshot_detail"),
     path("exports/<int:snapshot_id>/progress/", views.snapshot_progress, name="snapshot_progress"),

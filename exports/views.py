@@ -1,5 +1,5 @@
-"""Exports pages (snapshots, for data scientists and staff) and the live duplicate warning on the
-writing page. Thin: parse, call a service or selector, render."""
+"""Exports pages: snapshots, for data scientists and staff. Thin: parse, call a service or
+selector, render."""
 
 import uuid
 
@@ -12,7 +12,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation.models import Category
-from annotation.views.writing import login_required_htmx
 from config import charts
 from config.errors import DomainError
 from exports import dolly, downloads, selectors, services
@@ -20,22 +19,6 @@ from exports.models import SnapshotOrigin
 from exports.roles import is_data_scientist
 
 FIELD_LABELS = {"instruction": "Instruction", "context": "Context", "response": "Response"}
-
-
-@login_required_htmx
-@require_POST
-def similar(request):
-    """What the text being written looks like, among entries under review or accepted."""
-    data = request.POST
-    try:
-        own = int(data.get("entry") or 0) or None
-    except ValueError:
-        own = None
-    text = {name: data.get(name, "")[:50_000] for name in ("instruction", "context", "response")}
-    matches = []
-    if text["instruction"].strip() or text["response"].strip():
-        matches = selectors.duplicates_similar(**text, exclude=own)
-    return render(request, "exports/_similar.html", {"matches": matches})
 
 
 def _data_scientist(request) -> None:

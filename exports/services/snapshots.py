@@ -32,11 +32,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from annotation.models import Category, Source
+from config.celery import registered_task
 from config.errors import ActionForbidden, StateConflict
 from exports import dolly, selectors
 from exports.models import Snapshot, SnapshotOrigin, SnapshotStatus
 from exports.roles import is_data_scientist
-from exports.services import quality
+from quality import services as quality
 
 logger = logging.getLogger(__name__)
 
@@ -190,15 +191,15 @@ def snapshot_request(
 
 def snapshot_enqueue(*, snapshot: Snapshot) -> None:
     """Start the build job once the current transaction commits; its id is stored now."""
-    from exports import tasks
-
     job_id = uuid.uuid4().hex  # known now, so the caller can answer with it
     Snapshot.objects.filter(pk=snapshot.pk).update(job_id=job_id)
     snapshot.job_id = job_id
 
     def send():
         try:
-            tasks.snapshot_build.apply_async((snapshot.pk,), task_id=job_id)
+            registered_task("exports.tasks.snapshot_build").apply_async(
+                (snapshot.pk,), task_id=job_id
+            )
         except Exception as exc:  # the broker is down: say so; "Build again" tries later
             logger.exception("Could not queue snapshot v%s", snapshot.version)
             Snapshot.objects.filter(pk=snapshot.pk, status=SnapshotStatus.PENDING).update(

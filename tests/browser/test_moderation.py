@@ -5,8 +5,8 @@ from playwright.sync_api import expect
 
 from annotation import services as annotation
 from annotation.models import EntryStatus, Flag, FlagStatus
-from exports import services as exports
 from leaderboard.models import Contest
+from quality import services as quality_services
 from tests.factories import category
 from tests.when import datetime_local, days_ahead
 
@@ -24,7 +24,7 @@ def test_a_moderator_dismisses_a_flag_and_decides_a_split_vote(browser_as, alice
         },
     )
     annotation.entry_submit(entry=entry, actor=alice)
-    exports.entry_check(entry=entry)
+    quality_services.entry_check(entry=entry)
     annotation.review_record(entry=entry, reviewer=bob, verdict="approve", rating=4)
     annotation.review_record(
         entry=entry, reviewer=dave, verdict="reject", rating=2, reasons=["personal_data"]

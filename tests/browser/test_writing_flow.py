@@ -122,7 +122,7 @@ def test_typing_then_closing_the_tab_keeps_the_draft(sign_in, page, alice):
 
 
 def test_a_writer_pasting_an_existing_entry_sees_the_similarity_warning(page, sign_in, alice, bob):
-    from exports import services as exports
+    from quality import services as quality_services
     from tests.factories import submitted
 
     answer = (
@@ -130,7 +130,7 @@ def test_a_writer_pasting_an_existing_entry_sees_the_similarity_warning(page, si
         "wavelength, is scattered much more than red, so the whole sky looks blue."
     )
     original = submitted(bob, instruction="Why is the sky blue?", response=answer)
-    exports.fingerprint_update(entry=original)
+    quality_services.fingerprint_update(entry=original)
 
     sign_in(alice)
     page.goto("/write/open_qa/")

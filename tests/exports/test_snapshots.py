@@ -20,6 +20,7 @@ from annotation.models import Decision, Entry, EntryStatus, Flag, FlagKind, Flag
 from exports import dolly, services
 from exports.models import Snapshot, SnapshotStatus
 from exports.services.snapshots import DIGEST_DTYPE
+from quality import services as quality_services
 from tests.factories import EntryFactory, UserFactory, category
 
 pytestmark = pytest.mark.django_db
@@ -508,7 +509,7 @@ def test_the_rescan_closes_duplicate_flags_no_cluster_supports(writer, snapshot_
     answer = "Red, yellow and blue are the primary colours of traditional colour theory."
     original = accepted(writer, instruction="Primary colours?", response=answer)
     copy = accepted(writer, instruction="Primary colours?", response=answer)
-    services.duplicates_rescan()
+    quality_services.duplicates_rescan()
     assert Flag.objects.get(entry=copy, status=FlagStatus.OPEN).duplicate_of_id == original.pk
     assert build().record_count == 1
     Entry.objects.filter(pk=original.pk).update(response="Something else entirely, rewritten.")

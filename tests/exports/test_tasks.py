@@ -1,4 +1,4 @@
-"""The quality and export jobs through Celery: in-process without Redis, on a real worker with it (CI)."""
+"""The export jobs through Celery: in-process without Redis, on a real worker with it (CI)."""
 
 import json
 import time
@@ -14,24 +14,6 @@ from tests.factories import EntryFactory, UserFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ANSWER = "Red, yellow and blue are the three primary colours of traditional colour theory."
-
-
-def test_the_rescan_job_clusters_duplicates_through_celery(worker):
-    author = UserFactory(username="author")
-    annotation.agreement_accept(user=author)
-    first = EntryFactory(
-        author=author, status=EntryStatus.ACCEPTED, instruction="Colours?", response=ANSWER
-    )
-    copy = EntryFactory(
-        author=author, status=EntryStatus.SUBMITTED, instruction="Colours?", response=ANSWER
-    )
-    report = tasks.duplicates_rescan.delay().get(timeout=60)
-    assert (report["clusters"], report["flagged"]) == (1, 1)
-    flag = Flag.objects.get(entry=copy)
-    assert (flag.kind, flag.duplicate_of_id) == ("exact_duplicate", first.pk)
-    assert tasks.duplicates_rescan.delay().get(timeout=60)["flagged"] == 0
-    assert tasks.entry_check.delay(copy.pk).get(timeout=60) == 0  # already flagged: nothing new
-    assert tasks.entry_check.delay(999_999).get(timeout=60) == 0  # gone meanwhile: no error
 
 
 def _wait_until_done(snapshot_id: int, timeout: float = 90) -> Snapshot:

@@ -2,7 +2,7 @@ import pytest
 
 from annotation import services as annotation
 from annotation.models import Flag, FlagStatus
-from exports import services
+from quality import services
 from tests.factories import EntryFactory, UserFactory, submitted
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from annotation.models import AgreementAcceptance, ContributorAgreement, Entry, FlagKind
 from annotation.text import TEXT_FIELDS, source_url_error
-from exports.quality.ai_phrases import ai_phrases
-from exports.quality.personal_data import find_personal_data
+from quality.ai_phrases import ai_phrases
+from quality.personal_data import find_personal_data
 
 BLOCKING = {
     FlagKind.SOURCE_NOT_ALLOWED: True,

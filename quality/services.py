@@ -7,13 +7,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from annotation import services as annotation
-from annotation.models import Entry, EntryStatus, Flag, FlagKind, FlagStatus
+from annotation.models import Entry, Flag, FlagKind, FlagStatus
 from annotation.text import TEXT_FIELDS
-from exports import selectors
-from exports.models import Bucket, Fingerprint
-from exports.quality import dedupe
-from exports.quality.checks import LICENSING_KINDS, AgreementBook, Finding, licensing_findings
-from exports.selectors import INDEXED_STATUSES
+from quality import dedupe, selectors
+from quality.checks import LICENSING_KINDS, AgreementBook, Finding, licensing_findings
+from quality.models import Bucket, Fingerprint
+from quality.selectors import INDEXED_STATUSES
 
 logger = logging.getLogger(__name__)
 
@@ -106,23 +105,6 @@ def licensing_rescan(
         if on_chunk:
             on_chunk(done, total)
     return raised
-
-
-def on_entry_decided(sender, *, decision, **kwargs) -> None:
-    """Receiver of annotation.events.entry_decided: an accepted entry is checked and indexed
-    again once the decision commits (a reviewer's fix may have changed its text)."""
-    if decision.outcome == EntryStatus.ACCEPTED:
-        from exports import tasks
-
-        entry_id = decision.entry_id
-        transaction.on_commit(lambda: tasks.entry_check.delay(entry_id))
-
-
-def on_entry_submitted(sender, *, entry: Entry, **kwargs) -> None:
-    """Receiver of annotation.events.entry_submitted: check the entry once the submit commits."""
-    from exports import tasks
-
-    transaction.on_commit(lambda: tasks.entry_check.delay(entry.pk))
 
 
 # --- Duplicates ------------------------------------------------------------------------------

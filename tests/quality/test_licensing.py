@@ -5,8 +5,8 @@ from django.utils import timezone
 
 from annotation import services as annotation
 from annotation.models import ContributorAgreement, Flag, FlagStatus
-from exports import services
-from exports.quality.personal_data import find_personal_data
+from quality import services
+from quality.personal_data import find_personal_data
 from tests.factories import EntryFactory, category, submitted
 
 pytestmark = pytest.mark.django_db

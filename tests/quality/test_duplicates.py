@@ -5,9 +5,8 @@ from django.core.management import CommandError, call_command
 
 from annotation import services as annotation
 from annotation.models import Entry, EntryStatus, Flag, Source
-from exports import selectors, services
-from exports.models import Fingerprint
-from exports.quality import dedupe
+from quality import dedupe, selectors, services
+from quality.models import Fingerprint
 from tests.factories import EntryFactory, category, submitted
 
 pytestmark = pytest.mark.django_db

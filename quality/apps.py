@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class QualityConfig(AppConfig):
+    name = "quality"
+    verbose_name = "Quality: duplicates, licensing and provenance checks"
+
+    def ready(self):
+        from annotation.events import entry_decided, entry_submitted
+        from quality.receivers import on_entry_decided, on_entry_submitted
+
+        # Every submitted entry is checked once its transaction commits (annotation/events.py),
+        # and an accepted one re-indexed (a reviewer's fix may have changed its text).
+        entry_submitted.connect(on_entry_submitted, dispatch_uid="quality.entry_check")
+        entry_decided.connect(on_entry_decided, dispatch_uid="quality.fingerprint_update")

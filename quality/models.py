@@ -1,0 +1,36 @@
+from django.db import models
+
+from annotation.models import Entry
+
+
+class Fingerprint(models.Model):
+    """An entry's place in the duplicate index: its exact hash and, through its buckets, its
+    MinHash LSH band keys. Kept per entry so the index changes one entry at a time and survives
+    restarts (quality/dedupe.py has the rules)."""
+
+    entry = models.OneToOneField(
+        Entry, primary_key=True, on_delete=models.CASCADE, related_name="fingerprint"
+    )
+    exact_hash = models.CharField(max_length=64, db_index=True)
+    signature = models.BinaryField(
+        default=b"", help_text="MinHash signature: 128 uint32, little-endian."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"#{self.entry_id} {self.exact_hash[:12]}"
+
+
+class Bucket(models.Model):
+    """One LSH band key of an entry: entries sharing a key are candidate near duplicates."""
+
+    fingerprint = models.ForeignKey(Fingerprint, on_delete=models.CASCADE, related_name="buckets")
+    key = models.BigIntegerField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["fingerprint", "key"], name="one_bucket_per_key")
+        ]
+
+    def __str__(self):
+        return f"#{self.fingerprint_id} {self.key}"
