@@ -9,10 +9,12 @@ from annotation.models import (
     MAX_COMMENT_CHARS,
     MAX_DECISION_REASON_CHARS,
     MAX_URL_CHARS,
+    FlagKind,
     RejectReason,
     Team,
     Verdict,
 )
+from annotation.services.flags import MAX_NOTE_CHARS
 from annotation.text import ENTRY_FIELDS, TEXT_FIELDS, Limits, normalize_text
 
 
@@ -183,4 +185,15 @@ class DecideForm(forms.Form):
     )
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), max_length=MAX_DECISION_REASON_CHARS
+    )
+
+
+class FlagRaiseForm(forms.Form):
+    """A moderator's flag on an entry (it blocks export until resolved)."""
+
+    kind = forms.ChoiceField(choices=FlagKind.choices, initial=FlagKind.MODERATOR)
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=MAX_NOTE_CHARS,
+        help_text="What is wrong: reviewers and the author read this.",
     )

@@ -357,19 +357,31 @@ class FlagKind(models.TextChoices):
     NO_AGREEMENT = "no_agreement", "No contributor agreement"
     AI_TEXT = "ai_text", "Reads like AI-generated text"
     PERSONAL_DATA = "personal_data", "Personal data"
+    # The defects Databricks repaired in dolly-15k after release (imported records keep their
+    # text; written ones are refused at submit).
+    RESPONSE_REPEATS_INSTRUCTION = "repeats_instruction", "Response repeats the instruction"
+    RESPONSE_IS_PASSAGE = "response_is_passage", "Response is the passage"
+    CITATION_MARKERS = "citation_markers", "Wikipedia citation markers"
+    # Raised by a moderator with a note, on any entry.
+    MODERATOR = "moderator", "Raised by a moderator"
 
 
 class FlagStatus(models.TextChoices):
     OPEN = "open", "Open"
     CONFIRMED = "confirmed", "Confirmed"
     DISMISSED = "dismissed", "Dismissed"
+    # Closed by a check that no longer finds it (the text was revised, another copy is kept):
+    # not a person's judgement, so the same finding found again reopens it.
+    CLOSED = "closed", "Closed by a later check"
 
 
 class Flag(models.Model):
-    """A quality check's finding on an entry, for reviewers to see and moderators to resolve.
+    """A quality check's finding on an entry (or a moderator's, by hand), for reviewers to see and
+    moderators to resolve.
 
     `evidence_key` identifies the finding (the matched span, the other entry), so re-running a
-    check finds the same flag instead of adding another.
+    check finds the same flag instead of adding another. `blocking` has one meaning: while the
+    flag is open or confirmed, the entry is kept out of snapshots (annotation/holds.py).
     """
 
     entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="flags")
@@ -377,10 +389,18 @@ class Flag(models.Model):
     evidence = models.TextField()
     evidence_key = models.CharField(max_length=200)
     blocking = models.BooleanField(
-        help_text="An open blocking flag keeps the entry out of exports."
+        help_text="While open or confirmed, a blocking flag keeps the entry out of snapshots."
     )
     status = models.CharField(
         max_length=10, choices=FlagStatus.choices, default=FlagStatus.OPEN, db_index=True
+    )
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The moderator who raised it by hand; empty for a check's finding.",
     )
     duplicate_of = models.ForeignKey(
         Entry, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from annotation import holds
 from annotation.diff import TextDiff, text_diff
 from annotation.models import (
     AgreementAcceptance,
@@ -119,11 +120,13 @@ def review_queue(
     now: datetime.datetime | None = None,
 ) -> QuerySet:
     """Entries `reviewer` may be handed: under review, not theirs, not reviewed or skipped by them,
-    and not leased to someone else. Fewest reviews in the current round first, then oldest."""
+    not leased to someone else, and without a blocking flag a moderator confirmed (holds.py).
+    Fewest reviews in the current round first, then oldest."""
     now = now or timezone.now()
     entries = (
         Entry.objects.filter(status=EntryStatus.SUBMITTED)
         .exclude(author=reviewer)
+        .exclude(holds.judged_blocking())
         .filter(~Exists(Review.objects.filter(entry=OuterRef("pk"), reviewer=reviewer)))
         .filter(~Exists(ReviewSkip.objects.filter(entry=OuterRef("pk"), reviewer=reviewer)))
         .filter(

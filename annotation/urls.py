@@ -23,6 +23,7 @@ urlpatterns = [
     path("review/<int:entry_id>/", review.review_entry, name="review_entry"),
     path("review/<int:entry_id>/skip/", review.review_skip, name="review_skip"),
     path("review/<int:entry_id>/decide/", review.entry_decide, name="entry_decide"),
+    path("review/<int:entry_id>/flags/", review.flag_raise, name="flag_raise"),
     path("moderation/", review.moderation, name="moderation"),
     path("moderation/flags/<int:flag_id>/resolve/", review.flag_resolve, name="flag_resolve"),
 ]

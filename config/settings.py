@@ -111,15 +111,11 @@ CELERY_BEAT_SCHEDULE = {
     "contests-tick": {"task": "leaderboard.tasks.contests_tick", "schedule": 15 * 60},
     # Compare the Redis leaderboards with the ledger and repair any drift.
     "boards-check": {"task": "leaderboard.tasks.boards_check", "schedule": 60 * 60},
-    # Nightly, an hour apart so they never rewrite the duplicate index at the same time:
-    # group duplicates across the whole corpus, then re-run every check on every entry.
-    "duplicates-rescan": {
-        "task": "quality.tasks.duplicates_rescan",
+    # Nightly: the one corpus job of the quality app (duplicates, then licensing), costing what
+    # changed since its last run.
+    "quality-rescan": {
+        "task": "quality.tasks.quality_rescan",
         "schedule": crontab(hour=2, minute=0),
-    },
-    "entries-check-all": {
-        "task": "quality.tasks.entries_check_all",
-        "schedule": crontab(hour=3, minute=0),
     },
 }
 # A nightly export snapshot at 04:00, with the default options (FLOCK_NIGHTLY_SNAPSHOT=true).
@@ -232,6 +228,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Flag kinds are one choice set, read and written (FlagSerializer, FlagRaiseSerializer).
+    "ENUM_NAME_OVERRIDES": {"FlagKindEnum": "annotation.models.FlagKind"},
 }
 
 # One console handler on the root logger; Django's loggers propagate to it (instead of printing

@@ -4,11 +4,11 @@ from itertools import batched
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from annotation.models import Decision, Entry, EntryStatus, Flag, FlagKind, FlagStatus, Outcome
+from annotation import holds
+from annotation.models import Decision, Entry, EntryStatus, Outcome
 from exports import dolly
 from exports.models import Snapshot, SnapshotStatus
 
-DUPLICATE_KINDS = (FlagKind.EXACT_DUPLICATE, FlagKind.NEAR_DUPLICATE)
 # What a snapshot reads of each entry, in this order (exports/services/snapshots.py).
 EXPORT_COLUMNS = (
     "pk",
@@ -27,16 +27,12 @@ def exportable_entries(
 ) -> QuerySet[Entry]:
     """The accepted entries a snapshot with these filters holds, by id.
 
-    Kept out: an entry with a blocking flag that is open or confirmed (a problem not yet judged,
-    or judged real), and a duplicate that is not the copy kept (its duplicate flag is open or
-    confirmed; a moderator's dismissal lets it back in). `min_approvals` counts the approvals of
-    the round that accepted an entry; imported entries were not reviewed here and are governed
-    by `include_imported` alone.
+    Kept out: what annotation/holds.py keeps out (a blocking flag open or confirmed, which
+    includes every copy of a duplicate but the one kept). `min_approvals` counts the approvals
+    of the round that accepted an entry; imported entries were not reviewed here and are
+    governed by `include_imported` alone.
     """
-    held_back = Flag.objects.filter(
-        entry=OuterRef("pk"), status__in=(FlagStatus.OPEN, FlagStatus.CONFIRMED)
-    ).filter(Q(blocking=True) | Q(kind__in=DUPLICATE_KINDS))
-    entries = Entry.objects.filter(status=EntryStatus.ACCEPTED).exclude(Exists(held_back))
+    entries = Entry.objects.filter(status=EntryStatus.ACCEPTED).exclude(holds.held_back())
     if categories:
         entries = entries.filter(category__slug__in=list(categories))
     if not include_imported:

@@ -11,6 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from annotation import holds
 from annotation.models import Category
 from config import charts
 from config.errors import DomainError
@@ -67,6 +68,7 @@ def snapshot_list(request):
         "errors": errors,
         "values": values,
         "request_key": uuid.uuid4().hex,
+        "held_back_rule": holds.RULE_TEXT,
     }
     return render(request, "exports/snapshot_list.html", context, status=status)
 

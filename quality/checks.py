@@ -1,17 +1,28 @@
-"""Licensing and provenance checks on one entry. Each returns findings; nothing is written here.
+"""The checks on one entry: licensing, provenance and structure. Each returns findings; nothing
+is written here (quality/services writes them as flags).
 
-Policy, in one place: every finding below blocks export until a moderator dismisses it, because
-each one would make the released data unsafe to publish under CC-BY-SA 3.0 (text we have no right
-to, an unattributable passage, somebody's personal data, a chatbot's words).
+Which findings block, in one place (BLOCKING; annotation/holds.py says what blocking means: kept
+out of snapshots while the flag is open or confirmed). Licensing and provenance findings block,
+because each would make the released data unsafe to publish under CC-BY-SA 3.0 (text we have no
+right to, an unattributable passage, somebody's personal data, a chatbot's words). Duplicates
+block: every copy but the one kept stays out, and a moderator who judges a near copy a different
+task dismisses its flag. Of the defects Databricks repaired in dolly-15k after release, a response
+that repeats the instruction or is the passage blocks (the record teaches nothing); citation
+markers only inform (the record is still right, its text wants a clean-up).
 """
 
 import functools
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from annotation.models import AgreementAcceptance, ContributorAgreement, Entry, FlagKind
-from annotation.text import TEXT_FIELDS, source_url_error
+from annotation.text import (
+    TEXT_FIELDS,
+    citation_markers,
+    comparable,
+    response_defects,
+    source_url_error,
+)
 from quality.ai_phrases import ai_phrases
 from quality.personal_data import find_personal_data
 
@@ -21,7 +32,11 @@ BLOCKING = {
     FlagKind.AI_TEXT: True,
     FlagKind.PERSONAL_DATA: True,
     FlagKind.EXACT_DUPLICATE: True,
-    FlagKind.NEAR_DUPLICATE: False,  # a reviewer may judge it a different task on one passage
+    FlagKind.NEAR_DUPLICATE: True,
+    FlagKind.RESPONSE_REPEATS_INSTRUCTION: True,
+    FlagKind.RESPONSE_IS_PASSAGE: True,
+    FlagKind.CITATION_MARKERS: False,
+    FlagKind.MODERATOR: True,
 }
 
 PERSONAL_DATA_LABELS = {
@@ -123,11 +138,9 @@ def check_agreement(entry: Entry, book: AgreementBook | None = None) -> list[Fin
 
 
 def _plain(text: str) -> str:
-    """Compatibility-normalised, case-folded, curly quotes straightened, white space collapsed."""
-    text = (
-        unicodedata.normalize("NFKC", text).casefold().replace("\u2019", "'").replace("\u2018", "'")
-    )
-    return " ".join(text.split())
+    """The text as the phrase checks compare it: annotation.text.comparable (the one definition of
+    "the same text"), with curly quotes straightened, since chatbots and keyboards differ there."""
+    return comparable(text).replace("\u2019", "'").replace("\u2018", "'")
 
 
 @functools.lru_cache(maxsize=8)
@@ -169,19 +182,48 @@ def check_personal_data(entry: Entry) -> list[Finding]:
     return findings
 
 
+def check_structure(entry: Entry) -> list[Finding]:
+    """The defects Databricks repaired in dolly-15k after release (annotation.text's
+    response_defects, the rule that refuses them at submit), and citation markers in the passage
+    too. A written entry never has them; an imported one keeps its text, with these flags."""
+    values = {name: getattr(entry, name) for name in TEXT_FIELDS}
+    defects = response_defects(values)
+    findings = []
+    if "repeats_instruction" in defects:
+        findings.append(
+            Finding(FlagKind.RESPONSE_REPEATS_INSTRUCTION, defects["repeats_instruction"], "")
+        )
+    if "copies_passage" in defects:
+        findings.append(Finding(FlagKind.RESPONSE_IS_PASSAGE, defects["copies_passage"], ""))
+    for name in ("context", "response"):
+        markers = citation_markers(getattr(entry, name))
+        if markers:
+            shown = ", ".join(markers[:10]) + (", …" if len(markers) > 10 else "")
+            findings.append(Finding(FlagKind.CITATION_MARKERS, f"{name}: {shown}", name))
+    return findings
+
+
+# The kinds the per-entry checks below decide (duplicates are quality/services/duplicates.py's,
+# hand-raised flags a moderator's): a rescan closes an open flag of these kinds whose finding is
+# gone, and no other.
 LICENSING_KINDS = (
     FlagKind.SOURCE_NOT_ALLOWED,
     FlagKind.NO_AGREEMENT,
     FlagKind.AI_TEXT,
     FlagKind.PERSONAL_DATA,
+    FlagKind.RESPONSE_REPEATS_INSTRUCTION,
+    FlagKind.RESPONSE_IS_PASSAGE,
+    FlagKind.CITATION_MARKERS,
 )
 
 
 def licensing_findings(entry: Entry, book: AgreementBook | None = None) -> list[Finding]:
-    """Every licensing and provenance finding on the entry (pass a book when checking many)."""
+    """Every licensing, provenance and structure finding on the entry (pass a book when
+    checking many)."""
     return [
         *check_source(entry),
         *check_agreement(entry, book),
         *check_ai_text(entry),
         *check_personal_data(entry),
+        *check_structure(entry),
     ]

@@ -32,6 +32,11 @@ from annotation.text import comparable
 NUM_PERM = 128
 BANDS = 21
 ROWS = 6
+# An LSH bucket shared by more entries than this is boilerplate: it gives no candidates.
+MAX_BUCKET = 200
+# Raise when the shingles, signatures or keys change: stored index rows are then rebuilt by a
+# full rescan (quality/services/duplicates.py compares it with the last run's).
+RULES_VERSION = 1
 
 _rng = np.random.default_rng(20_261_125)
 _A = _rng.integers(1, 2**32, NUM_PERM, dtype=np.uint32) | np.uint32(1)  # odd multipliers
@@ -259,7 +264,7 @@ def corpus_parallel(rows: list[tuple[int, str, str, str]], workers: int | None =
     )
 
 
-def candidate_rows(keys: np.ndarray, max_bucket: int = 200) -> np.ndarray:
+def candidate_rows(keys: np.ndarray, max_bucket: int = MAX_BUCKET) -> np.ndarray:
     """Pairs of row numbers sharing an LSH bucket, as an (n, 2) array with i < j.
 
     Buckets with more than `max_bucket` rows (boilerplate everyone shares) are skipped.

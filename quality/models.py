@@ -34,3 +34,21 @@ class Bucket(models.Model):
 
     def __str__(self):
         return f"#{self.fingerprint_id} {self.key}"
+
+
+class ScanMark(models.Model):
+    """Where a corpus rescan got to: the moment its last run started, and the rules it ran with.
+
+    The next run looks only at what changed since `started_at`; a change of `rules` (a threshold,
+    the phrase list, the allowed sources, the duplicate algorithm) makes it look at everything.
+    """
+
+    name = models.CharField(max_length=30, primary_key=True)
+    rules = models.CharField(max_length=64)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    entries = models.PositiveIntegerField(default=0, help_text="How many entries it looked at.")
+    full = models.BooleanField(default=False)
+
+    def __str__(self):
+        return f"{self.name} at {self.started_at:%Y-%m-%d %H:%M}"

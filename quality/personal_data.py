@@ -18,6 +18,9 @@ class Match:
     start: int
 
 
+# Raise when a pattern changes: the next licensing rescan then looks at every entry again.
+RULES_VERSION = 1
+
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 # Phone numbers in the shapes people write them: international (+44 20 7946 0958, +12025550143),
 # North American (555-123-4567, (555) 123-4567) and national with a trunk 0 (07700 900123,

@@ -14,17 +14,20 @@ def entry_check(entry_id: int) -> int:
     return len(services.entry_check(entry=entry))
 
 
-@shared_task(acks_late=True)
-def entries_check_all() -> int:
-    return services.entries_check_all()
-
-
 @shared_task(acks_late=True, time_limit=60 * 60)
-def duplicates_rescan() -> dict:
-    report = services.duplicates_rescan()
+def quality_rescan(full: bool = False) -> dict:
+    report = services.quality_rescan(full=full)
     return {
-        "entries": report.entries,
-        "pairs": report.pairs,
-        "clusters": report.clusters,
-        "flagged": report.flagged,
+        "duplicates": {
+            "entries": report.duplicates.entries,
+            "pairs": report.duplicates.pairs,
+            "clusters": report.duplicates.clusters,
+            "flagged": report.duplicates.flagged,
+            "full": report.duplicates.full,
+        },
+        "licensing": {
+            "entries": report.licensing.entries,
+            "flagged": report.licensing.flagged,
+            "full": report.licensing.full,
+        },
     }

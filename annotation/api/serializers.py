@@ -9,10 +9,12 @@ from annotation.models import (
     Decision,
     Entry,
     Flag,
+    FlagKind,
     RejectReason,
     Review,
     Verdict,
 )
+from annotation.services.flags import MAX_NOTE_CHARS
 from annotation.text import DRAFT_HARD_LIMIT
 
 
@@ -276,11 +278,17 @@ class FlagSerializer(serializers.ModelSerializer):
             "status",
             "duplicate_of",
             "similarity",
+            "raised_by",
             "created_at",
             "resolved_at",
             "note",
         ]
         read_only_fields = fields
+
+
+class FlagRaiseSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=FlagKind.choices)
+    note = serializers.CharField(max_length=MAX_NOTE_CHARS)
 
 
 class FlagResolveSerializer(serializers.Serializer):

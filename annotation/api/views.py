@@ -4,7 +4,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
@@ -21,6 +21,7 @@ from annotation.api.serializers import (
     EntrySerializer,
     EntryTextSerializer,
     ErrorSerializer,
+    FlagRaiseSerializer,
     FlagResolveSerializer,
     FlagSerializer,
     MeSerializer,
@@ -323,6 +324,31 @@ class EntryFlagsApi(APIView):
         if entry is None or not selectors.flag_visible_to(flag_entry=entry, viewer=request.user):
             raise Http404("No such entry.")
         return Response(FlagSerializer(selectors.flags_for_entry(entry=entry), many=True).data)
+
+    @extend_schema(
+        request=FlagRaiseSerializer,
+        responses={
+            201: FlagSerializer,
+            400: _ERRORS[400],
+            403: OpenApiResponse(ErrorSerializer, description="Not a moderator."),
+            404: _ERRORS[404],
+            409: _ERRORS[409],
+        },
+        summary="Moderators: raise a flag by hand, with a note (it blocks export until resolved)",
+    )
+    def post(self, request, entry_id: int):
+        if not is_moderator(request.user):
+            raise PermissionDenied("Only moderators raise flags by hand.")
+        entry = entry_for_review_or_404(request.user, entry_id)
+        serializer = FlagRaiseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        flag = services.flag_raise_by_hand(
+            entry=entry,
+            moderator=request.user,
+            kind=serializer.validated_data["kind"],
+            note=serializer.validated_data["note"],
+        )
+        return Response(FlagSerializer(flag).data, status=201)
 
 
 class FlagListApi(GenericAPIView):

@@ -17,7 +17,7 @@ from annotation.services.entries import (
     entry_update,
     entry_withdraw,
 )
-from annotation.services.flags import flag_raise, flag_resolve, flag_supersede
+from annotation.services.flags import flag_close, flag_raise, flag_raise_by_hand, flag_resolve
 from annotation.services.imports import categories_by_slug, entries_import, source_ensure
 from annotation.services.reviews import (
     entry_decide,
@@ -38,9 +38,10 @@ __all__ = [
     "entry_submit",
     "entry_update",
     "entry_withdraw",
+    "flag_close",
     "flag_raise",
+    "flag_raise_by_hand",
     "flag_resolve",
-    "flag_supersede",
     "profile_ensure",
     "profile_update",
     "review_next",

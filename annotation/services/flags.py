@@ -1,9 +1,11 @@
+import uuid
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from annotation.models import Entry, Flag, FlagStatus
+from annotation.models import Entry, EntryStatus, Flag, FlagKind, FlagStatus
 from annotation.roles import is_moderator
 from config.errors import ActionForbidden, StateConflict
 
@@ -20,9 +22,13 @@ def flag_raise(
     duplicate_of: Entry | None = None,
     similarity: float | None = None,
 ) -> tuple[Flag, bool]:
-    """Record a check's finding on an entry; (flag, created). The same finding again (same kind
-    and evidence key) returns the existing flag, whatever its status, so re-running a check
-    never duplicates a flag nor reopens one a moderator dismissed."""
+    """Record a check's finding on an entry; (flag, raised): raised is true when the flag is new
+    or was reopened.
+
+    The same finding again (same kind and evidence key) returns the existing flag: an open one
+    stays as it is, a person's decision (confirmed, dismissed) is final, and one a check closed
+    (FlagStatus.CLOSED) is reopened with the new evidence, because no person ever judged it.
+    """
     key = evidence_key[:200]
     defaults = {
         "evidence": evidence,
@@ -32,20 +38,77 @@ def flag_raise(
     }
     try:
         with transaction.atomic():
-            return Flag.objects.get_or_create(
+            flag, created = Flag.objects.get_or_create(
                 entry=entry, kind=kind, evidence_key=key, defaults=defaults
             )
     except IntegrityError:  # raised by a concurrent check a moment ago
-        return Flag.objects.get(entry=entry, kind=kind, evidence_key=key), False
+        flag, created = Flag.objects.get(entry=entry, kind=kind, evidence_key=key), False
+    if created or flag.status != FlagStatus.CLOSED:
+        return flag, created
+    reopened = Flag.objects.filter(pk=flag.pk, status=FlagStatus.CLOSED).update(
+        status=FlagStatus.OPEN, resolved_at=None, note="", **defaults
+    )
+    flag.refresh_from_db()
+    return flag, bool(reopened)
 
 
-def flag_supersede(*, flag: Flag, note: str) -> Flag:
-    """Close an open flag whose finding is gone (found again no more, or now the kept copy)."""
+def flag_close(*, flag: Flag, note: str) -> Flag:
+    """A check closes an open flag whose finding is gone (found again no more, or the entry is
+    now the copy kept). Not a dismissal: the same finding found again reopens it."""
     Flag.objects.filter(pk=flag.pk, status=FlagStatus.OPEN).update(
-        status=FlagStatus.DISMISSED, resolved_at=timezone.now(), note=note[:MAX_NOTE_CHARS]
+        status=FlagStatus.CLOSED, resolved_at=timezone.now(), note=note[:MAX_NOTE_CHARS]
     )
     flag.refresh_from_db()
     return flag
+
+
+def _clean_note(note: str | None) -> str:
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE_CHARS:
+        raise ValidationError({"note": f"Keep the note to {MAX_NOTE_CHARS:,} characters."})
+    return note
+
+
+def flag_raise_by_hand(*, entry: Entry, moderator: AbstractBaseUser, kind: str, note: str) -> Flag:
+    """A moderator flags an entry they have seen a problem in (accepted ones too), with a note
+    that reviewers and the author read. It always blocks (annotation/holds.py) until a moderator
+    confirms or dismisses it; raising the same kind again on the entry while one is open is a
+    conflict, not a second flag."""
+    if not is_moderator(moderator):
+        raise ActionForbidden("Only moderators raise flags by hand.")
+    if entry.author_id == moderator.pk:
+        raise ActionForbidden("Moderators do not flag their own entries.")
+    if entry.status == EntryStatus.DRAFT:
+        raise StateConflict("A draft is private to its author; flag it once it is submitted.")
+    errors = {}
+    if kind not in FlagKind.values:
+        errors["kind"] = "Choose one of: " + ", ".join(FlagKind.values) + "."
+    try:
+        note = _clean_note(note)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if not note and "note" not in errors:
+        errors["note"] = "Say what is wrong: reviewers and the author read this note."
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        Entry.objects.select_for_update().filter(pk=entry.pk).first()
+        if Flag.objects.filter(
+            entry=entry, kind=kind, raised_by__isnull=False, status=FlagStatus.OPEN
+        ).exists():
+            raise StateConflict(
+                "This entry already has an open flag of this kind from a moderator."
+            )
+        return Flag.objects.create(
+            entry=entry,
+            kind=kind,
+            evidence=note,
+            # Unique per raise, so that a later check's finding of the same kind is its own flag.
+            evidence_key=f"hand:{uuid.uuid4().hex}",
+            blocking=True,
+            raised_by=moderator,
+            note="",
+        )
 
 
 def flag_resolve(*, flag: Flag, moderator: AbstractBaseUser, action: str, note: str = "") -> Flag:
@@ -57,9 +120,7 @@ def flag_resolve(*, flag: Flag, moderator: AbstractBaseUser, action: str, note: 
     statuses = {"confirm": FlagStatus.CONFIRMED, "dismiss": FlagStatus.DISMISSED}
     if action not in statuses:
         raise ValidationError({"action": "Choose confirm or dismiss."})
-    note = (note or "").strip()
-    if len(note) > MAX_NOTE_CHARS:
-        raise ValidationError({"note": f"Keep the note to {MAX_NOTE_CHARS:,} characters."})
+    note = _clean_note(note)
     with transaction.atomic():
         flag = Flag.objects.select_for_update().get(pk=flag.pk)
         if flag.status != FlagStatus.OPEN:

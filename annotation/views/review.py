@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from annotation import selectors, services
-from annotation.forms import DecideForm, ReviewForm
+from annotation.forms import DecideForm, FlagRaiseForm, ReviewForm
 from annotation.lookups import category_or_404, entry_for_review_or_404
 from annotation.models import Category, Entry, Flag, FlagStatus
 from annotation.roles import is_moderator
@@ -93,7 +93,7 @@ def _review_form(entry: Entry, data=None) -> ReviewForm:
     )
 
 
-def _render_review(request, entry, form, *, decide_form=None, status=200):
+def _render_review(request, entry, form, *, decide_form=None, flag_form=None, status=200):
     moderator = is_moderator(request.user)
     return render(
         request,
@@ -103,6 +103,7 @@ def _render_review(request, entry, form, *, decide_form=None, status=200):
             "text": {name: getattr(entry, name) for name in [*TEXT_FIELDS, "source_url"]},
             "form": form,
             "decide_form": (decide_form or DecideForm()) if moderator else None,
+            "flag_form": (flag_form or FlagRaiseForm()) if moderator else None,
             "votes": selectors.round_reviews(entry=entry) if moderator else None,
             "flags": selectors.flags_for_entry(entry=entry),
             "my_review": selectors.review_get(entry=entry, reviewer=request.user),
@@ -212,3 +213,31 @@ def flag_resolve(request, flag_id: int):
     else:
         messages.success(request, f"Flag on #{flag.entry_id} resolved.")
     return redirect(f"{reverse('annotation:moderation')}#flags")
+
+
+@moderator_required
+@require_POST
+def flag_raise(request, entry_id: int):
+    """A moderator flags an entry by hand, from its review page (accepted entries too)."""
+    entry = entry_for_review_or_404(request.user, entry_id)
+    form = FlagRaiseForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            services.flag_raise_by_hand(
+                entry=entry,
+                moderator=request.user,
+                kind=form.cleaned_data["kind"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+            status = exc.status_code
+        else:
+            messages.success(
+                request, f"Flag raised on #{entry.pk}; it blocks export until resolved."
+            )
+            return redirect("annotation:review_entry", entry_id=entry.pk)
+    return _render_review(request, entry, _review_form(entry), flag_form=form, status=status)

@@ -31,6 +31,7 @@ from django.db.models import Max, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from annotation import holds
 from annotation.models import Category, Source
 from config.celery import registered_task
 from config.errors import ActionForbidden, StateConflict
@@ -279,10 +280,10 @@ def snapshot_build(
         options = SnapshotOptions.parse(snapshot.options)
         if rescan:
             report(PROGRESS_RESCAN, "Grouping duplicates")
-            quality.duplicates_rescan()
             span = PROGRESS_WRITE - PROGRESS_LICENCES
-            quality.licensing_rescan(
-                on_chunk=lambda done, total: report(
+            # What changed since the last rescan (nightly or the last build), not everything.
+            quality.quality_rescan(
+                on_licensing_chunk=lambda done, total: report(
                     PROGRESS_LICENCES + span * done // max(total, 1),
                     f"Checking licences: {done:,} of {total:,} entries",
                 )
@@ -534,6 +535,7 @@ def _write_rows(snapshot, options, spool, entries, writers, report, total) -> _B
         "size_category": dolly.size_category(record_count),
         "task_categories": _task_categories(category_counts),
         "files": files,
+        "held_back_rule": holds.RULE_TEXT,
     }
     card = render_to_string("exports/dataset_card.md", context).encode()
     (spool / CARD_FILE).write_bytes(card)
@@ -716,8 +718,7 @@ def _manifest(snapshot, options, parent, record_count, category_counts, files, c
         "filters": {
             **options.as_dict(),
             "status": "accepted",
-            "excluded": "entries with an open or confirmed blocking flag, and duplicates that "
-            "are not the copy kept",
+            "excluded": holds.RULE_TEXT,
         },
         "record_count": record_count,
         "category_counts": category_counts,

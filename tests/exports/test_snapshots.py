@@ -15,12 +15,14 @@ from django.core.files.storage import FileSystemStorage
 from django.db import connection
 from django.utils import timezone
 
+from annotation import holds
 from annotation import services as annotation
 from annotation.models import Decision, Entry, EntryStatus, Flag, FlagKind, FlagStatus, Source
 from exports import dolly, services
 from exports.models import Snapshot, SnapshotStatus
 from exports.services.snapshots import DIGEST_DTYPE
 from quality import services as quality_services
+from quality.checks import BLOCKING
 from tests.factories import EntryFactory, UserFactory, category
 
 pytestmark = pytest.mark.django_db
@@ -99,35 +101,46 @@ def test_two_builds_of_the_same_data_are_byte_identical(writer, snapshot_storage
     assert one.file("data.jsonl")["sha256"] == hashlib.sha256(first).hexdigest()
 
 
-def test_only_accepted_entries_without_blocking_or_duplicate_flags_go_out(writer, snapshot_storage):
+def test_only_accepted_entries_that_no_blocking_flag_holds_back_go_out(writer, snapshot_storage):
     kept = accepted(writer, instruction="Kept?")
     dismissed = accepted(writer, instruction="A false alarm?")
+    closed = accepted(writer, instruction="Closed by a check?")
+    informed = accepted(writer, instruction="Only informed?")
     for status in (EntryStatus.DRAFT, EntryStatus.SUBMITTED, EntryStatus.REJECTED):
         EntryFactory(author=writer, status=status)
-    flagged = {}
-    for name, kind, blocking, status in [
-        ("open_blocking", FlagKind.PERSONAL_DATA, True, FlagStatus.OPEN),
-        ("confirmed_blocking", FlagKind.AI_TEXT, True, FlagStatus.CONFIRMED),
-        ("open_near_duplicate", FlagKind.NEAR_DUPLICATE, False, FlagStatus.OPEN),
-        ("confirmed_near_duplicate", FlagKind.NEAR_DUPLICATE, False, FlagStatus.CONFIRMED),
+    held = []
+    for name, kind, status in [
+        ("open_blocking", FlagKind.PERSONAL_DATA, FlagStatus.OPEN),
+        ("confirmed_blocking", FlagKind.AI_TEXT, FlagStatus.CONFIRMED),
+        ("open_near_duplicate", FlagKind.NEAR_DUPLICATE, FlagStatus.OPEN),
+        ("confirmed_near_duplicate", FlagKind.NEAR_DUPLICATE, FlagStatus.CONFIRMED),
+        ("by_hand", FlagKind.MODERATOR, FlagStatus.OPEN),
     ]:
-        flagged[name] = accepted(writer, instruction=f"{name}?")
+        entry = accepted(writer, instruction=f"{name}?")
         Flag.objects.create(
-            entry=flagged[name], kind=kind, blocking=blocking, status=status, evidence_key=name
+            entry=entry, kind=kind, blocking=BLOCKING[kind], status=status, evidence_key=name
         )
-    Flag.objects.create(
-        entry=dismissed,
-        kind=FlagKind.PERSONAL_DATA,
-        blocking=True,
-        status=FlagStatus.DISMISSED,
-        evidence_key="x",
-    )
+        held.append(entry)
+    for entry, kind, status in [
+        (dismissed, FlagKind.PERSONAL_DATA, FlagStatus.DISMISSED),
+        (closed, FlagKind.NEAR_DUPLICATE, FlagStatus.CLOSED),
+        (informed, FlagKind.CITATION_MARKERS, FlagStatus.OPEN),
+    ]:
+        Flag.objects.create(
+            entry=entry, kind=kind, blocking=BLOCKING[kind], status=status, evidence_key="x"
+        )
     snapshot = build()
-    assert snapshot.record_count == 2
+    out = [kept, dismissed, closed, informed]
+    assert snapshot.record_count == len(out)
     exported = Snapshot.objects.get(pk=snapshot.pk)
-    assert exported.category_counts == {"open_qa": 2}
+    assert exported.category_counts == {"open_qa": len(out)}
     data = records(snapshot_storage, snapshot)
-    assert [r["instruction"] for r in data] == [kept.instruction, dismissed.instruction]
+    assert [r["instruction"] for r in data] == [entry.instruction for entry in out]
+    # The rule's one home says the same of each entry, and the manifest and card say its words.
+    assert [holds.entry_held_back(e) for e in [*out, *held]] == [False] * 4 + [True] * 5
+    manifest = json.loads(read(snapshot_storage, snapshot, "manifest.json"))
+    assert manifest["filters"]["excluded"] == holds.RULE_TEXT
+    assert holds.RULE_TEXT in read(snapshot_storage, snapshot, "README.md").decode()
 
 
 def test_the_rescans_run_first_and_keep_one_copy_of_a_duplicate(writer, alice, snapshot_storage):
@@ -512,9 +525,10 @@ def test_the_rescan_closes_duplicate_flags_no_cluster_supports(writer, snapshot_
     quality_services.duplicates_rescan()
     assert Flag.objects.get(entry=copy, status=FlagStatus.OPEN).duplicate_of_id == original.pk
     assert build().record_count == 1
-    Entry.objects.filter(pk=original.pk).update(response="Something else entirely, rewritten.")
+    original.response = "Something else entirely, rewritten."
+    original.save()  # as a moderator's edit does: the rescan before the build looks at it
     snapshot = build(rescan=True)
-    assert Flag.objects.get(entry=copy).status == FlagStatus.DISMISSED
+    assert Flag.objects.get(entry=copy).status == FlagStatus.CLOSED
     assert snapshot.record_count == 2
 
 

@@ -5,6 +5,7 @@ from django.core.management import CommandError, call_command
 
 from annotation import services as annotation
 from annotation.models import Entry, EntryStatus, Flag, Source
+from exports.selectors import exportable_entries
 from quality import dedupe, selectors, services
 from quality.models import Fingerprint
 from tests.factories import EntryFactory, category, submitted
@@ -181,7 +182,7 @@ def test_submitting_a_duplicate_flags_it_and_links_the_earlier_entry(alice, bob)
     exact = Flag.objects.get(entry=copy, kind="exact_duplicate")
     assert (exact.duplicate_of, exact.similarity, exact.blocking) == (original, 1.0, True)
     near = Flag.objects.get(entry=reworded, kind__in=["near_duplicate", "exact_duplicate"])
-    assert near.kind == "near_duplicate" and near.duplicate_of == original and not near.blocking
+    assert near.kind == "near_duplicate" and near.duplicate_of == original and near.blocking
     assert 0.8 <= near.similarity < 1
     assert f"entry #{original.pk}" in near.evidence
     assert not Flag.objects.filter(entry=original, kind__endswith="duplicate").exists()
@@ -382,7 +383,7 @@ def test_a_revised_entry_loses_the_flags_its_old_text_earned(alice, carol):
     entry.refresh_from_db()
     services.entry_check(entry=entry)
     flag.refresh_from_db()
-    assert flag.status == "dismissed" and "No longer found" in flag.note
+    assert flag.status == "closed" and "No longer found" in flag.note
 
 
 def _chain():
@@ -454,3 +455,41 @@ def test_imported_records_keep_their_text_as_published(tmp_path):
     imported = {e.instruction: e for e in Entry.objects.filter(source__name="dolly-15k")}
     assert imported["Name a prime."].response == "name a prime."
     assert imported["Summarise."].context == passage == imported["Summarise."].response
+
+
+def test_imported_defects_become_flags_and_the_import_counts_them(tmp_path, capsys):
+    passage = "Kibo[a] is the tallest of Kilimanjaro's three cones.[1]"
+    path = write_jsonl(
+        tmp_path,
+        [
+            dolly("Name a prime.", "name a prime."),
+            dolly("Summarise.", passage, category="summarization", context=passage),
+            dolly("Who?", "Kibo is the tallest cone.[1]"),
+            dolly("Clean?", "Yes, nothing wrong with this one."),
+        ],
+    )
+    call_command("import_dolly", str(path), "--source", "dolly-15k")
+    out = capsys.readouterr().out
+    assert "1 flagged: response repeats the instruction (kept out of snapshots)" in out
+    assert "1 flagged: response is the passage (kept out of snapshots)" in out
+    # Markers in the summary's passage and response, and in the third record's response.
+    assert "3 flagged: wikipedia citation markers (exported, flagged)" in out
+    imported = {e.instruction: e for e in Entry.objects.filter(source__name="dolly-15k")}
+    kinds = {
+        name: sorted(Flag.objects.filter(entry=e).values_list("kind", "blocking"))
+        for name, e in imported.items()
+    }
+    assert kinds == {
+        "Name a prime.": [("repeats_instruction", True)],
+        "Summarise.": [
+            ("citation_markers", False),
+            ("citation_markers", False),
+            ("response_is_passage", True),
+        ],
+        "Who?": [("citation_markers", False)],
+        "Clean?": [],
+    }
+    released = set(exportable_entries().values_list("instruction", flat=True))
+    assert released == {"Who?", "Clean?"}
+    # The nightly rescan finds the same and adds nothing.
+    assert services.quality_rescan(full=True).licensing.flagged == 0

@@ -165,7 +165,7 @@ def test_rerunning_the_checks_never_duplicates_or_reopens_a_flag(alice, carol):
     flag.refresh_from_db()
     assert flag.status == FlagStatus.DISMISSED
     assert Flag.objects.filter(entry=entry).count() == 2
-    assert services.entries_check_all() == 0
+    assert services.licensing_rescan(full=True).flagged == 0
 
 
 def test_submitting_runs_the_checks_once_the_submit_commits(
@@ -187,4 +187,6 @@ def test_submitting_runs_the_checks_once_the_submit_commits(
 
 def test_drafts_are_not_checked_by_the_nightly_job(alice):
     EntryFactory(author=alice, response="As an AI language model, a draft.")
-    assert services.entries_check_all() == 0
+    report = services.quality_rescan(full=True)
+    assert (report.licensing.entries, report.licensing.flagged) == (0, 0)
+    assert not Flag.objects.exists()

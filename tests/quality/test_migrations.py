@@ -1,14 +1,13 @@
 """The duplicate index moved from `exports` to `quality` with its rows: a database migrated
 before the move keeps every fingerprint and bucket after it."""
 
-import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from quality.models import Bucket, Fingerprint
 from tests.factories import EntryFactory
 
-BEFORE = [("exports", "0003_snapshot"), ("annotation", "0007_revision_counter")]
+BEFORE = [("exports", "0003_snapshot"), ("annotation", "0008_flag_rules_one_home")]
 
 
 def _migrate(targets):
@@ -18,8 +17,7 @@ def _migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_index_keeps_its_rows_when_it_moves_to_the_quality_app():
+def test_the_index_keeps_its_rows_when_it_moves_to_the_quality_app(seeded):
     entry = EntryFactory()
     old = _migrate(BEFORE)
     OldFingerprint = old.get_model("exports", "Fingerprint")

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ANSWER = "Red, yellow and blue are the three primary colours of traditional colour theory."
 
 
-def test_the_rescan_job_clusters_duplicates_through_celery(worker):
+def test_the_nightly_job_clusters_duplicates_through_celery(worker):
     author = UserFactory(username="author")
     annotation.agreement_accept(user=author)
     first = EntryFactory(
@@ -21,10 +21,11 @@ def test_the_rescan_job_clusters_duplicates_through_celery(worker):
     copy = EntryFactory(
         author=author, status=EntryStatus.SUBMITTED, instruction="Colours?", response=ANSWER
     )
-    report = tasks.duplicates_rescan.delay().get(timeout=60)
-    assert (report["clusters"], report["flagged"]) == (1, 1)
+    report = tasks.quality_rescan.delay().get(timeout=60)["duplicates"]
+    assert (report["clusters"], report["flagged"], report["full"]) == (1, 1, True)
     flag = Flag.objects.get(entry=copy)
     assert (flag.kind, flag.duplicate_of_id) == ("exact_duplicate", first.pk)
-    assert tasks.duplicates_rescan.delay().get(timeout=60)["flagged"] == 0
+    again = tasks.quality_rescan.delay().get(timeout=60)["duplicates"]
+    assert (again["flagged"], again["full"]) == (0, False)
     assert tasks.entry_check.delay(copy.pk).get(timeout=60) == 0  # already flagged: nothing new
     assert tasks.entry_check.delay(999_999).get(timeout=60) == 0  # gone meanwhile: no error

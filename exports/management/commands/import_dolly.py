@@ -3,7 +3,16 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from annotation.models import FlagKind
 from exports.imports import dolly_import
+from quality.checks import BLOCKING
+
+# The defects Databricks repaired in dolly-15k after release, reported after every import.
+DEFECT_KINDS = (
+    FlagKind.RESPONSE_REPEATS_INSTRUCTION,
+    FlagKind.RESPONSE_IS_PASSAGE,
+    FlagKind.CITATION_MARKERS,
+)
 
 
 class Command(BaseCommand):
@@ -41,6 +50,11 @@ class Command(BaseCommand):
             raise CommandError(" ".join(exc.messages)) from None
         for line, problem in report.errors:
             self.stderr.write(f"line {line}: {problem} (skipped)")
+        labels = dict(FlagKind.choices)
+        for kind in DEFECT_KINDS:
+            count = report.defects.get(kind, 0)
+            blocks = "kept out of snapshots" if BLOCKING[kind] else "exported, flagged"
+            self.stdout.write(f"{count:,} flagged: {labels[kind].lower()} ({blocks})")
         self.stdout.write(
             self.style.SUCCESS(
                 f"{report.imported:,} imported, {report.already_there:,} already there, "

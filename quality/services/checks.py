@@ -1,0 +1,196 @@
+"""The per-entry checks (licensing, provenance, structure) written as flags, one entry at a time
+or over the corpus; and the one nightly job that runs every rescan."""
+
+import hashlib
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import batched
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from annotation import services as annotation
+from annotation.models import AgreementAcceptance, ContributorAgreement, Entry, Flag, FlagStatus
+from annotation.text import TEXT_FIELDS
+from quality import personal_data
+from quality.ai_phrases import ai_phrases
+from quality.checks import (
+    BLOCKING,
+    LICENSING_KINDS,
+    AgreementBook,
+    Finding,
+    check_structure,
+    licensing_findings,
+)
+from quality.selectors import INDEXED_STATUSES
+from quality.services.duplicates import RescanReport, duplicate_check, duplicates_rescan
+from quality.services.marks import scan_mark, scan_mark_save
+
+logger = logging.getLogger(__name__)
+
+
+def entry_check(*, entry: Entry) -> list[Flag]:
+    """Run every check on one entry (on submit, and again when it is accepted) and flag what
+    they find: its duplicate cluster is settled (quality/services/duplicates.py) and its
+    licensing, provenance and structure findings recorded.
+
+    Idempotent: a finding already flagged is not flagged again (a person's decision on it
+    stands; a flag a check closed reopens). An open flag whose finding is gone is closed.
+    Returns the flags raised by the licensing checks (duplicate flags are counted apart).
+    """
+    duplicate_check(entry=entry)
+    findings = licensing_findings(entry)
+    with transaction.atomic():
+        flags = {
+            (flag.kind, flag.evidence_key): flag
+            for flag in Flag.objects.filter(entry=entry, kind__in=LICENSING_KINDS)
+        }
+        raised = _findings_record(entry=entry, findings=findings, flags=flags)
+    if raised:
+        logger.info("Entry #%s: %d new flag(s)", entry.pk, len(raised))
+    return raised
+
+
+def _findings_record(
+    *, entry: Entry, findings: list[Finding], flags: dict[tuple[str, str], Flag]
+) -> list[Flag]:
+    """Flag the findings not yet flagged (`flags`: the entry's flags of the kinds checked, in
+    any status, by kind and evidence key), and close the open ones no finding supports now.
+    Returns the flags raised or reopened."""
+    raised = []
+    found = set()
+    for finding in findings:
+        key = (finding.kind, finding.evidence_key[:200])
+        found.add(key)
+        known = flags.get(key)
+        if known is not None and known.status != FlagStatus.CLOSED:
+            continue
+        flag, created = annotation.flag_raise(
+            entry=entry,
+            kind=finding.kind,
+            evidence=finding.evidence,
+            evidence_key=finding.evidence_key,
+            blocking=finding.blocking,
+        )
+        if created:
+            raised.append(flag)
+    for key, flag in flags.items():
+        if flag.status == FlagStatus.OPEN and key not in found:
+            annotation.flag_close(flag=flag, note="No longer found when checked again.")
+    return raised
+
+
+def defects_flag(*, entries: list[Entry]) -> Counter:
+    """Flag the defects Databricks repaired in dolly-15k after release on imported entries,
+    which keep their text as published. Returns how many of each kind were found."""
+    found: Counter = Counter()
+    for entry in entries:
+        findings = check_structure(entry)
+        for finding in findings:
+            found[finding.kind] += 1
+            annotation.flag_raise(
+                entry=entry,
+                kind=finding.kind,
+                evidence=finding.evidence,
+                evidence_key=finding.evidence_key,
+                blocking=finding.blocking,
+            )
+    return found
+
+
+def _licensing_rules() -> str:
+    """What the licensing findings depend on besides an entry's own text and author: a change
+    makes the next licensing rescan look at everything."""
+    described = json.dumps(
+        {
+            "phrases": sorted(ai_phrases()),
+            "sources": sorted(settings.FLOCK_ALLOWED_SOURCE_DOMAINS),
+            "personal_data": personal_data.RULES_VERSION,
+            "blocking": sorted((str(kind), block) for kind, block in BLOCKING.items()),
+            "agreements": [
+                [pk, published.isoformat()]
+                for pk, published in ContributorAgreement.objects.order_by("pk").values_list(
+                    "pk", "published_at"
+                )
+            ],
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(described.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class LicensingReport:
+    entries: int  # looked at
+    flagged: int  # raised or reopened
+    full: bool
+
+
+def licensing_rescan(
+    *,
+    full: bool = False,
+    chunk_size: int = 1_000,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> LicensingReport:
+    """Re-run the licensing, provenance and structure checks, in chunks: each chunk's agreements
+    and flags are read once, and only new findings are written.
+
+    By default only the entries whose text changed since the last run (ScanMark "licensing"), or
+    whose author accepted an agreement since, are looked at; everything is when `full` is
+    asked, on the first run, and when the rules changed (the phrase list, the allowed sources,
+    the personal-data patterns, which kinds block, a new agreement version). Flags what is found
+    and not yet flagged, and closes open flags whose finding is gone, like entry_check.
+    """
+    started = timezone.now()
+    rules = _licensing_rules()
+    mark = scan_mark(name="licensing")
+    full = full or mark is None or mark.rules != rules
+    book = AgreementBook()
+    fields = ("pk", "author_id", "source_id", "submitted_at", "source_url", *TEXT_FIELDS)
+    entries = Entry.objects.filter(status__in=INDEXED_STATUSES)
+    if not full:
+        agreed = AgreementAcceptance.objects.filter(accepted_at__gte=mark.started_at)
+        entries = entries.filter(
+            Q(updated_at__gte=mark.started_at) | Q(author__in=agreed.values("user_id"))
+        )
+    entries = entries.order_by("pk").only(*fields)
+    total = entries.count()
+    done = raised = 0
+    for chunk in batched(entries.iterator(chunk_size=chunk_size), chunk_size):
+        book.load({entry.author_id for entry in chunk})
+        known: dict[int, dict[tuple[str, str], Flag]] = {}
+        for flag in Flag.objects.filter(entry__in=chunk, kind__in=LICENSING_KINDS):
+            known.setdefault(flag.entry_id, {})[(flag.kind, flag.evidence_key)] = flag
+        for entry in chunk:
+            findings = licensing_findings(entry, book)
+            flags = known.get(entry.pk, {})
+            raised += len(_findings_record(entry=entry, findings=findings, flags=flags))
+        done += len(chunk)
+        if on_chunk:
+            on_chunk(done, total)
+    scan_mark_save(name="licensing", rules=rules, started=started, entries=total, full=full)
+    return LicensingReport(entries=total, flagged=raised, full=full)
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    duplicates: RescanReport
+    licensing: LicensingReport
+
+
+def quality_rescan(
+    *,
+    full: bool = False,
+    workers: int | None = None,
+    on_licensing_chunk: Callable[[int, int], None] | None = None,
+) -> QualityReport:
+    """The one corpus job: the duplicate rescan, then the licensing rescan, each costing what
+    changed since its last run unless `full` (nightly by beat, and before every snapshot)."""
+    duplicates = duplicates_rescan(full=full, workers=workers)
+    licensing = licensing_rescan(full=full, on_chunk=on_licensing_chunk)
+    return QualityReport(duplicates=duplicates, licensing=licensing)

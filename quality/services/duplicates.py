@@ -1,0 +1,404 @@
+"""Duplicates: the index, the clusters, which copy is kept, and the one writer of their flags.
+
+A cluster is a group of entries linked by duplicate pairs (a chain 1 ~ 2 ~ 3 is one cluster even
+when 1 and 3 are less alike). Of each cluster one entry is kept (selectors.keep_order); every
+other member is flagged against the kept one, and its other open duplicate flags are closed.
+The per-entry check, the changed-since-last-time rescan and the full rescan only differ in how
+they find the pairs (the stored index around some entries, or the whole corpus at once); all
+three hand the clusters to `_clusters_write`, so they cannot disagree about who is whose copy.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from itertools import batched
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from annotation import services as annotation
+from annotation.models import Entry, Flag, FlagKind, FlagStatus
+from quality import dedupe, selectors
+from quality.checks import Finding
+from quality.models import Bucket, Fingerprint
+from quality.selectors import INDEXED_STATUSES
+from quality.services.marks import scan_mark, scan_mark_save
+
+DUPLICATE_KINDS = (FlagKind.EXACT_DUPLICATE, FlagKind.NEAR_DUPLICATE)
+# A cluster found through the index stops growing here (boilerplate everyone shares).
+MAX_CLUSTER = 2_000
+INDEX_BATCH = 2_000
+TEXT_COLUMNS = ("pk", "instruction", "context", "response")
+
+
+# --- The index -------------------------------------------------------------------------------
+
+
+def _index(corpus: dedupe.Corpus, rows: list[int]) -> None:
+    """Write the index rows of these corpus rows, replacing what was there."""
+    ids = [int(corpus.ids[r]) for r in rows]
+    Fingerprint.objects.filter(entry_id__in=ids).delete()
+    Fingerprint.objects.bulk_create(
+        [
+            Fingerprint(
+                entry_id=int(corpus.ids[r]),
+                exact_hash=corpus.exact[r],
+                signature=corpus.signatures[r].tobytes(),
+            )
+            for r in rows
+        ],
+        ignore_conflicts=True,
+    )
+    Bucket.objects.bulk_create(
+        [
+            Bucket(fingerprint_id=int(corpus.ids[r]), key=int(key))
+            for r in rows
+            for key in set(corpus.keys[r].tolist())
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _index_write(corpus: dedupe.Corpus, rows: list[int]) -> None:
+    for batch in batched(rows, INDEX_BATCH):
+        for attempt in range(3):  # another job may be rewriting the same rows right now
+            try:
+                with transaction.atomic():
+                    _index(corpus, list(batch))
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+
+
+def fingerprint_update(*, entry: Entry) -> None:
+    """Put the entry's current text in the duplicate index (its hash, signature, band keys)."""
+    corpus = dedupe.corpus_of([(entry.pk, entry.instruction, entry.context, entry.response)])
+    _index_write(corpus, [0])
+
+
+def fingerprints_add(*, entries: list[Entry]) -> None:
+    """Index many entries at once (an import), in one pass over their text."""
+    if entries:
+        rows = [(e.pk, e.instruction, e.context, e.response) for e in entries]
+        corpus = dedupe.corpus_of(rows)
+        _index_write(corpus, list(range(len(corpus.ids))))
+
+
+# --- Pairs: through the index, or across the whole corpus ------------------------------------
+
+
+@dataclass
+class Pairs:
+    """Duplicate pairs among some entries, and each one's exact hash."""
+
+    similarity: dict[tuple[int, int], float]  # (a, b) with a < b
+    exact: dict[int, str]
+
+    def add(self, a: int, b: int, similarity: float) -> None:
+        self.similarity[(min(a, b), max(a, b))] = similarity
+
+    def partners(self) -> dict[int, dict[int, float]]:
+        out: dict[int, dict[int, float]] = {}
+        for (a, b), sim in self.similarity.items():
+            out.setdefault(a, {})[b] = sim
+            out.setdefault(b, {})[a] = sim
+        return out
+
+
+def _pairs_around(seeds: set[int]) -> tuple[Pairs, set[int]]:
+    """The pairs of the clusters these entries are in, found through the stored index: their
+    band keys and exact hashes give candidates, the candidates' text confirms them (the same
+    test as the corpus rescan: dedupe.similarity_between), and each new member is looked at in
+    turn until the clusters are closed. Returns the pairs and every entry looked at."""
+    threshold = settings.FLOCK_DUPLICATE_THRESHOLD
+    pairs = Pairs(similarity={}, exact={})
+    visited: set[int] = set()
+    indexed = set(
+        Entry.objects.filter(pk__in=list(seeds), status__in=INDEXED_STATUSES).values_list(
+            "pk", flat=True
+        )
+    )
+    frontier = indexed
+    while frontier and len(visited) < MAX_CLUSTER:
+        visited |= frontier
+        candidates = _candidates(frontier)
+        wanted = set(frontier) | {c for found in candidates.values() for c in found}
+        rows = list(
+            Entry.objects.filter(pk__in=list(wanted), status__in=INDEXED_STATUSES).values_list(
+                *TEXT_COLUMNS
+            )
+        )
+        corpus = dedupe.corpus_of(rows)
+        row_of = {int(entry_id): row for row, entry_id in enumerate(corpus.ids)}
+        for entry_id, row in row_of.items():
+            pairs.exact[entry_id] = corpus.exact[row]
+        found: set[int] = set()
+        for entry_id in frontier:
+            if entry_id not in row_of:
+                continue
+            i = row_of[entry_id]
+            for other in candidates.get(entry_id, ()):
+                j = row_of.get(other)
+                if j is None or other == entry_id:
+                    continue
+                if corpus.exact[i] == corpus.exact[j]:
+                    pairs.add(entry_id, other, 1.0)
+                else:
+                    sim = dedupe.similarity_between(corpus, i, corpus, j, threshold)
+                    if sim is None:
+                        continue
+                    pairs.add(entry_id, other, sim)
+                found.add(other)
+        frontier = found - visited
+    return pairs, visited
+
+
+def _candidates(entry_ids: set[int]) -> dict[int, set[int]]:
+    """For each entry, the indexed entries sharing its exact hash or one of its band keys (keys
+    shared by more than dedupe.MAX_BUCKET entries are boilerplate and give none, as in the
+    corpus rescan)."""
+    ids = list(entry_ids)
+    hashes = dict(
+        Fingerprint.objects.filter(entry_id__in=ids).values_list("entry_id", "exact_hash")
+    )
+    keys_of: dict[int, set[int]] = {}
+    for entry_id, key in Bucket.objects.filter(fingerprint_id__in=ids).values_list(
+        "fingerprint_id", "key"
+    ):
+        keys_of.setdefault(entry_id, set()).add(key)
+    holders: dict[int, list[int]] = {}
+    all_keys = sorted({key for keys in keys_of.values() for key in keys})
+    for chunk in batched(all_keys, 5_000):
+        for key, entry_id in Bucket.objects.filter(key__in=chunk).values_list(
+            "key", "fingerprint_id"
+        ):
+            holders.setdefault(key, []).append(entry_id)
+    same_hash: dict[str, list[int]] = {}
+    for entry_id, digest in Fingerprint.objects.filter(
+        exact_hash__in=set(hashes.values())
+    ).values_list("entry_id", "exact_hash"):
+        same_hash.setdefault(digest, []).append(entry_id)
+    out: dict[int, set[int]] = {}
+    for entry_id in ids:
+        found = set(same_hash.get(hashes.get(entry_id), ()))
+        for key in keys_of.get(entry_id, ()):
+            members = holders.get(key, ())
+            if len(members) <= dedupe.MAX_BUCKET:
+                found.update(members)
+        found.discard(entry_id)
+        out[entry_id] = found
+    return out
+
+
+def _pairs_everywhere(workers: int | None) -> tuple[Pairs, set[int]]:
+    """Every pair in the corpus under review or accepted, on every core, refreshing the index
+    rows of entries whose text changed since they were indexed."""
+    rows = list(
+        Entry.objects.filter(status__in=INDEXED_STATUSES).order_by("pk").values_list(*TEXT_COLUMNS)
+    )
+    corpus = dedupe.corpus_parallel(rows, workers=workers)
+    known = dict(Fingerprint.objects.values_list("entry_id", "exact_hash"))
+    stale = [
+        row
+        for row, entry_id in enumerate(corpus.ids)
+        if known.get(int(entry_id)) != corpus.exact[row]
+    ]
+    _index_write(corpus, stale)
+    pairs = Pairs(
+        similarity={},
+        exact={int(entry_id): corpus.exact[row] for row, entry_id in enumerate(corpus.ids)},
+    )
+    for a, b, sim in dedupe.duplicate_pairs(corpus, settings.FLOCK_DUPLICATE_THRESHOLD):
+        pairs.add(a, b, sim)
+    return pairs, {int(entry_id) for entry_id in corpus.ids}
+
+
+# --- The one writer of duplicate flags -------------------------------------------------------
+
+
+def _duplicate_finding(
+    kept: int, similarity: float, exact: bool, via: int | None = None
+) -> Finding:
+    percent = round(similarity * 100)
+    evidence = f"Looks like entry #{via or kept} ({percent}% similar)."
+    if via is not None:
+        evidence += f" That one repeats #{kept}, which is kept."
+    return Finding(
+        kind=FlagKind.EXACT_DUPLICATE if exact else FlagKind.NEAR_DUPLICATE,
+        evidence=evidence,
+        evidence_key=f"entry:{kept}",
+        duplicate_of=kept,
+        similarity=round(similarity, 4),
+    )
+
+
+def _clusters_write(*, pairs: Pairs, examined: set[int] | None) -> tuple[int, int]:
+    """Flag every member of every cluster against the copy kept, and close the open duplicate
+    flags that no cluster supports now: those of `examined` entries (None: of every entry
+    under review or accepted). Returns (clusters, flags raised or reopened).
+
+    A member joined through another member (a chain) names that one as well. A flag a person
+    confirmed or dismissed stays as they left it; one a check closed reopens when found again.
+    """
+    groups = dedupe.clusters([(a, b, sim) for (a, b), sim in pairs.similarity.items()])
+    partners = pairs.partners()
+    clustered = set().union(*groups) if groups else set()
+    order = selectors.keep_orders(clustered)
+    entries = Entry.objects.in_bulk(list(clustered))
+    current: set[tuple[int, str, int]] = set()  # (member, kind, kept)
+    raised = 0
+    for group in groups:
+        group = {member for member in group if member in order}
+        if len(group) < 2:
+            continue
+        kept = min(group, key=order.__getitem__)
+        for member in sorted(group - {kept}):
+            exact = pairs.exact.get(member) == pairs.exact.get(kept)
+            direct = partners[member].get(kept)
+            if direct is not None:
+                finding = _duplicate_finding(kept, direct, exact)
+            else:
+                via, sim = max(partners[member].items(), key=lambda p: (p[1], -p[0]))
+                finding = _duplicate_finding(kept, sim, exact, via=via)
+            _, created = annotation.flag_raise(
+                entry=entries[member],
+                kind=finding.kind,
+                evidence=finding.evidence,
+                evidence_key=finding.evidence_key,
+                blocking=finding.blocking,
+                duplicate_of=entries[kept],
+                similarity=finding.similarity,
+            )
+            raised += created
+            current.add((member, finding.kind, kept))
+    stale = Flag.objects.filter(status=FlagStatus.OPEN, kind__in=DUPLICATE_KINDS)
+    if examined is None:
+        stale = stale.filter(entry__status__in=INDEXED_STATUSES)
+    else:
+        stale = stale.filter(entry_id__in=list(examined))
+    for flag in stale.only("pk", "entry_id", "kind", "duplicate_of_id", "status"):
+        if (flag.entry_id, flag.kind, flag.duplicate_of_id) not in current:
+            annotation.flag_close(flag=flag, note=_closing_note(flag, order))
+    return len(groups), raised
+
+
+def _closing_note(flag: Flag, order: dict[int, tuple]) -> str:
+    if flag.entry_id in order and flag.duplicate_of_id in order:
+        return "Another copy of this cluster is kept now."
+    if flag.entry_id in order:
+        return f"#{flag.entry_id} is the copy that is kept."
+    return "No longer a copy of an entry under review or accepted."
+
+
+def _old_clusters(entry_ids: set[int]) -> set[int]:
+    """The entries that shared a cluster with these ones when their flags were written: the
+    kept copy each was flagged against, and everyone else flagged against it."""
+    kept = set(entry_ids)
+    kept |= set(
+        Flag.objects.filter(
+            entry_id__in=list(entry_ids),
+            kind__in=DUPLICATE_KINDS,
+            status=FlagStatus.OPEN,
+            duplicate_of__isnull=False,
+        ).values_list("duplicate_of_id", flat=True)
+    )
+    mates = set(
+        Flag.objects.filter(
+            duplicate_of_id__in=list(kept), kind__in=DUPLICATE_KINDS, status=FlagStatus.OPEN
+        ).values_list("entry_id", flat=True)
+    )
+    return kept | mates
+
+
+def duplicates_settle(*, entry_ids: set[int]) -> int:
+    """Work out the clusters these entries are in now, and were in before, through the index,
+    and write their flags. The per-entry check and the changed-since rescan call this.
+    Returns how many flags were raised or reopened."""
+    examined = _old_clusters(entry_ids)
+    pairs, visited = _pairs_around(examined)
+    _, raised = _clusters_write(pairs=pairs, examined=examined | visited)
+    return raised
+
+
+def duplicate_check(*, entry: Entry) -> int:
+    """Index the entry's current text and settle its cluster (the per-entry check)."""
+    fingerprint_update(entry=entry)
+    return duplicates_settle(entry_ids={entry.pk})
+
+
+# --- The corpus rescan -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RescanReport:
+    entries: int  # looked at
+    pairs: int
+    clusters: int
+    flagged: int  # raised or reopened
+    full: bool
+
+
+def _rules() -> str:
+    """What the stored index and flags depend on: a change makes the next rescan a full one."""
+    described = json.dumps(
+        {
+            "threshold": settings.FLOCK_DUPLICATE_THRESHOLD,
+            "dedupe": dedupe.RULES_VERSION,
+            "indexed": list(INDEXED_STATUSES),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(described.encode()).hexdigest()
+
+
+def duplicates_rescan(*, full: bool = False, workers: int | None = None) -> RescanReport:
+    """The duplicate step of the nightly rescan and of every snapshot build.
+
+    By default it costs what changed since the last run (ScanMark "duplicates"): the entries
+    changed since then are indexed again (the others keep their stored signatures and band keys)
+    and their clusters, old and new, are settled through the index. The whole corpus is scanned
+    at once (every core) on the first run, when the threshold or the duplicate rules changed,
+    and when `full` is asked (`manage.py quality_rescan --full`).
+    """
+    started = timezone.now()
+    rules = _rules()
+    mark = scan_mark(name="duplicates")
+    full = full or mark is None or mark.rules != rules
+    if full:
+        pairs, examined = _pairs_everywhere(workers)
+        clusters, flagged = _clusters_write(pairs=pairs, examined=None)
+    else:
+        changed = list(
+            Entry.objects.filter(updated_at__gte=mark.started_at).values_list(
+                "pk", "status", *TEXT_COLUMNS[1:]
+            )
+        )
+        fresh = [
+            (pk, instruction, context, response)
+            for pk, status, instruction, context, response in changed
+            if status in INDEXED_STATUSES
+        ]
+        corpus = dedupe.corpus_of(fresh)
+        _index_write(corpus, list(range(len(corpus.ids))))
+        # A kept copy deleted since: the flags against it lost their target.
+        orphans = Flag.objects.filter(
+            kind__in=DUPLICATE_KINDS, status=FlagStatus.OPEN, duplicate_of__isnull=True
+        ).values_list("entry_id", flat=True)
+        seeds = {row[0] for row in changed} | set(orphans)
+        examined = _old_clusters(seeds)
+        pairs, visited = _pairs_around(examined)
+        examined |= visited
+        clusters, flagged = _clusters_write(pairs=pairs, examined=examined)
+    report = RescanReport(
+        entries=len(examined),
+        pairs=len(pairs.similarity),
+        clusters=clusters,
+        flagged=flagged,
+        full=full,
+    )
+    scan_mark_save(
+        name="duplicates", rules=rules, started=started, entries=report.entries, full=full
+    )
+    return report

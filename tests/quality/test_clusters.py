@@ -1,0 +1,211 @@
+"""One writer of duplicate flags: the per-entry check, the changed-since rescan and the full rescan
+agree on who is whose copy, a flag a check closed reopens when found again, a person's dismissal
+is final, and a chain of near copies ends with only its kept entry exported, however many nights
+pass."""
+
+import json
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.management import call_command
+
+from annotation import holds
+from annotation import services as annotation
+from annotation.models import Decision, Entry, EntryStatus, Flag, FlagStatus
+from config.celery import registered_task
+from exports import selectors as export_selectors
+from exports import services as exports
+from quality import services
+from quality.models import ScanMark
+from tests.factories import EntryFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _chain():
+    """Three answers: 1 and 2 alike, 2 and 3 alike, 1 and 3 not (each step changes one word)."""
+    base = [f"word{k}" for k in range(40)]
+    second = [*base[:10], "changed", *base[11:]]
+    third = [*second[:25], "altered", *second[26:]]
+    return " ".join(base), " ".join(second), " ".join(third)
+
+
+@pytest.fixture
+def writer(db):
+    user = UserFactory(username="writer")
+    annotation.agreement_accept(user=user)
+    return user
+
+
+@pytest.fixture
+def moderator(db):
+    return UserFactory(username="mod", is_staff=True)
+
+
+def accepted(author, **kwargs) -> Entry:
+    entry = EntryFactory(author=author, status=EntryStatus.ACCEPTED, **kwargs)
+    Decision.objects.create(entry=entry, round=1, outcome="accepted", approvals=2)
+    return entry
+
+
+def chain(writer) -> tuple[Entry, Entry, Entry]:
+    first, second, third = _chain()
+    return (
+        accepted(writer, instruction="Q?", response=first),
+        accepted(writer, instruction="Q?", response=second),
+        accepted(writer, instruction="Q?", response=third),
+    )
+
+
+def exported_ids() -> list[int]:
+    return list(export_selectors.exportable_entries().values_list("pk", flat=True))
+
+
+def run_every_beat_job():
+    for entry in django_settings.CELERY_BEAT_SCHEDULE.values():
+        registered_task(entry["task"]).apply().get()
+
+
+def test_a_chain_ends_with_only_its_kept_entry_exported_after_any_number_of_nights(writer):
+    one, two, three = chain(writer)
+    for night in range(2):
+        # The per-entry checks (on submit and on acceptance) run between the nightly jobs.
+        for entry in (three, two, one):
+            services.entry_check(entry=entry)
+        run_every_beat_job()
+        run_every_beat_job()
+        assert exported_ids() == [one.pk], f"night {night + 1}"
+        flag = Flag.objects.get(entry=three, status=FlagStatus.OPEN)
+        assert flag.duplicate_of == one and f"#{two.pk}" in flag.evidence
+        assert not Flag.objects.filter(entry=one, status=FlagStatus.OPEN).exists()
+
+
+def test_the_per_entry_check_and_both_rescans_name_the_same_kept_copy(writer):
+    one, two, three = chain(writer)
+    services.fingerprints_add(entries=[one, two])  # indexed when they were submitted
+    services.entry_check(entry=three)  # the check of one entry settles its whole cluster
+    by_check = dict(
+        Flag.objects.filter(status=FlagStatus.OPEN).values_list("entry_id", "duplicate_of_id")
+    )
+    assert by_check == {two.pk: one.pk, three.pk: one.pk}
+    services.duplicates_rescan(full=True, workers=1)
+    services.duplicates_rescan()
+    after = dict(
+        Flag.objects.filter(status=FlagStatus.OPEN).values_list("entry_id", "duplicate_of_id")
+    )
+    assert after == by_check
+    assert Flag.objects.count() == 2  # no flag written twice, none closed and raised anew
+
+
+def test_a_flag_a_check_closed_reopens_when_the_copy_comes_back(writer):
+    answer = "Red, yellow and blue are the primary colours of traditional colour theory."
+    original = accepted(writer, instruction="Primary colours?", response=answer)
+    copy = accepted(writer, instruction="Primary colours?", response=answer)
+    services.duplicates_rescan()
+    flag = Flag.objects.get(entry=copy)
+    original.response = "Something else entirely, in other words."
+    original.save()
+    services.duplicates_rescan()
+    flag.refresh_from_db()
+    assert (flag.status, flag.resolved_by) == (FlagStatus.CLOSED, None)
+    assert sorted(exported_ids()) == [original.pk, copy.pk]
+    original.response = answer  # reverted: the same finding again
+    original.save()
+    services.duplicates_rescan()
+    flag.refresh_from_db()
+    assert flag.status == FlagStatus.OPEN and flag.resolved_at is None
+    assert exported_ids() == [original.pk]
+
+
+def test_a_moderators_dismissal_is_final(writer, moderator):
+    one, _, three = chain(writer)
+    services.duplicates_rescan()
+    flag = Flag.objects.get(entry=three)
+    annotation.flag_resolve(flag=flag, moderator=moderator, action="dismiss", note="Different.")
+    for _ in range(2):
+        services.entry_check(entry=three)
+        services.duplicates_rescan(full=True, workers=1)
+        services.duplicates_rescan()
+    flag.refresh_from_db()
+    assert flag.status == FlagStatus.DISMISSED
+    assert exported_ids() == [one.pk, three.pk]
+
+
+def test_when_the_kept_copy_leaves_the_next_one_is_kept(writer):
+    one, two, three = chain(writer)
+    services.duplicates_rescan()
+    one.status = EntryStatus.REJECTED  # as a moderator's overturn does
+    one.save()
+    report = services.duplicates_rescan()
+    assert not report.full
+    assert exported_ids() == [two.pk]
+    assert dict(
+        Flag.objects.filter(status=FlagStatus.OPEN).values_list("entry_id", "duplicate_of_id")
+    ) == {three.pk: two.pk}
+
+
+def test_the_rescan_looks_only_at_what_changed_unless_the_rules_change(writer, settings):
+    answer = "The Danube flows through ten countries, more than any other river in the world."
+    entries = [
+        accepted(writer, instruction=f"Question {n}?", response=f"Answer number {n} here.")
+        for n in range(30)
+    ]
+    original = accepted(writer, instruction="Which river crosses most countries?", response=answer)
+    first = services.duplicates_rescan()
+    assert first.full and first.entries == len(entries) + 1
+    copy = accepted(writer, instruction="Which river crosses most countries?", response=answer)
+    second = services.duplicates_rescan()
+    assert not second.full
+    assert second.entries == 2  # the new entry and the one it repeats
+    assert Flag.objects.get(entry=copy).duplicate_of == original
+    assert services.duplicates_rescan().entries == 0  # nothing changed since
+    settings.FLOCK_DUPLICATE_THRESHOLD = 0.85
+    assert services.duplicates_rescan().full
+
+
+def test_the_licensing_rescan_looks_again_when_an_author_accepts_the_agreement(writer):
+    late = UserFactory(username="late")
+    entries = [accepted(writer, instruction=f"Fine {n}?") for n in range(5)]
+    unsigned = accepted(late, instruction="Who signed?")
+    first = services.licensing_rescan()
+    assert first.full and first.entries == len(entries) + 1
+    flag = Flag.objects.get(entry=unsigned, kind="no_agreement")
+    assert services.licensing_rescan().entries == 0
+    # Accepting after submitting does not cure it; the rescan looks at her entries only.
+    annotation.agreement_accept(user=late)
+    report = services.licensing_rescan()
+    assert (report.full, report.entries) == (False, 1)
+    flag.refresh_from_db()
+    assert flag.status == FlagStatus.OPEN
+
+
+def test_a_changed_rule_makes_the_licensing_rescan_full(writer, settings):
+    entry = accepted(writer, instruction="Say hi?", response="Greetings from the ferret council.")
+    services.licensing_rescan()
+    assert services.licensing_rescan().entries == 0
+    settings.FLOCK_EXTRA_AI_PHRASES = ["ferret council"]
+    report = services.licensing_rescan()
+    assert report.full and report.entries == 1
+    assert Flag.objects.filter(entry=entry, kind="ai_text").exists()
+
+
+def test_the_rescan_command_runs_both_and_says_so(writer, capsys):
+    accepted(writer, instruction="One?")
+    call_command("quality_rescan")
+    out = capsys.readouterr().out
+    assert "Duplicates (full)" in out and "Licensing (full)" in out
+    call_command("quality_rescan")
+    out = capsys.readouterr().out
+    assert "Duplicates (changed since the last run): 0 entries" in out
+    call_command("quality_rescan", "--full")
+    assert "Duplicates (full): 1 entries" in capsys.readouterr().out
+    assert set(ScanMark.objects.values_list("name", flat=True)) == {"duplicates", "licensing"}
+
+
+def test_a_snapshot_says_what_the_one_rule_leaves_out(writer, snapshot_storage):
+    chain(writer)
+    snapshot, _ = exports.snapshot_request(user=None, options={}, start=False)
+    built = exports.snapshot_build(snapshot_id=snapshot.pk)
+    assert built.record_count == 1
+    manifest = json.loads((snapshot_storage / built.directory / "manifest.json").read_bytes())
+    assert manifest["filters"]["excluded"] == holds.RULE_TEXT
