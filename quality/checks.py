@@ -203,6 +203,12 @@ def check_structure(entry: Entry) -> list[Finding]:
     return findings
 
 
+STRUCTURE_KINDS = (
+    FlagKind.RESPONSE_REPEATS_INSTRUCTION,
+    FlagKind.RESPONSE_IS_PASSAGE,
+    FlagKind.CITATION_MARKERS,
+)
+
 # The kinds the per-entry checks below decide (duplicates are quality/services/duplicates.py's,
 # hand-raised flags a moderator's): a rescan closes an open flag of these kinds whose finding is
 # gone, and no other.
@@ -211,9 +217,7 @@ LICENSING_KINDS = (
     FlagKind.NO_AGREEMENT,
     FlagKind.AI_TEXT,
     FlagKind.PERSONAL_DATA,
-    FlagKind.RESPONSE_REPEATS_INSTRUCTION,
-    FlagKind.RESPONSE_IS_PASSAGE,
-    FlagKind.CITATION_MARKERS,
+    *STRUCTURE_KINDS,
 )
 
 

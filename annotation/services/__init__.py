@@ -17,7 +17,13 @@ from annotation.services.entries import (
     entry_update,
     entry_withdraw,
 )
-from annotation.services.flags import flag_close, flag_raise, flag_raise_by_hand, flag_resolve
+from annotation.services.flags import (
+    flag_close,
+    flag_raise,
+    flag_raise_by_hand,
+    flag_resolve,
+    flags_raise_many,
+)
 from annotation.services.imports import categories_by_slug, entries_import, source_ensure
 from annotation.services.reviews import (
     entry_decide,
@@ -42,6 +48,7 @@ __all__ = [
     "flag_raise",
     "flag_raise_by_hand",
     "flag_resolve",
+    "flags_raise_many",
     "profile_ensure",
     "profile_update",
     "review_next",

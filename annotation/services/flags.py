@@ -52,6 +52,29 @@ def flag_raise(
     return flag, bool(reopened)
 
 
+def flags_raise_many(*, flags: list[Flag]) -> int:
+    """Record many new findings at once (a rescan's chunk): unsaved Flag rows, none of whose
+    findings the caller saw flagged, inserted in a few statements. A finding a concurrent check
+    flagged a moment ago is skipped (one flag per finding). Returns how many were inserted."""
+    if not flags:
+        return 0
+    keys = {(flag.entry_id, flag.kind, flag.evidence_key[:200]) for flag in flags}
+    for flag in flags:
+        flag.evidence_key = flag.evidence_key[:200]
+        flag.status = FlagStatus.OPEN
+    entry_ids = {entry_id for entry_id, _, _ in keys}
+    before = _present(entry_ids, keys)
+    Flag.objects.bulk_create(flags, ignore_conflicts=True, batch_size=1_000)
+    return len(_present(entry_ids, keys)) - len(before)
+
+
+def _present(entry_ids, keys) -> set:
+    rows = Flag.objects.filter(entry_id__in=list(entry_ids)).values_list(
+        "entry_id", "kind", "evidence_key"
+    )
+    return {row for row in rows if row in keys}
+
+
 def flag_close(*, flag: Flag, note: str) -> Flag:
     """A check closes an open flag whose finding is gone (found again no more, or the entry is
     now the copy kept). Not a dismissal: the same finding found again reopens it."""

@@ -22,6 +22,7 @@ from quality.ai_phrases import ai_phrases
 from quality.checks import (
     BLOCKING,
     LICENSING_KINDS,
+    STRUCTURE_KINDS,
     AgreementBook,
     Finding,
     check_structure,
@@ -41,66 +42,85 @@ def entry_check(*, entry: Entry) -> list[Flag]:
 
     Idempotent: a finding already flagged is not flagged again (a person's decision on it
     stands; a flag a check closed reopens). An open flag whose finding is gone is closed.
-    Returns the flags raised by the licensing checks (duplicate flags are counted apart).
+    Returns the flags raised or reopened by the licensing checks (duplicate flags apart).
     """
     duplicate_check(entry=entry)
-    findings = licensing_findings(entry)
     with transaction.atomic():
-        flags = {
-            (flag.kind, flag.evidence_key): flag
-            for flag in Flag.objects.filter(entry=entry, kind__in=LICENSING_KINDS)
-        }
-        raised = _findings_record(entry=entry, findings=findings, flags=flags)
+        raised = _findings_record(checked=[(entry, licensing_findings(entry))])
     if raised:
         logger.info("Entry #%s: %d new flag(s)", entry.pk, len(raised))
     return raised
 
 
 def _findings_record(
-    *, entry: Entry, findings: list[Finding], flags: dict[tuple[str, str], Flag]
+    *, checked: list[tuple[Entry, list[Finding]]], kinds=LICENSING_KINDS
 ) -> list[Flag]:
-    """Flag the findings not yet flagged (`flags`: the entry's flags of the kinds checked, in
-    any status, by kind and evidence key), and close the open ones no finding supports now.
+    """Write what the checks of these `kinds` found on these entries: flag the findings not yet
+    flagged (in one insert), reopen the ones a check had closed, and close the open flags of
+    these kinds no finding supports now. A person's decision (confirmed, dismissed) stands.
     Returns the flags raised or reopened."""
-    raised = []
-    found = set()
-    for finding in findings:
-        key = (finding.kind, finding.evidence_key[:200])
-        found.add(key)
-        known = flags.get(key)
-        if known is not None and known.status != FlagStatus.CLOSED:
-            continue
-        flag, created = annotation.flag_raise(
-            entry=entry,
-            kind=finding.kind,
-            evidence=finding.evidence,
-            evidence_key=finding.evidence_key,
-            blocking=finding.blocking,
-        )
-        if created:
-            raised.append(flag)
-    for key, flag in flags.items():
-        if flag.status == FlagStatus.OPEN and key not in found:
-            annotation.flag_close(flag=flag, note="No longer found when checked again.")
-    return raised
+    known: dict[int, dict[tuple[str, str], Flag]] = {}
+    entries = [entry for entry, _ in checked]
+    for flag in Flag.objects.filter(entry__in=entries, kind__in=kinds):
+        known.setdefault(flag.entry_id, {})[(flag.kind, flag.evidence_key)] = flag
+    new: list[Flag] = []
+    reopened: list[Flag] = []
+    for entry, findings in checked:
+        flags = known.get(entry.pk, {})
+        found = set()
+        for finding in findings:
+            key = (finding.kind, finding.evidence_key[:200])
+            if key in found:
+                continue
+            found.add(key)
+            flag = flags.get(key)
+            if flag is None:
+                new.append(
+                    Flag(
+                        entry=entry,
+                        kind=finding.kind,
+                        evidence=finding.evidence,
+                        evidence_key=finding.evidence_key,
+                        blocking=finding.blocking,
+                    )
+                )
+            elif flag.status == FlagStatus.CLOSED:
+                flag, again = annotation.flag_raise(
+                    entry=entry,
+                    kind=finding.kind,
+                    evidence=finding.evidence,
+                    evidence_key=finding.evidence_key,
+                    blocking=finding.blocking,
+                )
+                if again:
+                    reopened.append(flag)
+        for key, flag in flags.items():
+            if flag.status == FlagStatus.OPEN and key not in found:
+                annotation.flag_close(flag=flag, note="No longer found when checked again.")
+    annotation.flags_raise_many(flags=new)
+    keys = {(flag.entry_id, flag.kind, flag.evidence_key) for flag in new}
+    inserted = (
+        [
+            flag
+            for flag in Flag.objects.filter(entry__in={flag.entry_id for flag in new})
+            if (flag.entry_id, flag.kind, flag.evidence_key) in keys
+        ]
+        if new
+        else []
+    )
+    return [*inserted, *reopened]
 
 
 def defects_flag(*, entries: list[Entry]) -> Counter:
     """Flag the defects Databricks repaired in dolly-15k after release on imported entries,
     which keep their text as published. Returns how many of each kind were found."""
-    found: Counter = Counter()
-    for entry in entries:
-        findings = check_structure(entry)
-        for finding in findings:
-            found[finding.kind] += 1
-            annotation.flag_raise(
-                entry=entry,
-                kind=finding.kind,
-                evidence=finding.evidence,
-                evidence_key=finding.evidence_key,
-                blocking=finding.blocking,
-            )
-    return found
+    checked = [(entry, check_structure(entry)) for entry in entries]
+    with transaction.atomic():
+        _findings_record(
+            checked=[(entry, findings) for entry, findings in checked if findings],
+            kinds=STRUCTURE_KINDS,
+        )
+    return Counter(finding.kind for _, findings in checked for finding in findings)
 
 
 def _licensing_rules() -> str:
@@ -163,13 +183,9 @@ def licensing_rescan(
     done = raised = 0
     for chunk in batched(entries.iterator(chunk_size=chunk_size), chunk_size):
         book.load({entry.author_id for entry in chunk})
-        known: dict[int, dict[tuple[str, str], Flag]] = {}
-        for flag in Flag.objects.filter(entry__in=chunk, kind__in=LICENSING_KINDS):
-            known.setdefault(flag.entry_id, {})[(flag.kind, flag.evidence_key)] = flag
-        for entry in chunk:
-            findings = licensing_findings(entry, book)
-            flags = known.get(entry.pk, {})
-            raised += len(_findings_record(entry=entry, findings=findings, flags=flags))
+        checked = [(entry, licensing_findings(entry, book)) for entry in chunk]
+        with transaction.atomic():
+            raised += len(_findings_record(checked=checked))
         done += len(chunk)
         if on_chunk:
             on_chunk(done, total)

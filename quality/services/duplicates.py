@@ -246,8 +246,12 @@ def _clusters_write(*, pairs: Pairs, examined: set[int] | None) -> tuple[int, in
     partners = pairs.partners()
     clustered = set().union(*groups) if groups else set()
     order = selectors.keep_orders(clustered)
-    entries = Entry.objects.in_bulk(list(clustered))
     current: set[tuple[int, str, int]] = set()  # (member, kind, kept)
+    known = {
+        (flag.entry_id, flag.kind, flag.evidence_key): flag
+        for flag in Flag.objects.filter(entry_id__in=list(clustered), kind__in=DUPLICATE_KINDS)
+    }
+    new: list[Flag] = []
     raised = 0
     for group in groups:
         group = {member for member in group if member in order}
@@ -262,17 +266,32 @@ def _clusters_write(*, pairs: Pairs, examined: set[int] | None) -> tuple[int, in
             else:
                 via, sim = max(partners[member].items(), key=lambda p: (p[1], -p[0]))
                 finding = _duplicate_finding(kept, sim, exact, via=via)
-            _, created = annotation.flag_raise(
-                entry=entries[member],
-                kind=finding.kind,
-                evidence=finding.evidence,
-                evidence_key=finding.evidence_key,
-                blocking=finding.blocking,
-                duplicate_of=entries[kept],
-                similarity=finding.similarity,
-            )
-            raised += created
             current.add((member, finding.kind, kept))
+            flag = known.get((member, finding.kind, finding.evidence_key))
+            if flag is None:
+                new.append(
+                    Flag(
+                        entry_id=member,
+                        kind=finding.kind,
+                        evidence=finding.evidence,
+                        evidence_key=finding.evidence_key,
+                        blocking=finding.blocking,
+                        duplicate_of_id=kept,
+                        similarity=finding.similarity,
+                    )
+                )
+            elif flag.status == FlagStatus.CLOSED:  # found again: no person ever judged it
+                _, reopened = annotation.flag_raise(
+                    entry=Entry.objects.get(pk=member),
+                    kind=finding.kind,
+                    evidence=finding.evidence,
+                    evidence_key=finding.evidence_key,
+                    blocking=finding.blocking,
+                    duplicate_of=Entry.objects.get(pk=kept),
+                    similarity=finding.similarity,
+                )
+                raised += reopened
+    raised += annotation.flags_raise_many(flags=new)
     stale = Flag.objects.filter(status=FlagStatus.OPEN, kind__in=DUPLICATE_KINDS)
     if examined is None:
         stale = stale.filter(entry__status__in=INDEXED_STATUSES)
