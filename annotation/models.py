@@ -186,6 +186,8 @@ class Entry(models.Model):
             models.Index(fields=["author", "status"]),
             models.Index(fields=["category", "status"]),
             models.Index(fields=["status", "review_count", "submitted_at"], name="review_queue"),
+            # The quality rescans look at what changed since their last run.
+            models.Index(fields=["updated_at"], name="entry_changed"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -327,7 +327,8 @@ def seed(records) -> list[int]:
         shares = np.cumsum(1 / np.arange(1, AUTHORS + 1)).tolist()  # a few write the most
         for n, (slug, instruction, context, response, url) in enumerate(records):
             submitted = first + step * n
-            decided = submitted + timedelta(hours=rng.uniform(1, 72))
+            # Decided before now: the rescans look at what changed since their last run.
+            decided = min(submitted + timedelta(hours=rng.uniform(1, 72)), now)
             yield (
                 rng.choices(author_ids, cum_weights=shares)[0],
                 category_ids[slug],
@@ -758,11 +759,9 @@ def child(args) -> None:
         marks.append({"t": time.perf_counter() - started, "stage": stage, "peak_mb": _peak_mb()})
 
     if args.encoder == "python":  # what SQLite does: Python writes each record
-        import types
+        from exports.services.snapshots import pg_copy
 
-        from exports import selectors
-
-        selectors.connection = types.SimpleNamespace(vendor="python", in_atomic_block=False)
+        pg_copy.copy_usable = lambda: False
     profiler = cProfile.Profile() if args.profile else None
     if profiler:
         profiler.enable()
@@ -799,48 +798,51 @@ BREAKDOWN = [
     ("count() before streaming", [("cum", "django/db/models/query.py", "count")]),
     (
         "COPY rows in and split them (the records come written by PostgreSQL)",
-        [("cum", "exports/selectors.py", "_copy_rows")],
+        [("cum", "exports/services/snapshots/pg_copy.py", "_copy_rows")],
     ),
     ("md5 record digests", [("cum", "exports/dolly.py", "record_digest")]),
     (
         "sha256 + write the files",
         [
-            ("cum", "exports/services/snapshots.py", "write"),
-            ("cum", "exports/services/snapshots.py", "_lines"),
+            ("cum", "exports/services/snapshots/files.py", "write"),
+            ("cum", "exports/services/snapshots/rows.py", "_lines"),
         ],
     ),
     (
         "row loop itself: tally, lists, passage hosts",
         [
-            ("own", "exports/services/snapshots.py", "_write_rows"),
+            ("own", "exports/services/snapshots/rows.py", "rows_write"),
             ("own", "~", "<method 'append' of 'array.array' objects>"),
             ("own", "~", "<method 'append' of 'list' objects>"),
         ],
     ),
     (
         "progress reports (UPDATE per percent) and passage hosts (both __call__)",
-        [("cum", "exports/services/snapshots.py", "__call__")],
+        [
+            ("cum", "exports/services/snapshots/build.py", "__call__"),
+            ("cum", "exports/services/snapshots/rows.py", "__call__"),
+        ],
     ),
     (
         "digest, diff against the parent",
         [
-            ("cum", "exports/services/snapshots.py", "_digest_pack"),
-            ("cum", "exports/services/snapshots.py", "_changes"),
+            ("cum", "exports/services/snapshots/diff.py", "digest_pack"),
+            ("cum", "exports/services/snapshots/diff.py", "changes_find"),
             ("cum", "exports/selectors.py", "snapshot_parent"),
         ],
     ),
     (
         "stats, card, manifest",
         [
-            ("cum", "exports/services/snapshots.py", "_stats"),
-            ("cum", "django/template/loader.py", "render_to_string"),
-            ("cum", "exports/services/snapshots.py", "_manifest"),
-            ("cum", "exports/services/snapshots.py", "_described"),
+            ("cum", "exports/services/snapshots/statistics.py", "category_counts"),
+            ("cum", "exports/services/snapshots/statistics.py", "stats_gather"),
+            ("cum", "exports/services/snapshots/card.py", "card_write"),
+            ("cum", "exports/services/snapshots/manifest.py", "manifest_write"),
         ],
     ),
     (
-        "tar sha256: _archive re-reads every file",
-        [("cum", "exports/services/snapshots.py", "_archive")],
+        "tar sha256: archive_describe re-reads every file",
+        [("cum", "exports/services/snapshots/archive.py", "archive_describe")],
     ),
 ]
 

@@ -90,11 +90,19 @@ class SnapshotSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(url) if request else url
 
 
+DEFAULT_OPTIONS = services.SnapshotOptions()
+
+
 class SnapshotRequestSerializer(serializers.Serializer):
-    categories = serializers.ListField(child=serializers.CharField(), required=False)
-    min_approvals = serializers.IntegerField(required=False, default=0)
-    include_imported = serializers.BooleanField(required=False, default=True)
-    validation_percent = serializers.FloatField(required=False, default=0)
+    """The options, checked for their types here and for their values by SnapshotOptions.parse;
+    the defaults are the options type's, named here only for the API's schema."""
+
+    categories = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Category slugs; none: every one."
+    )
+    min_approvals = serializers.IntegerField(default=DEFAULT_OPTIONS.min_approvals)
+    include_imported = serializers.BooleanField(default=DEFAULT_OPTIONS.include_imported)
+    validation_percent = serializers.FloatField(default=DEFAULT_OPTIONS.validation_percent)
     request_key = serializers.CharField(
         required=False,
         allow_blank=True,

@@ -28,19 +28,23 @@ def _data_scientist(request) -> None:
 
 
 def _options_from(post) -> dict:
-    return {
+    """What the form chose. A box left unticked is a choice (no category ticked: every category;
+    imported corpora unticked: left out); a field the post lacks takes SnapshotOptions' default."""
+    chosen = {
         "categories": post.getlist("categories"),
-        "min_approvals": post.get("min_approvals", "0"),
         "include_imported": "include_imported" in post,
-        "validation_percent": post.get("validation_percent", "0"),
     }
+    for name in ("min_approvals", "validation_percent"):
+        if name in post:
+            chosen[name] = post[name]
+    return chosen
 
 
 @login_required
 def snapshot_list(request):
     """Every snapshot with its counts, sizes and checksums, and the form that builds a new one."""
     _data_scientist(request)
-    errors, values, status = {}, {"include_imported": True}, 200
+    errors, values, status = {}, services.SnapshotOptions().as_dict(), 200
     if request.method == "POST":
         values = _options_from(request.POST)
         try:

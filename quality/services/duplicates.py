@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from itertools import batched
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from annotation import services as annotation
@@ -35,29 +35,71 @@ TEXT_COLUMNS = ("pk", "instruction", "context", "response")
 # --- The index -------------------------------------------------------------------------------
 
 
+def _among(column: str, values) -> list[tuple[str, list]]:
+    """SQL conditions "`column` is one of `values`" with their parameters: one array parameter on
+    PostgreSQL (a 30,000-value IN list costs more to send and parse than to answer), IN lists of
+    a few thousand elsewhere (SQLite's limit on parameters)."""
+    values = list(values)
+    if not values:
+        return []
+    if connection.vendor == "postgresql":
+        return [(f"{column} = ANY(%s)", [values])]
+    return [
+        (f"{column} IN ({', '.join(['%s'] * len(chunk))})", list(chunk))
+        for chunk in batched(values, 5_000)
+    ]
+
+
 def _index(corpus: dedupe.Corpus, rows: list[int]) -> None:
-    """Write the index rows of these corpus rows, replacing what was there."""
+    """Write the index rows of these corpus rows, replacing what was there. Plain SQL: a rescan
+    rewrites thousands of rows at once and the ORM's objects cost more than the writes."""
     ids = [int(corpus.ids[r]) for r in rows]
-    Fingerprint.objects.filter(entry_id__in=ids).delete()
-    Fingerprint.objects.bulk_create(
-        [
-            Fingerprint(
-                entry_id=int(corpus.ids[r]),
-                exact_hash=corpus.exact[r],
-                signature=corpus.signatures[r].tobytes(),
-            )
-            for r in rows
-        ],
-        ignore_conflicts=True,
-    )
-    Bucket.objects.bulk_create(
-        [
-            Bucket(fingerprint_id=int(corpus.ids[r]), key=int(key))
-            for r in rows
-            for key in set(corpus.keys[r].tolist())
-        ],
-        ignore_conflicts=True,
-    )
+    fingerprints, buckets = Fingerprint._meta.db_table, Bucket._meta.db_table
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        for where, params in _among("fingerprint_id", ids):
+            cursor.execute(f"DELETE FROM {buckets} WHERE {where}", params)
+        for where, params in _among("entry_id", ids):
+            cursor.execute(f"DELETE FROM {fingerprints} WHERE {where}", params)
+        _insert(
+            cursor,
+            fingerprints,
+            ("entry_id", "exact_hash", "signature", "updated_at"),
+            ("bigint", "text", "bytea", "timestamptz"),
+            [
+                (int(corpus.ids[r]), corpus.exact[r], corpus.signatures[r].tobytes(), now)
+                for r in rows
+            ],
+        )
+        _insert(
+            cursor,
+            buckets,
+            ("fingerprint_id", "key"),
+            ("bigint", "bigint"),
+            [
+                (int(corpus.ids[r]), int(key))
+                for r in rows
+                for key in sorted(set(corpus.keys[r].tolist()))
+            ],
+            on_conflict="ON CONFLICT DO NOTHING",
+        )
+
+
+def _insert(cursor, table, columns, pg_types, rows, on_conflict: str = "") -> None:
+    """Insert many rows: on PostgreSQL as one statement over arrays (unnest), elsewhere with
+    executemany (SQLite runs in-process, where that is cheap)."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"%s::{kind}[]" for kind in pg_types)
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {on_conflict}",
+            [list(column) for column in zip(*rows, strict=True)],
+        )
+    else:
+        marks = ", ".join(["%s"] * len(columns))
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks}) {on_conflict}", rows)
 
 
 def _index_write(corpus: dedupe.Corpus, rows: list[int]) -> None:
@@ -160,26 +202,29 @@ def _candidates(entry_ids: set[int]) -> dict[int, set[int]]:
     shared by more than dedupe.MAX_BUCKET entries are boilerplate and give none, as in the
     corpus rescan)."""
     ids = list(entry_ids)
-    hashes = dict(
-        Fingerprint.objects.filter(entry_id__in=ids).values_list("entry_id", "exact_hash")
-    )
+    fingerprints, buckets = Fingerprint._meta.db_table, Bucket._meta.db_table
+    hashes: dict[int, str] = {}
     keys_of: dict[int, set[int]] = {}
-    for entry_id, key in Bucket.objects.filter(fingerprint_id__in=ids).values_list(
-        "fingerprint_id", "key"
-    ):
-        keys_of.setdefault(entry_id, set()).add(key)
-    holders: dict[int, list[int]] = {}
-    all_keys = sorted({key for keys in keys_of.values() for key in keys})
-    for chunk in batched(all_keys, 5_000):
-        for key, entry_id in Bucket.objects.filter(key__in=chunk).values_list(
-            "key", "fingerprint_id"
-        ):
-            holders.setdefault(key, []).append(entry_id)
+    holders: dict[int, set[int]] = {}
     same_hash: dict[str, list[int]] = {}
-    for entry_id, digest in Fingerprint.objects.filter(
-        exact_hash__in=set(hashes.values())
-    ).values_list("entry_id", "exact_hash"):
-        same_hash.setdefault(digest, []).append(entry_id)
+    with connection.cursor() as cursor:
+        for where, params in _among("entry_id", ids):
+            cursor.execute(f"SELECT entry_id, exact_hash FROM {fingerprints} WHERE {where}", params)
+            hashes.update(cursor.fetchall())
+        # Every entry sharing a band key with these ones, in one join on the key's index.
+        for where, params in _among("mine.fingerprint_id", ids):
+            cursor.execute(
+                f"SELECT mine.fingerprint_id, mine.key, other.fingerprint_id FROM {buckets} mine "
+                f"JOIN {buckets} other ON other.key = mine.key WHERE {where}",
+                params,
+            )
+            for entry_id, key, holder in cursor.fetchall():
+                keys_of.setdefault(entry_id, set()).add(key)
+                holders.setdefault(key, set()).add(holder)
+        for where, params in _among("exact_hash", set(hashes.values())):
+            cursor.execute(f"SELECT entry_id, exact_hash FROM {fingerprints} WHERE {where}", params)
+            for entry_id, digest in cursor.fetchall():
+                same_hash.setdefault(digest, []).append(entry_id)
     out: dict[int, set[int]] = {}
     for entry_id in ids:
         found = set(same_hash.get(hashes.get(entry_id), ()))

@@ -490,7 +490,7 @@ def test_postgresql_streams_the_same_records_with_copy_and_reports_progress(
         )
         for text in texts
     ]
-    monkeypatch.setattr("exports.services.snapshots.CHUNK_ROWS", 1)
+    monkeypatch.setattr("exports.services.snapshots.rows.CHUNK_ROWS", 1)
     seen = []
     snapshot, _ = services.snapshot_request(user=None, start=False)
     built = services.snapshot_build(

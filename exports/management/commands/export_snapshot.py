@@ -1,3 +1,5 @@
+import argparse
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -14,25 +16,36 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
+        # An option not given is not passed on: SnapshotOptions gives its default.
+        default = services.SnapshotOptions()
         parser.add_argument(
             "--category",
             action="append",
-            default=[],
+            default=argparse.SUPPRESS,
             dest="categories",
             metavar="SLUG",
             help="Only this category (repeat for several; default: all).",
         )
-        parser.add_argument("--min-approvals", type=int, default=0)
+        parser.add_argument(
+            "--min-approvals",
+            type=int,
+            default=argparse.SUPPRESS,
+            help="At least this many approvals in the round that accepted an entry "
+            f"(default: {default.min_approvals}; imported entries are kept or left out as a whole).",
+        )
         parser.add_argument(
             "--exclude-imported",
-            action="store_true",
+            action="store_false",
+            default=argparse.SUPPRESS,
+            dest="include_imported",
             help="Leave out entries imported from public corpora (included by default).",
         )
         parser.add_argument(
             "--validation-percent",
             type=float,
-            default=0,
-            help="Also write train.jsonl and validation.jsonl, this share in validation.",
+            default=argparse.SUPPRESS,
+            help="Also write train.jsonl and validation.jsonl, this share in validation "
+            f"(default: {default.validation_percent:g}).",
         )
         parser.add_argument(
             "--skip-rescan",
@@ -51,10 +64,9 @@ class Command(BaseCommand):
             snapshot, created = services.snapshot_request(
                 user=None,
                 options={
-                    "categories": options["categories"],
-                    "min_approvals": options["min_approvals"],
-                    "include_imported": not options["exclude_imported"],
-                    "validation_percent": options["validation_percent"],
+                    name: options[name]
+                    for name in services.SnapshotOptions.names()
+                    if name in options
                 },
                 request_key=options["request_key"],
                 origin=SnapshotOrigin.COMMAND,

@@ -1,0 +1,270 @@
+"""Building a snapshot (the Celery job, or the command in its own process): claim it, run the
+stages in order (options, rows, statistics, diff, card, manifest, archive; each module of this
+package says what its stage writes), store the files, mark the snapshot ready.
+
+Anything that fails on the way removes what this attempt stored and marks the snapshot `failed`,
+so no half snapshot is ever offered, and the same snapshot can be built again.
+"""
+
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from config.errors import StateConflict
+from exports import selectors
+from exports.models import Snapshot, SnapshotStatus
+from exports.services.snapshots.archive import archive_describe
+from exports.services.snapshots.card import card_write
+from exports.services.snapshots.diff import changes_find, digest_pack
+from exports.services.snapshots.files import Spooled, snapshot_storage, storage_clear
+from exports.services.snapshots.manifest import manifest_write
+from exports.services.snapshots.options import SnapshotOptions
+from exports.services.snapshots.rows import rows_write
+from exports.services.snapshots.statistics import category_counts, stats_gather
+from quality import services as quality
+
+logger = logging.getLogger(__name__)
+
+# The build job's time limit (a soft limit a minute earlier lets it clean up and say so).
+BUILD_TIME_LIMIT = 60 * 60
+# A build whose progress has not moved for this long lost its worker (a killed process, a
+# machine gone): it is marked failed, or taken over by its own job when the broker redelivers it.
+STALE_AFTER = timedelta(minutes=10)
+# Progress: the rescans take the first 60%, writing the rows most of the rest.
+PROGRESS_RESCAN, PROGRESS_LICENCES, PROGRESS_WRITE, PROGRESS_STORE = 2, 20, 60, 95
+
+
+class SnapshotBusy(StateConflict):
+    """Another snapshot is being built; builds run one at a time."""
+
+
+def snapshot_build(
+    *,
+    snapshot_id: int,
+    rescan: bool = True,
+    on_progress: Callable[[int, str], None] | None = None,
+    job_id: str = "",
+) -> Snapshot:
+    """Build the snapshot (the job). Returns it ready, or failed with its error.
+
+    Does nothing to a snapshot that is ready, or that another job is building. Raises
+    SnapshotBusy while a different snapshot is being built, or while this snapshot's own job,
+    redelivered after its worker died, waits for the lost attempt's heartbeat to go stale (the
+    job tries again later).
+    """
+    snapshot = _claim(snapshot_id, job_id)
+    if snapshot is None:
+        return Snapshot.objects.get(pk=snapshot_id)
+    report = _Reporter(snapshot, on_progress)
+    # Each attempt spools apart: a lost attempt that wakes up cannot touch this one's files.
+    spool = Path(settings.FLOCK_SNAPSHOT_SPOOL_DIR) / f"{snapshot.directory}-{snapshot.attempts}"
+    storage = snapshot_storage()
+    stored: list[str] = []
+    try:
+        options = SnapshotOptions.parse(snapshot.options)
+        if rescan:
+            report(PROGRESS_RESCAN, "Grouping duplicates")
+            span = PROGRESS_WRITE - PROGRESS_LICENCES
+            # What changed since the last rescan (nightly or the last build), not everything.
+            quality.quality_rescan(
+                on_licensing_chunk=lambda done, total: report(
+                    PROGRESS_LICENCES + span * done // max(total, 1),
+                    f"Checking licences: {done:,} of {total:,} entries",
+                )
+            )
+        shutil.rmtree(spool, ignore_errors=True)
+        spool.mkdir(parents=True)
+        storage_clear(storage, snapshot.directory)
+        built = _stages(snapshot, options, spool, report)
+        report(PROGRESS_STORE, "Storing files")
+        for item in built.files:
+            name = f"{snapshot.directory}/{item['name']}"
+            with open(spool / item["name"], "rb") as handle:
+                saved = storage.save(name, Spooled(handle))
+            stored.append(saved)
+            if saved != name:
+                raise OSError(f"The storage kept {item['name']} as {saved}.")
+        with transaction.atomic():
+            updated = _ours(snapshot).update(
+                status=SnapshotStatus.READY,
+                progress=100,
+                stage="",
+                finished_at=timezone.now(),
+                parent=built.parent,
+                record_count=built.record_count,
+                category_counts=built.category_counts,
+                files=built.files,
+                archive=built.archive,
+                stats=built.stats,
+                changes=built.changes,
+                digest=built.digest,
+            )
+            if not updated:
+                raise StateConflict("The build was taken over by another attempt.")
+    except Exception as exc:
+        logger.exception("Snapshot v%s failed", snapshot.version)
+        if _ours(snapshot).exists():  # never remove the files of an attempt that took over
+            for name in stored:
+                try:
+                    storage.delete(name)
+                except Exception:
+                    logger.exception("Could not remove %s", name)
+        _ours(snapshot).update(
+            status=SnapshotStatus.FAILED,
+            stage="",
+            finished_at=timezone.now(),
+            error=f"{type(exc).__name__}: {exc}"[:2_000],
+        )
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)
+    snapshot.refresh_from_db()
+    return snapshot
+
+
+@dataclass
+class _Built:
+    parent: Snapshot | None
+    record_count: int
+    category_counts: dict
+    files: list[dict]
+    archive: dict
+    stats: dict
+    changes: dict
+    digest: bytes
+
+
+def _stages(
+    snapshot: Snapshot, options: SnapshotOptions, spool: Path, report: "_Reporter"
+) -> _Built:
+    """The stages after the options, in order, each writing into the spool or the row."""
+    entries = selectors.exportable_entries(**options.filters)
+    files, tally = rows_write(
+        entries=entries,
+        validation_percent=options.validation_percent,
+        spool=spool,
+        on_rows=_progress_step(report, entries.count()),
+    )
+    record_count = len(tally.ids)
+    counts = category_counts(tally=tally)
+    stats = stats_gather(tally=tally, category_counts=counts)
+    # The stored options, as the parent's row stores its own.
+    parent = selectors.snapshot_parent(version=snapshot.version, options=snapshot.options)
+    digest = digest_pack(tally=tally)
+    changes = changes_find(digest=digest, parent_digest=parent.digest if parent else None)
+    card = card_write(
+        snapshot=snapshot,
+        options=options,
+        record_count=record_count,
+        category_counts=counts,
+        stats=stats,
+        split_counts=dict(tally.split_counts),
+        files=list(files),
+        spool=spool,
+    )
+    files.append(card)
+    manifest = manifest_write(
+        snapshot=snapshot,
+        options=options,
+        parent=parent,
+        record_count=record_count,
+        category_counts=counts,
+        files=list(files),
+        changes=changes,
+        spool=spool,
+    )
+    files.append(manifest)
+    return _Built(
+        parent=parent,
+        record_count=record_count,
+        category_counts=counts,
+        files=files,
+        archive=archive_describe(snapshot=snapshot, spool=spool, files=files),
+        stats=stats,
+        changes={key: len(ids) for key, ids in changes.items()},
+        digest=digest,
+    )
+
+
+def _ours(snapshot: Snapshot):
+    """The snapshot's row while this attempt still owns it."""
+    return Snapshot.objects.filter(
+        pk=snapshot.pk, status=SnapshotStatus.RUNNING, attempts=snapshot.attempts
+    )
+
+
+def _claim(snapshot_id: int, job_id: str = "") -> Snapshot | None:
+    """Mark the snapshot running for this attempt; None if there is nothing for it to do."""
+    stale_before = timezone.now() - STALE_AFTER
+    try:
+        with transaction.atomic():
+            # A build whose worker died holds the one "running" place: free it.
+            Snapshot.objects.filter(
+                status=SnapshotStatus.RUNNING, heartbeat_at__lt=stale_before
+            ).exclude(pk=snapshot_id).update(
+                status=SnapshotStatus.FAILED,
+                stage="",
+                error="The build was interrupted (its worker stopped); build it again.",
+            )
+            snapshot = Snapshot.objects.select_for_update().get(pk=snapshot_id)
+            if snapshot.status == SnapshotStatus.READY:
+                return None
+            if snapshot.status == SnapshotStatus.RUNNING and snapshot.heartbeat_at >= stale_before:
+                if job_id and job_id == snapshot.job_id:  # redelivered: wait for it to go stale
+                    raise SnapshotBusy("The last attempt at this snapshot may still be running.")
+                return None
+            now = timezone.now()
+            snapshot.status = SnapshotStatus.RUNNING
+            snapshot.progress = 0
+            snapshot.error = ""
+            snapshot.started_at = snapshot.heartbeat_at = now
+            snapshot.finished_at = None
+            snapshot.attempts += 1
+            snapshot.save(
+                update_fields=[
+                    "status",
+                    "progress",
+                    "error",
+                    "started_at",
+                    "heartbeat_at",
+                    "finished_at",
+                    "attempts",
+                ]
+            )
+    except IntegrityError:
+        raise SnapshotBusy("Another snapshot is being built; this one waits its turn.") from None
+    return snapshot
+
+
+class _Reporter:
+    """Progress goes to the snapshot's row (the pages and API poll it) and to a caller's hook."""
+
+    def __init__(self, snapshot: Snapshot, hook: Callable[[int, str], None] | None):
+        self.snapshot = snapshot
+        self.hook = hook
+
+    def __call__(self, progress: int, stage: str) -> None:
+        _ours(self.snapshot).update(progress=progress, stage=stage, heartbeat_at=timezone.now())
+        if self.hook:
+            self.hook(progress, stage)
+
+
+def _progress_step(report: _Reporter, total: int) -> Callable[[int], None]:
+    """Report writing progress at most once per percent."""
+    last = [-1]
+
+    def step(done: int) -> None:
+        span = PROGRESS_STORE - PROGRESS_WRITE
+        percent = PROGRESS_WRITE + (span * done // total if total else span)
+        if percent != last[0]:
+            last[0] = percent
+            report(min(percent, PROGRESS_STORE), f"Writing {done:,} of {total:,} records")
+
+    step(0)
+    return step

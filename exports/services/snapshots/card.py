@@ -1,0 +1,59 @@
+"""The card stage: README.md, the dataset card with Hugging Face front matter."""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.template.loader import render_to_string
+
+from annotation import holds
+from exports import dolly
+from exports.models import Snapshot
+from exports.services.snapshots.files import file_described
+from exports.services.snapshots.options import SnapshotOptions
+
+CARD_FILE = "README.md"
+
+TASK_CATEGORIES = {
+    "open_qa": "question-answering",
+    "closed_qa": "question-answering",
+    "general_qa": "question-answering",
+    "information_extraction": "question-answering",
+    "summarization": "summarization",
+    "classification": "text-classification",
+    "creative_writing": "text-generation",
+    "brainstorming": "text-generation",
+}
+
+
+def card_write(
+    *,
+    snapshot: Snapshot,
+    options: SnapshotOptions,
+    record_count: int,
+    category_counts: dict[str, int],
+    stats: dict,
+    split_counts: dict[str, int],
+    files: list[dict],
+    spool: Path,
+) -> dict:
+    """Write the card into the spool; its name, size and sha256. `files` are the data files."""
+    context = {
+        "snapshot": snapshot,
+        "options": options,
+        "record_count": record_count,
+        "category_counts": category_counts,
+        "stats": stats,
+        "split_counts": split_counts,
+        "settings": settings,
+        "size_category": dolly.size_category(record_count),
+        "task_categories": _task_categories(category_counts),
+        "files": files,
+        "held_back_rule": holds.RULE_TEXT,
+    }
+    card = render_to_string("exports/dataset_card.md", context).encode()
+    (spool / CARD_FILE).write_bytes(card)
+    return file_described(spool / CARD_FILE, CARD_FILE)
+
+
+def _task_categories(category_counts: dict) -> list[str]:
+    return sorted({TASK_CATEGORIES.get(slug, "text-generation") for slug in category_counts})

@@ -1,0 +1,54 @@
+"""A snapshot's files on their way: written to a spool on local disk and hashed as they are
+written, then moved into the snapshot storage only once every one of them is complete."""
+
+import hashlib
+from pathlib import Path
+
+from django.core.files import File
+from django.core.files.storage import storages
+
+
+def snapshot_storage():
+    return storages["snapshots"]
+
+
+class HashingFile:
+    """A spool file that hashes and counts what is written to it, so that no file is read again
+    for its checksum."""
+
+    def __init__(self, path: Path):
+        self.handle = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 (closed in finish)
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.handle.write(data)
+        self.sha256.update(data)
+        self.size += len(data)
+
+    def finish(self, name: str) -> dict:
+        self.handle.close()
+        return {"name": name, "size": self.size, "sha256": self.sha256.hexdigest()}
+
+
+def file_described(path: Path, name: str) -> dict:
+    """A small spool file's name, size and sha256 (the card, the manifest), as HashingFile gives."""
+    data = path.read_bytes()
+    return {"name": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+class Spooled(File):
+    """A finished spool file: FileSystemStorage renames it into place instead of copying it."""
+
+    def temporary_file_path(self) -> str:
+        return self.file.name
+
+
+def storage_clear(storage, directory: str) -> None:
+    """Remove what an interrupted attempt left in the snapshot's directory."""
+    try:
+        _folders, names = storage.listdir(directory)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for name in names:
+        storage.delete(f"{directory}/{name}")

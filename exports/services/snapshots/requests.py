@@ -1,0 +1,126 @@
+"""Asking for a snapshot: a new one, a failed one again, the nightly one; queueing its build."""
+
+import logging
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from config.celery import registered_task
+from config.errors import ActionForbidden, StateConflict
+from exports.models import Snapshot, SnapshotOrigin, SnapshotStatus
+from exports.roles import is_data_scientist
+from exports.services.snapshots.build import STALE_AFTER
+from exports.services.snapshots.options import SnapshotOptions
+
+logger = logging.getLogger(__name__)
+
+
+def snapshot_request(
+    *,
+    user: AbstractBaseUser | None,
+    options: dict | None = None,
+    request_key: str = "",
+    origin: str = SnapshotOrigin.BROWSER,
+    start: bool = True,
+) -> tuple[Snapshot, bool]:
+    """Ask for a new snapshot; (snapshot, created). Asking again with the same key returns the
+    first one, so a double click or a retried API call never builds twice. The build starts
+    once this commits (a Celery job), unless `start` is false (the command builds it itself)."""
+    if user is not None and not is_data_scientist(user):
+        raise ActionForbidden("Only data scientists and staff build snapshots.")
+    parsed = SnapshotOptions.parse(options)
+    key = (request_key or "").strip()
+    if len(key) > 100:
+        raise ValidationError({"request_key": "Keep the request key to 100 characters."})
+    key = f"{user.pk if user is not None else 'system'}:{key or uuid.uuid4().hex}"
+    for _attempt in range(5):
+        existing = Snapshot.objects.filter(request_key=key).first()
+        if existing is not None:
+            if existing.options != parsed.as_dict():
+                raise StateConflict(
+                    f"This request key already asked for snapshot v{existing.version} with "
+                    "other options; use a new key for new options."
+                )
+            return existing, False
+        try:
+            with transaction.atomic():
+                version = (Snapshot.objects.aggregate(top=Max("version"))["top"] or 0) + 1
+                snapshot = Snapshot.objects.create(
+                    version=version,
+                    options=parsed.as_dict(),
+                    created_by=user,
+                    request_key=key,
+                    origin=origin,
+                )
+        except IntegrityError:  # the same key or the next version taken a moment ago
+            continue
+        if start:
+            snapshot_enqueue(snapshot=snapshot)
+        return snapshot, True
+    raise StateConflict("Snapshots are being asked for faster than they can be numbered.")
+
+
+def snapshot_enqueue(*, snapshot: Snapshot) -> None:
+    """Start the build job once the current transaction commits; its id is stored now."""
+    job_id = uuid.uuid4().hex  # known now, so the caller can answer with it
+    Snapshot.objects.filter(pk=snapshot.pk).update(job_id=job_id)
+    snapshot.job_id = job_id
+
+    def send():
+        try:
+            # By name: no services module imports a tasks module (tasks call services).
+            registered_task("exports.tasks.snapshot_build").apply_async(
+                (snapshot.pk,), task_id=job_id
+            )
+        except Exception as exc:  # the broker is down: say so; "Build again" tries later
+            logger.exception("Could not queue snapshot v%s", snapshot.version)
+            Snapshot.objects.filter(pk=snapshot.pk, status=SnapshotStatus.PENDING).update(
+                status=SnapshotStatus.FAILED, error=f"The job could not be queued: {exc}"[:2_000]
+            )
+
+    transaction.on_commit(send)
+
+
+def snapshot_retry(*, snapshot: Snapshot, user: AbstractBaseUser) -> Snapshot:
+    """Build a failed snapshot again (same version and options), or queue again one whose job
+    never started (the broker lost it)."""
+    if not is_data_scientist(user):
+        raise ActionForbidden("Only data scientists and staff build snapshots.")
+    never_started = Q(
+        status=SnapshotStatus.PENDING,
+        heartbeat_at__isnull=True,
+        created_at__lt=timezone.now() - STALE_AFTER,
+    )
+    updated = (
+        Snapshot.objects.filter(pk=snapshot.pk)
+        .filter(Q(status=SnapshotStatus.FAILED) | never_started)
+        .update(status=SnapshotStatus.PENDING, progress=0, stage="", error="")
+    )
+    if not updated:
+        raise StateConflict(
+            "Only a failed snapshot, or one whose job has not started for "
+            f"{STALE_AFTER.seconds // 60} minutes, can be built again."
+        )
+    snapshot.refresh_from_db()
+    snapshot_enqueue(snapshot=snapshot)
+    return snapshot
+
+
+def snapshot_nightly() -> Snapshot:
+    """The scheduled snapshot of the day (default options); running twice a day adds nothing."""
+    snapshot, _ = snapshot_request(
+        user=None,
+        options={},
+        request_key=f"nightly-{timezone.localdate().isoformat()}",
+        origin=SnapshotOrigin.SCHEDULE,
+    )
+    return snapshot
+
+
+def snapshot_waiting() -> Snapshot | None:
+    """The oldest snapshot still waiting for a build."""
+    return Snapshot.objects.filter(status=SnapshotStatus.PENDING).order_by("version").first()

@@ -1,0 +1,164 @@
+"""The rows stage: stream the exportable entries into the spool files (data.jsonl, and the
+train/validation split beside it), hashing as they are written, and keep a tally of what the
+statistics, the diff and the card say about them, so that no row is read twice."""
+
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import batched
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from annotation.models import Entry
+from exports import dolly
+from exports.services.snapshots import pg_copy
+from exports.services.snapshots.files import HashingFile
+
+CHUNK_ROWS = 2_000
+DATA_FILE = "data.jsonl"
+TRAIN_FILE = "train.jsonl"
+VALIDATION_FILE = "validation.jsonl"
+
+# What a snapshot reads of each entry, in this order.
+EXPORT_COLUMNS = (
+    "pk",
+    "instruction",
+    "context",
+    "response",
+    "category__slug",
+    "author_id",
+    "source_id",
+    "source_url",
+)
+
+ExportRow = tuple[int, int, int, str, int, int, int, bytes, bytes]
+"""(id, author_id or 0, source_id or 0, category slug, instruction, context and response lengths
+in characters, source_url as UTF-8, the record as UTF-8 JSON): one exported entry."""
+
+
+def export_rows(*, entries: QuerySet[Entry], chunk_size: int) -> Iterator[list[ExportRow]]:
+    """The entries as export rows, by id, a chunk at a time (never the whole table at once).
+
+    Where PostgreSQL can (pg_copy.py) it writes the records and streams them with COPY.
+    Elsewhere (SQLite), and inside a transaction whose rows another connection could not see
+    yet, Python writes them through a cursor. The bytes are the same.
+    """
+    if pg_copy.copy_usable():
+        yield from pg_copy.copy_rows(
+            rows=entries.values_list(*EXPORT_COLUMNS), chunk_size=chunk_size
+        )
+        return
+    rows = entries.values_list(*EXPORT_COLUMNS).iterator(chunk_size=chunk_size)
+    for chunk in batched(rows, chunk_size):
+        yield [
+            (
+                pk,
+                author or 0,
+                source or 0,
+                slug,
+                len(instruction),
+                len(context),
+                len(response),
+                url.encode(),
+                dolly.dolly_record(instruction, context, response, slug).encode(),
+            )
+            for pk, instruction, context, response, slug, author, source, url in chunk
+        ]
+
+
+@dataclass
+class Tally:
+    """What the card, the manifest and the pictures say about the rows, gathered as they stream
+    (compact arrays: a snapshot of every entry stays small in memory)."""
+
+    ids: array = field(default_factory=lambda: array("q"))
+    digests: bytearray = field(default_factory=bytearray)
+    slugs: list[str] = field(default_factory=list)  # each category once, in the order met
+    categories: array = field(default_factory=lambda: array("H"))  # an index into slugs, per row
+    lengths: dict = field(default_factory=lambda: {name: array("I") for name in dolly.FIELDS[:3]})
+    authors: set = field(default_factory=set)
+    sources: Counter = field(default_factory=Counter)
+    passage_hosts: Counter = field(default_factory=Counter)
+    split_counts: Counter = field(default_factory=Counter)
+
+
+def rows_write(
+    *,
+    entries: QuerySet[Entry],
+    validation_percent: float,
+    spool: Path,
+    on_rows: Callable[[int], None],
+) -> tuple[list[dict], Tally]:
+    """Stream the rows into the spool files; (the files' names, sizes and sha256, the tally).
+    `on_rows` hears how many rows are written after each chunk."""
+    percent = validation_percent
+    split = percent > 0
+    names = [DATA_FILE, *([TRAIN_FILE, VALIDATION_FILE] if split else [])]
+    writers = {name: HashingFile(spool / name) for name in names}
+    slug_index: dict[str, int] = {}
+    tally = Tally()
+    domain_of = _DomainOf(settings.FLOCK_ALLOWED_SOURCE_DOMAINS)
+    done = 0
+    try:
+        for chunk in export_rows(entries=entries, chunk_size=CHUNK_ROWS):
+            records, train, validation = [], [], []
+            for pk, author, source, slug, i_len, c_len, r_len, url, record in chunk:
+                records.append(record)
+                tally.digests += dolly.record_digest(record)
+                tally.ids.append(pk)
+                if slug not in slug_index:
+                    slug_index[slug] = len(tally.slugs)
+                    tally.slugs.append(slug)
+                tally.categories.append(slug_index[slug])
+                tally.lengths["instruction"].append(i_len)
+                tally.lengths["context"].append(c_len)
+                tally.lengths["response"].append(r_len)
+                if source:
+                    tally.sources[source] += 1
+                else:
+                    tally.authors.add(author)
+                    if c_len:
+                        tally.passage_hosts[domain_of(url)] += 1
+                if split:
+                    (validation if dolly.in_validation(pk, percent) else train).append(record)
+            writers[DATA_FILE].write(_lines(records))
+            if split:
+                writers[TRAIN_FILE].write(_lines(train))
+                writers[VALIDATION_FILE].write(_lines(validation))
+                tally.split_counts["train"] += len(train)
+                tally.split_counts["validation"] += len(validation)
+            done += len(chunk)
+            on_rows(done)
+        return [writers[name].finish(name) for name in names], tally
+    finally:  # the spool files close however the stream ends
+        for writer in writers.values():
+            writer.handle.close()
+
+
+def _lines(records: list[bytes]) -> bytes:
+    return b"\n".join(records) + b"\n" if records else b""
+
+
+class _DomainOf:
+    """The allowed domain a source URL's host belongs to (or the host), remembered per host."""
+
+    def __init__(self, domains: list[str]):
+        self.domains = domains
+        self.known: dict[bytes, str] = {}
+
+    def __call__(self, url: bytes) -> str:
+        host = url.partition(b"://")[2].partition(b"/")[0].rpartition(b"@")[2]
+        host = host.rpartition(b":")[0] if host.count(b":") == 1 else host
+        domain = self.known.get(host)
+        if domain is None:
+            domain = self.known[host] = self._domain(host.decode(errors="replace").lower())
+        return domain
+
+    def _domain(self, host: str) -> str:
+        for domain in self.domains:
+            if host == domain or host.endswith(f".{domain}"):
+                return domain
+        return host or "no source URL"
