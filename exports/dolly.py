@@ -30,21 +30,6 @@ def dolly_record(instruction: str, context: str, response: str, category: str) -
     )
 
 
-def pg_record_sql(alias: str, category: str) -> str:
-    """SQL for the same record, written by PostgreSQL: to_json() escapes a string exactly as
-    Python's json module does with ensure_ascii=False (", \\, \\b \\f \\n \\r \\t, other controls
-    as \\u00XX in lower case, all else as it is). The format tests hold both to json.dumps."""
-
-    def quoted(column: str) -> str:
-        return f"to_json({alias}.{column})::text"
-
-    return (
-        f"""'{{"instruction": ' || {quoted("instruction")} || ', "context": ' || """
-        f"""{quoted("context")} || ', "response": ' || {quoted("response")} || """
-        f"""', "category": ' || {quoted(category)} || '}}'"""
-    )
-
-
 def record_digest(record: bytes) -> bytes:
     """8 bytes that change when the exported record changes (for the diff against the parent)."""
     return hashlib.md5(record, usedforsecurity=False).digest()[:8]

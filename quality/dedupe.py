@@ -18,6 +18,7 @@ so candidates are few and true pairs are rarely missed. Everything is determinis
 signatures and band keys stay valid across processes and restarts.
 """
 
+import gc
 import hashlib
 import os
 import pickle
@@ -213,37 +214,49 @@ def corpus_of(rows: list[tuple[int, str, str, str]], chunk: int = 4_000) -> Corp
     )
 
 
-def _fork_map(function, items: list) -> list:
+def fork_map(function, items: list) -> list:
     """function(item) for each item, each in a forked child process, results back by pipe.
 
     Plain os.fork, not multiprocessing: it works inside a Celery prefork worker, whose daemonic
     processes multiprocessing refuses to let have children. Children inherit the parent's
-    memory, so large inputs are not copied.
+    memory, so large inputs are not copied. The garbage collector is kept off those inherited
+    objects (gc.freeze): a collection in a child would touch every page and copy them all,
+    which cost more than the work split across the cores saved.
     """
     children = []
-    for item in items:
-        reader, writer = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: compute, send, leave without running the parent's cleanup
-            os.close(reader)
-            status = 0
-            try:
-                with os.fdopen(writer, "wb") as out:
-                    pickle.dump(function(item), out, protocol=pickle.HIGHEST_PROTOCOL)
-            except BaseException:
-                status = 1
-            os._exit(status)
-        os.close(writer)
-        children.append((pid, reader))
-    results = []
-    for pid, reader in children:
-        with os.fdopen(reader, "rb") as incoming:
-            data = incoming.read()
-        _, status = os.waitpid(pid, 0)
-        if status != 0 or not data:
-            raise RuntimeError(f"a duplicate-scan worker (pid {pid}) failed")
-        results.append(pickle.loads(data))
-    return results
+    gc.freeze()
+    try:
+        for item in items:
+            children.append(_fork_one(function, item))
+        return [_collect(pid, reader) for pid, reader in children]
+    finally:
+        gc.unfreeze()
+
+
+def _fork_one(function, item) -> tuple[int, int]:
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: compute, send, leave without running the parent's cleanup
+        gc.disable()
+        os.close(reader)
+        status = 0
+        try:
+            with os.fdopen(writer, "wb") as out:
+                pickle.dump(function(item), out, protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException:
+            status = 1
+        os._exit(status)
+    os.close(writer)
+    return pid, reader
+
+
+def _collect(pid: int, reader: int):
+    with os.fdopen(reader, "rb") as incoming:
+        data = incoming.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or not data:
+        raise RuntimeError(f"a forked worker (pid {pid}) failed")
+    return pickle.loads(data)
 
 
 def corpus_parallel(rows: list[tuple[int, str, str, str]], workers: int | None = None) -> Corpus:
@@ -253,7 +266,7 @@ def corpus_parallel(rows: list[tuple[int, str, str, str]], workers: int | None =
         return corpus_of(rows)
     step = -(-len(rows) // workers)
     bounds = [(start, min(start + step, len(rows))) for start in range(0, len(rows), step)]
-    parts = _fork_map(lambda bound: corpus_of(rows[bound[0] : bound[1]]), bounds)
+    parts = fork_map(lambda bound: corpus_of(rows[bound[0] : bound[1]]), bounds)
     return Corpus(
         ids=np.concatenate([p.ids for p in parts]),
         exact=[h for p in parts for h in p.exact],

@@ -15,6 +15,9 @@ class Fingerprint(models.Model):
     signature = models.BinaryField(
         default=b"", help_text="MinHash signature: 128 uint32, little-endian."
     )
+    rules = models.PositiveSmallIntegerField(
+        default=1, help_text="dedupe.RULES_VERSION it was written with: older rows are rewritten."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self):

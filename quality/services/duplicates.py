@@ -64,10 +64,16 @@ def _index(corpus: dedupe.Corpus, rows: list[int]) -> None:
         _insert(
             cursor,
             fingerprints,
-            ("entry_id", "exact_hash", "signature", "updated_at"),
-            ("bigint", "text", "bytea", "timestamptz"),
+            ("entry_id", "exact_hash", "signature", "rules", "updated_at"),
+            ("bigint", "text", "bytea", "smallint", "timestamptz"),
             [
-                (int(corpus.ids[r]), corpus.exact[r], corpus.signatures[r].tobytes(), now)
+                (
+                    int(corpus.ids[r]),
+                    corpus.exact[r],
+                    corpus.signatures[r].tobytes(),
+                    dedupe.RULES_VERSION,
+                    now,
+                )
                 for r in rows
             ],
         )
@@ -239,16 +245,22 @@ def _candidates(entry_ids: set[int]) -> dict[int, set[int]]:
 
 def _pairs_everywhere(workers: int | None) -> tuple[Pairs, set[int]]:
     """Every pair in the corpus under review or accepted, on every core, refreshing the index
-    rows of entries whose text changed since they were indexed."""
+    rows of entries whose text changed since they were indexed, or that were written under
+    other duplicate rules (their band keys would not meet the new ones)."""
     rows = list(
         Entry.objects.filter(status__in=INDEXED_STATUSES).order_by("pk").values_list(*TEXT_COLUMNS)
     )
     corpus = dedupe.corpus_parallel(rows, workers=workers)
-    known = dict(Fingerprint.objects.values_list("entry_id", "exact_hash"))
+    known = {
+        entry_id: (digest, rules)
+        for entry_id, digest, rules in Fingerprint.objects.values_list(
+            "entry_id", "exact_hash", "rules"
+        )
+    }
     stale = [
         row
         for row, entry_id in enumerate(corpus.ids)
-        if known.get(int(entry_id)) != corpus.exact[row]
+        if known.get(int(entry_id)) != (corpus.exact[row], dedupe.RULES_VERSION)
     ]
     _index_write(corpus, stale)
     pairs = Pairs(

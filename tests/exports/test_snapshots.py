@@ -463,13 +463,13 @@ def test_the_file_loads_with_hugging_face_datasets(writer, snapshot_storage, tmp
 
 
 @pytest.mark.django_db(transaction=True)
-def test_postgresql_streams_the_same_records_with_copy_and_reports_progress(
+def test_a_worker_build_on_postgresql_streams_exact_records_and_reports_progress(
     seeded, snapshot_storage, monkeypatch
 ):
-    """Outside a transaction (as in a worker) PostgreSQL writes the records and COPY streams
-    them on a connection of its own, while progress is written on the job's own connection."""
+    """Outside a transaction (as in a worker) the rows stream through a server-side cursor
+    while progress is written on the same connection; every record is json.dumps' bytes."""
     if connection.vendor != "postgresql":
-        pytest.skip("COPY is PostgreSQL's; SQLite builds the records in Python (tested above)")
+        pytest.skip("a server-side cursor outside a transaction is PostgreSQL's")
     writer = UserFactory(username="writer")
     annotation.agreement_accept(user=writer)
     texts = [
@@ -484,7 +484,7 @@ def test_postgresql_streams_the_same_records_with_copy_and_reports_progress(
             category=category("closed_qa"),
             instruction=text,
             context=text,
-            # Stored before URLs with control characters were refused: COPY must survive them.
+            # Stored before URLs with control characters were refused: a build must survive them.
             source_url="https://de.wikipedia.org/wiki/X\x1fY\x1e\nZ",
             response=text[::-1],
         )
@@ -506,7 +506,7 @@ def test_postgresql_streams_the_same_records_with_copy_and_reports_progress(
             "category": "closed_qa",
         }
         assert line.decode() == json.dumps(record, ensure_ascii=False)
-    # PostgreSQL's md5 of each record is the one Python gives (the diff compares them).
+    # Each record's digest is the md5 of its line (the diff compares them).
     pairs = np.frombuffer(Snapshot.objects.get(pk=built.pk).digest, dtype=DIGEST_DTYPE)
     assert pairs["id"].tolist() == [entry.pk for entry in entries]
     assert pairs["digest"].tolist() == [dolly.record_digest(line) for line in lines]

@@ -209,3 +209,46 @@ def test_a_snapshot_says_what_the_one_rule_leaves_out(writer, snapshot_storage):
     assert built.record_count == 1
     manifest = json.loads((snapshot_storage / built.directory / "manifest.json").read_bytes())
     assert manifest["filters"]["excluded"] == holds.RULE_TEXT
+
+
+def test_a_full_licensing_rescan_finds_the_same_on_every_core(writer, monkeypatch):
+    from quality.services import checks
+
+    late = UserFactory(username="late")
+    texts = [
+        ("Mail me?", "Write to someone@example.com today."),
+        ("Hello?", "As an AI language model, I cannot say."),
+        ("Fine?", "Nothing wrong here at all."),
+        ("Repeat?", "repeat?"),
+    ]
+    for n in range(3):
+        for instruction, response in texts:
+            accepted(writer, instruction=f"{instruction} {n}", response=response)
+    accepted(late, instruction="Unsigned?", response="Fine words.")
+    monkeypatch.setattr(checks, "PARALLEL_FROM", 2)
+    in_parallel = services.licensing_rescan(full=True, workers=2)
+    parallel_flags = sorted(Flag.objects.values_list("entry_id", "kind", "evidence_key"))
+    Flag.objects.all().delete()
+    monkeypatch.setattr(checks, "PARALLEL_FROM", 10_000)
+    alone = services.licensing_rescan(full=True, workers=1)
+    assert sorted(Flag.objects.values_list("entry_id", "kind", "evidence_key")) == parallel_flags
+    assert in_parallel.flagged == alone.flagged == len(parallel_flags)
+    assert {kind for _, kind, _ in parallel_flags} >= {"personal_data", "ai_text", "no_agreement"}
+
+
+def test_new_duplicate_rules_rewrite_the_stored_index(writer, monkeypatch):
+    from quality import dedupe
+    from quality.models import Bucket, Fingerprint
+
+    one, two, _ = chain(writer)
+    services.duplicates_rescan()
+    assert set(Fingerprint.objects.values_list("rules", flat=True)) == {dedupe.RULES_VERSION}
+    Bucket.objects.filter(fingerprint_id=one.pk).delete()  # as keys of older rules would miss
+    monkeypatch.setattr(dedupe, "RULES_VERSION", dedupe.RULES_VERSION + 1)
+    report = services.duplicates_rescan()
+    assert report.full
+    assert set(Fingerprint.objects.values_list("rules", flat=True)) == {dedupe.RULES_VERSION}
+    assert Bucket.objects.filter(fingerprint_id=one.pk).exists()
+    # The index answers for the entry again: its copy is found through it.
+    services.entry_check(entry=two)
+    assert Flag.objects.get(entry=two, status=FlagStatus.OPEN).duplicate_of == one

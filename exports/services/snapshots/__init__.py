@@ -3,8 +3,8 @@ one.
 
 A build runs the duplicate and licensing rescans, then its stages in order, one module each:
 options.py (what to build, with the one set of defaults), rows.py (stream the exportable entries
-from the database into spool files on local disk, 2,000 rows at a time, hashing as it writes;
-pg_copy.py is PostgreSQL's faster way to read them), statistics.py, diff.py (against the parent),
+from the database into spool files on local disk, 2,000 rows at a time, hashing as it writes),
+statistics.py, diff.py (against the parent),
 card.py, manifest.py and archive.py. Only when every file is complete are they moved into the
 snapshot storage (files.py; a rename on local disk) and, last, the row records their checksums
 and turns `ready`.
