@@ -129,16 +129,19 @@ def response_defects(values: dict[str, str]) -> dict[str, str]:
     a response that repeats the instruction, a response that is (nearly) the whole passage, and
     Wikipedia citation markers in the response. Empty when there are none."""
     instruction = comparable(values.get("instruction", ""))
-    context = comparable(values.get("context", ""))
     response = comparable(values.get("response", ""))
+    raw_context = values.get("context", "")
     defects = {}
     if response and response == instruction:
         defects["repeats_instruction"] = "The response repeats the instruction; answer it instead."
-    if response and context:
-        words, passage = response.split(), context.split()
+    # Normalising a long passage costs more than the rest of the checks: only a response with
+    # at least half the passage's words (as typed) can have 90% of them once both are normalised.
+    if response and raw_context and len(response.split()) * 2 >= len(raw_context.split()):
+        words, passage = response.split(), comparable(raw_context).split()
         # Only a response about as long as the passage can be it (and the ratio is costly).
         if (
-            len(words) >= PASSAGE_COPY_RATIO * len(passage)
+            passage
+            and len(words) >= PASSAGE_COPY_RATIO * len(passage)
             and SequenceMatcher(None, words, passage, autojunk=False).ratio() >= PASSAGE_COPY_RATIO
         ):
             defects["copies_passage"] = (
