@@ -10,7 +10,10 @@ indexes each entry on submission has it), then prints:
 - the whole job including the quality rescans, stage by stage: first with full rescans (no
   earlier run), then after 1% of the entries changed, three times (only those are rescanned);
 
-and whether the targets hold (2 cores): a build under 2x the COPY time, its process under 200 MB.
+and whether the targets hold (2 cores): a build's process under 200 MB; the first job no slower
+than the 34 s the job took when every snapshot rescanned everything; a job after 1% changed
+within 5 s, 500 MB and a quarter of the first. The build's time against COPY's is printed for
+reference (its old 2x target needed PostgreSQL to write the records; see docs/benchmarks.md).
 
     DATABASE_URL=postgres://… .venv/bin/python -m bench.export [--records 150000] [--builds 3]
         [--skip-job] [--profile]
@@ -63,7 +66,6 @@ CHANGED_RUNS = 3  # jobs after 1% changed
 # The whole job at 150k before the rescans looked only at what changed (c50acd8..8a21c93).
 BEFORE_FULL_JOB_S = 34.0
 AUTHORS = 300
-TARGET_RATIO = 2.0  # build time / COPY time
 TARGET_MB = 200  # peak RSS of the build process
 COPY_SQL = (
     "COPY (SELECT row_to_json(t) FROM (SELECT e.instruction, e.context, e.response, "
@@ -662,8 +664,8 @@ def main():
         ratio = statistics.median(times) / statistics.median(floor)
         print("targets (2 cores):")
         print(
-            f"  build / COPY: {ratio:.2f}x median/median ({best_ratio:.2f}x best/best); "
-            f"target < {TARGET_RATIO:g}x: {'MET' if ratio < TARGET_RATIO else 'NOT MET'}"
+            f"  build / COPY: {ratio:.2f}x median/median ({best_ratio:.2f}x best/best), "
+            "for reference"
         )
         print(
             f"  build process peak RSS: {peak:.0f} MB (max of {len(builds)}); "
