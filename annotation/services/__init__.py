@@ -19,8 +19,8 @@ from annotation.services.entries import (
 )
 from annotation.services.flags import (
     flag_close,
-    flag_raise,
     flag_raise_by_hand,
+    flag_reopen,
     flag_resolve,
     flags_raise_many,
 )
@@ -45,8 +45,8 @@ __all__ = [
     "entry_update",
     "entry_withdraw",
     "flag_close",
-    "flag_raise",
     "flag_raise_by_hand",
+    "flag_reopen",
     "flag_resolve",
     "flags_raise_many",
     "profile_ensure",

@@ -2,7 +2,7 @@ import uuid
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from annotation.models import Entry, EntryStatus, Flag, FlagKind, FlagStatus
@@ -12,49 +12,27 @@ from config.errors import ActionForbidden, StateConflict
 MAX_NOTE_CHARS = 2_000
 
 
-def flag_raise(
-    *,
-    entry: Entry,
-    kind: str,
-    evidence: str,
-    evidence_key: str,
-    blocking: bool,
-    duplicate_of: Entry | None = None,
-    similarity: float | None = None,
-) -> tuple[Flag, bool]:
-    """Record a check's finding on an entry; (flag, raised): raised is true when the flag is new
-    or was reopened.
-
-    The same finding again (same kind and evidence key) returns the existing flag: an open one
-    stays as it is, a person's decision (confirmed, dismissed) is final, and one a check closed
-    (FlagStatus.CLOSED) is reopened with the new evidence, because no person ever judged it.
-    """
-    key = evidence_key[:200]
-    defaults = {
-        "evidence": evidence,
-        "blocking": blocking,
-        "duplicate_of": duplicate_of,
-        "similarity": similarity,
-    }
-    try:
-        with transaction.atomic():
-            flag, created = Flag.objects.get_or_create(
-                entry=entry, kind=kind, evidence_key=key, defaults=defaults
-            )
-    except IntegrityError:  # raised by a concurrent check a moment ago
-        flag, created = Flag.objects.get(entry=entry, kind=kind, evidence_key=key), False
-    if created or flag.status != FlagStatus.CLOSED:
-        return flag, created
+def flag_reopen(
+    *, flag: Flag, evidence: str, duplicate_of_id: int | None = None, similarity=None
+) -> bool:
+    """A finding a check had closed (FlagStatus.CLOSED) is found again: reopen its flag with the
+    new evidence, since no person ever judged it. A person's decision (confirmed, dismissed) is
+    final and an open flag stays as it is: returns whether the flag was reopened."""
     reopened = Flag.objects.filter(pk=flag.pk, status=FlagStatus.CLOSED).update(
-        status=FlagStatus.OPEN, resolved_at=None, note="", **defaults
+        status=FlagStatus.OPEN,
+        resolved_at=None,
+        note="",
+        evidence=evidence,
+        duplicate_of_id=duplicate_of_id,
+        similarity=similarity,
     )
     flag.refresh_from_db()
-    return flag, bool(reopened)
+    return bool(reopened)
 
 
 def flags_raise_many(*, flags: list[Flag]) -> int:
-    """Record many new findings at once (a rescan's chunk): unsaved Flag rows, none of whose
-    findings the caller saw flagged, inserted in a few statements. A finding a concurrent check
+    """Record new findings (a check's, or a rescan's chunk at once): unsaved Flag rows, none of
+    whose findings the caller saw flagged, inserted in a few statements. A finding a concurrent check
     flagged a moment ago is skipped (one flag per finding). Returns how many were inserted."""
     if not flags:
         return 0

@@ -161,25 +161,36 @@ def review_skip(request, entry_id: int):
 @require_POST
 def entry_decide(request, entry_id: int):
     entry = entry_for_review_or_404(request.user, entry_id)
-    form = DecideForm(request.POST)
+    return _moderator_form(
+        request,
+        entry,
+        DecideForm(request.POST),
+        lambda data: services.entry_decide(
+            entry=entry, moderator=request.user, verdict=data["verdict"], reason=data["reason"]
+        ),
+        form_key="decide_form",
+        done=f"Entry #{entry.pk} decided.",
+        then=reverse("annotation:moderation"),
+    )
+
+
+def _moderator_form(request, entry, form, act, *, form_key: str, done: str, then: str):
+    """A moderator's form on an entry's review page: `act(cleaned_data)` calls the service; its
+    refusals go back into the form beside what was typed (400, or the refusal's own 4xx), and
+    success says `done` and goes to `then`."""
     status = 400
     if form.is_valid():
         try:
-            services.entry_decide(
-                entry=entry,
-                moderator=request.user,
-                verdict=form.cleaned_data["verdict"],
-                reason=form.cleaned_data["reason"],
-            )
+            act(form.cleaned_data)
         except ValidationError as exc:
             form.add_error(None, exc.messages)
         except DomainError as exc:
             form.add_error(None, exc.message)
             status = exc.status_code
         else:
-            messages.success(request, f"Entry #{entry.pk} decided.")
-            return redirect("annotation:moderation")
-    return _render_review(request, entry, _review_form(entry), decide_form=form, status=status)
+            messages.success(request, done)
+            return redirect(then)
+    return _render_review(request, entry, _review_form(entry), status=status, **{form_key: form})
 
 
 @moderator_required
@@ -220,24 +231,14 @@ def flag_resolve(request, flag_id: int):
 def flag_raise(request, entry_id: int):
     """A moderator flags an entry by hand, from its review page (accepted entries too)."""
     entry = entry_for_review_or_404(request.user, entry_id)
-    form = FlagRaiseForm(request.POST)
-    status = 400
-    if form.is_valid():
-        try:
-            services.flag_raise_by_hand(
-                entry=entry,
-                moderator=request.user,
-                kind=form.cleaned_data["kind"],
-                note=form.cleaned_data["note"],
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc.messages)
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-            status = exc.status_code
-        else:
-            messages.success(
-                request, f"Flag raised on #{entry.pk}; it blocks export until resolved."
-            )
-            return redirect("annotation:review_entry", entry_id=entry.pk)
-    return _render_review(request, entry, _review_form(entry), flag_form=form, status=status)
+    return _moderator_form(
+        request,
+        entry,
+        FlagRaiseForm(request.POST),
+        lambda data: services.flag_raise_by_hand(
+            entry=entry, moderator=request.user, kind=data["kind"], note=data["note"]
+        ),
+        form_key="flag_form",
+        done=f"Flag raised on #{entry.pk}; it blocks export until resolved.",
+        then=reverse("annotation:review_entry", args=[entry.pk]),
+    )

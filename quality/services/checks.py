@@ -31,6 +31,7 @@ from quality.checks import (
 )
 from quality.selectors import INDEXED_STATUSES
 from quality.services.duplicates import RescanReport, duplicate_check, duplicates_rescan
+from quality.services.findings import finding_apply
 from quality.services.marks import scan_mark, scan_mark_save
 
 logger = logging.getLogger(__name__)
@@ -74,27 +75,9 @@ def _findings_record(
             if key in found:
                 continue
             found.add(key)
-            flag = flags.get(key)
-            if flag is None:
-                new.append(
-                    Flag(
-                        entry=entry,
-                        kind=finding.kind,
-                        evidence=finding.evidence,
-                        evidence_key=finding.evidence_key,
-                        blocking=finding.blocking,
-                    )
-                )
-            elif flag.status == FlagStatus.CLOSED:
-                flag, again = annotation.flag_raise(
-                    entry=entry,
-                    kind=finding.kind,
-                    evidence=finding.evidence,
-                    evidence_key=finding.evidence_key,
-                    blocking=finding.blocking,
-                )
-                if again:
-                    reopened.append(flag)
+            flag = finding_apply(entry_id=entry.pk, finding=finding, known=flags.get(key), new=new)
+            if flag is not None:
+                reopened.append(flag)
         for key, flag in flags.items():
             if flag.status == FlagStatus.OPEN and key not in found:
                 annotation.flag_close(flag=flag, note="No longer found when checked again.")

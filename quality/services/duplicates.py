@@ -23,6 +23,7 @@ from quality import dedupe, selectors
 from quality.checks import Finding
 from quality.models import Bucket, Fingerprint
 from quality.selectors import INDEXED_STATUSES
+from quality.services.findings import finding_apply
 from quality.services.marks import scan_mark, scan_mark_save
 
 DUPLICATE_KINDS = (FlagKind.EXACT_DUPLICATE, FlagKind.NEAR_DUPLICATE)
@@ -324,30 +325,15 @@ def _clusters_write(*, pairs: Pairs, examined: set[int] | None) -> tuple[int, in
                 via, sim = max(partners[member].items(), key=lambda p: (p[1], -p[0]))
                 finding = _duplicate_finding(kept, sim, exact, via=via)
             current.add((member, finding.kind, kept))
-            flag = known.get((member, finding.kind, finding.evidence_key))
-            if flag is None:
-                new.append(
-                    Flag(
-                        entry_id=member,
-                        kind=finding.kind,
-                        evidence=finding.evidence,
-                        evidence_key=finding.evidence_key,
-                        blocking=finding.blocking,
-                        duplicate_of_id=kept,
-                        similarity=finding.similarity,
-                    )
+            raised += (
+                finding_apply(
+                    entry_id=member,
+                    finding=finding,
+                    known=known.get((member, finding.kind, finding.evidence_key)),
+                    new=new,
                 )
-            elif flag.status == FlagStatus.CLOSED:  # found again: no person ever judged it
-                _, reopened = annotation.flag_raise(
-                    entry=Entry.objects.get(pk=member),
-                    kind=finding.kind,
-                    evidence=finding.evidence,
-                    evidence_key=finding.evidence_key,
-                    blocking=finding.blocking,
-                    duplicate_of=Entry.objects.get(pk=kept),
-                    similarity=finding.similarity,
-                )
-                raised += reopened
+                is not None
+            )
     raised += annotation.flags_raise_many(flags=new)
     stale = Flag.objects.filter(status=FlagStatus.OPEN, kind__in=DUPLICATE_KINDS)
     if examined is None:
