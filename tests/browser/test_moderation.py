@@ -78,3 +78,37 @@ def test_a_contest_admin_creates_a_contest_in_the_browser(browser_as, carol):
     expect(page.get_by_text("overlaps Holiday drive")).to_be_visible()
     expect(page.get_by_label("Name", exact=True)).to_have_value("Clash")
     assert not Contest.objects.filter(name="Clash").exists()
+
+
+def test_a_moderator_raises_a_flag_by_hand_and_the_author_reads_it(browser_as, alice, carol):
+    annotation.agreement_accept(user=alice)
+    entry = annotation.entry_create(
+        author=alice,
+        category=category("open_qa"),
+        values={
+            "instruction": "Which river is the longest in Europe?",
+            "response": "The Volga, at about 3,530 kilometres.",
+        },
+    )
+    annotation.entry_submit(entry=entry, actor=alice)
+
+    page = browser_as(carol)
+    page.goto(f"/review/{entry.pk}/")
+    form = page.locator("#raise-flag")
+    form.get_by_role("button", name="Raise flag").click()  # no note: the browser holds it back
+    assert form.get_by_label("Note").evaluate("field => field.validity.valueMissing")
+    assert not Flag.objects.exists()
+    form.get_by_label("Kind").select_option("moderator")
+    form.get_by_label("Note").fill("Copied from a travel guide, word for word.")
+    form.get_by_role("button", name="Raise flag").click()
+    expect(page.get_by_text(f"Flag raised on #{entry.pk}")).to_be_visible()
+    flags = page.get_by_label("Quality flags")
+    expect(flags).to_contain_text("Raised by a moderator")
+    expect(flags).to_contain_text("Copied from a travel guide, word for word.")
+    expect(flags).to_contain_text("blocks export")
+    flag = Flag.objects.get(entry=entry)
+    assert (flag.raised_by, flag.blocking, flag.status) == (carol, True, FlagStatus.OPEN)
+
+    author = browser_as(alice)
+    author.goto(f"/entries/{entry.pk}/")
+    expect(author.get_by_label("Quality flags")).to_contain_text("Copied from a travel guide")
