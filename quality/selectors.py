@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Count
 
 from annotation.models import Entry, EntryStatus
 from quality import dedupe
@@ -35,19 +36,25 @@ def duplicates_similar(
 ) -> list[Match]:
     """The indexed entries (under review or accepted) this text duplicates, most similar first.
 
-    One exact-hash look-up, one look-up of 21 band keys, one read of the candidates' text and
-    state, then their true similarity: fast enough to run while a writer types.
+    One exact-hash look-up, one look-up of its keys (21 band keys, and for a short task up to
+    30 more), one read of the candidates' text and state, then their true similarity: fast
+    enough to run while a writer types. Keys shared by more than dedupe.MAX_BUCKET entries
+    (a template everyone follows) give no candidates, as in the corpus rescan.
     """
     query = dedupe.corpus_of([(0, instruction, context, response)])
     threshold = settings.FLOCK_DUPLICATE_THRESHOLD
     exact_ids = set(
         Fingerprint.objects.filter(exact_hash=query.exact[0]).values_list("entry_id", flat=True)
     )
-    bucket_ids = set(
-        Bucket.objects.filter(key__in=[int(k) for k in query.keys[0]]).values_list(
-            "fingerprint_id", flat=True
-        )
+    keys = sorted({int(key) for key in query.keys[0]})
+    small = (
+        Bucket.objects.filter(key__in=keys)
+        .values("key")
+        .annotate(holders=Count("*"))
+        .filter(holders__lte=dedupe.MAX_BUCKET)
+        .values("key")
     )
+    bucket_ids = set(Bucket.objects.filter(key__in=small).values_list("fingerprint_id", flat=True))
     rows = list(
         Entry.objects.filter(pk__in=exact_ids | bucket_ids, status__in=INDEXED_STATUSES)
         .exclude(pk=exclude)

@@ -163,6 +163,7 @@ def _pairs_around(seeds: set[int]) -> tuple[Pairs, set[int]]:
     turn until the clusters are closed. Returns the pairs and every entry looked at."""
     threshold = settings.FLOCK_DUPLICATE_THRESHOLD
     pairs = Pairs(similarity={}, exact={})
+    siblings: list[tuple[int, int]] = []  # questions of one shape (dedupe.template_siblings)
     visited: set[int] = set()
     indexed = set(
         Entry.objects.filter(pk__in=list(seeds), status__in=INDEXED_STATUSES).values_list(
@@ -197,10 +198,15 @@ def _pairs_around(seeds: set[int]) -> tuple[Pairs, set[int]]:
                 else:
                     sim = dedupe.similarity_between(corpus, i, corpus, j, threshold)
                     if sim is None:
+                        if dedupe.template_siblings(corpus, i, corpus, j):
+                            siblings.append((entry_id, other))
                         continue
                     pairs.add(entry_id, other, sim)
                 found.add(other)
         frontier = found - visited
+    # As the corpus rescan does (dedupe.duplicate_pairs): an entry one word from two questions
+    # of one shape is a copy of neither, or it would chain the family into one cluster.
+    pairs.similarity = dedupe.unchain(pairs.similarity, siblings)
     return pairs, visited
 
 
@@ -218,15 +224,24 @@ def _candidates(entry_ids: set[int]) -> dict[int, set[int]]:
         for where, params in _among("entry_id", ids):
             cursor.execute(f"SELECT entry_id, exact_hash FROM {fingerprints} WHERE {where}", params)
             hashes.update(cursor.fetchall())
-        # Every entry sharing a band key with these ones, in one join on the key's index.
-        for where, params in _among("mine.fingerprint_id", ids):
+        for where, params in _among("fingerprint_id", ids):
+            cursor.execute(f"SELECT fingerprint_id, key FROM {buckets} WHERE {where}", params)
+            for entry_id, key in cursor.fetchall():
+                keys_of.setdefault(entry_id, set()).add(key)
+        wanted = {key for keys in keys_of.values() for key in keys}
+        # Only keys few entries share: a bucket of thousands (a template everyone follows)
+        # would be read whole to be skipped, as the corpus rescan skips it.
+        small = set()
+        for where, params in _among("key", wanted):
             cursor.execute(
-                f"SELECT mine.fingerprint_id, mine.key, other.fingerprint_id FROM {buckets} mine "
-                f"JOIN {buckets} other ON other.key = mine.key WHERE {where}",
+                f"SELECT key FROM {buckets} WHERE {where} GROUP BY key "
+                f"HAVING count(*) <= {int(dedupe.MAX_BUCKET)}",
                 params,
             )
-            for entry_id, key, holder in cursor.fetchall():
-                keys_of.setdefault(entry_id, set()).add(key)
+            small.update(key for (key,) in cursor.fetchall())
+        for where, params in _among("key", small):
+            cursor.execute(f"SELECT key, fingerprint_id FROM {buckets} WHERE {where}", params)
+            for key, holder in cursor.fetchall():
                 holders.setdefault(key, set()).add(holder)
         for where, params in _among("exact_hash", set(hashes.values())):
             cursor.execute(f"SELECT entry_id, exact_hash FROM {fingerprints} WHERE {where}", params)
@@ -236,9 +251,7 @@ def _candidates(entry_ids: set[int]) -> dict[int, set[int]]:
     for entry_id in ids:
         found = set(same_hash.get(hashes.get(entry_id), ()))
         for key in keys_of.get(entry_id, ()):
-            members = holders.get(key, ())
-            if len(members) <= dedupe.MAX_BUCKET:
-                found.update(members)
+            found.update(holders.get(key, ()))
         found.discard(entry_id)
         out[entry_id] = found
     return out

@@ -252,3 +252,22 @@ def test_new_duplicate_rules_rewrite_the_stored_index(writer, monkeypatch):
     # The index answers for the entry again: its copy is found through it.
     services.entry_check(entry=two)
     assert Flag.objects.get(entry=two, status=FlagStatus.OPEN).duplicate_of == one
+
+
+def test_both_paths_leave_questions_of_one_shape_apart_and_catch_a_short_copy(writer):
+    peru = accepted(writer, instruction="Is Peru located in Asia?", response="No.")
+    chile = accepted(writer, instruction="Is Chile located in Asia?", response="No.")
+    hub = accepted(writer, instruction="Is located in Asia?", response="No.")
+    original = accepted(writer, instruction="What is the capital of Peru?", response="Lima.")
+    copy = accepted(writer, instruction="What is the capital of Peru?", response="Lima, Peru.")
+    services.fingerprints_add(entries=[peru, chile, hub, original, copy])
+    for entry in (hub, peru, chile, copy):  # the per-entry check, through the index
+        services.entry_check(entry=entry)
+    by_check = dict(
+        Flag.objects.filter(status=FlagStatus.OPEN).values_list("entry_id", "duplicate_of_id")
+    )
+    services.duplicates_rescan(full=True, workers=1)  # the corpus rescan, all at once
+    by_rescan = dict(
+        Flag.objects.filter(status=FlagStatus.OPEN).values_list("entry_id", "duplicate_of_id")
+    )
+    assert by_check == by_rescan == {copy.pk: original.pk}
