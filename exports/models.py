@@ -21,7 +21,7 @@ class Snapshot(models.Model):
 
     Its files live in the snapshot storage (STORAGES["snapshots"]) under `directory`; the row
     says which files there are, with their sizes and sha256. Only a `ready` snapshot's files are
-    offered: a build writes every file first and records the checksums last (exports/snapshots.py).
+    offered: a build writes every file first and records the checksums last (exports/services/snapshots/build.py).
     """
 
     version = models.PositiveIntegerField(unique=True)

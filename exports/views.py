@@ -18,6 +18,7 @@ from config.errors import DomainError
 from exports import dolly, downloads, selectors, services
 from exports.models import SnapshotOrigin
 from exports.roles import is_data_scientist
+from exports.services.snapshots import options
 
 FIELD_LABELS = {"instruction": "Instruction", "context": "Context", "response": "Response"}
 
@@ -73,6 +74,10 @@ def snapshot_list(request):
         "values": values,
         "request_key": uuid.uuid4().hex,
         "held_back_rule": holds.RULE_TEXT,
+        "limits": {
+            "min_approvals": options.MAX_MIN_APPROVALS,
+            "validation_percent": options.MAX_VALIDATION_PERCENT,
+        },
     }
     return render(request, "exports/snapshot_list.html", context, status=status)
 

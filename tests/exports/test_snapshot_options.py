@@ -97,3 +97,12 @@ def test_asking_without_choosing_anything_gives_the_defaults_everywhere(
     Snapshot.objects.update(status=SnapshotStatus.PENDING)
     Snapshot.objects.filter(pk=subset.pk).update(status=SnapshotStatus.READY)
     assert selectors.snapshot_latest() is None
+
+
+def test_the_page_offers_the_limits_the_options_type_enforces(client, dana):
+    from exports.services.snapshots import options
+
+    client.force_login(dana)
+    page = client.get("/exports/").content.decode()
+    assert f'max="{options.MAX_MIN_APPROVALS}"' in page
+    assert f'max="{options.MAX_VALIDATION_PERCENT}"' in page
