@@ -47,12 +47,13 @@ def duplicates_similar(
         Fingerprint.objects.filter(exact_hash=query.exact[0]).values_list("entry_id", flat=True)
     )
     keys = sorted({int(key) for key in query.keys[0]})
-    small = (
+    # Two look-ups on the key's index; as one query with a subquery PostgreSQL scanned the table.
+    small = list(
         Bucket.objects.filter(key__in=keys)
         .values("key")
         .annotate(holders=Count("*"))
         .filter(holders__lte=dedupe.MAX_BUCKET)
-        .values("key")
+        .values_list("key", flat=True)
     )
     bucket_ids = set(Bucket.objects.filter(key__in=small).values_list("fingerprint_id", flat=True))
     rows = list(
