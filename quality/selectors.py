@@ -1,9 +1,10 @@
 """Reads of the quality app: which copy of a duplicate is kept, and what a text duplicates."""
 
 from dataclasses import dataclass
+from itertools import batched
 
 from django.conf import settings
-from django.db.models import Count
+from django.db import connection
 
 from annotation.models import Entry, EntryStatus
 from quality import dedupe
@@ -31,6 +32,40 @@ class Match:
     exact: bool
 
 
+def bucket_holders(*, keys) -> dict[int, list[int]]:
+    """The entries holding each of these keys, for the keys no more than dedupe.MAX_BUCKET
+    entries share (a key a whole template family shares gives no candidates). On PostgreSQL one
+    index look-up per key, each stopped after MAX_BUCKET + 1 rows, so a bucket of thousands is
+    never read whole; the writing page, the per-entry check and the changed-since rescan all
+    find their candidates here."""
+    keys = sorted(keys)
+    if not keys:
+        return {}
+    table = Bucket._meta.db_table
+    limit = dedupe.MAX_BUCKET
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"SELECT k.key, b.fingerprint_id FROM unnest(%s::bigint[]) AS k(key) "
+                f"CROSS JOIN LATERAL (SELECT fingerprint_id FROM {table} "
+                f"WHERE {table}.key = k.key LIMIT %s) b",
+                [keys, limit + 1],
+            )
+            rows = cursor.fetchall()
+        else:
+            rows = []
+            for chunk in batched(keys, 5_000):
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"SELECT key, fingerprint_id FROM {table} WHERE key IN ({marks})", chunk
+                )
+                rows += cursor.fetchall()
+    holders: dict[int, list[int]] = {}
+    for key, entry_id in rows:
+        holders.setdefault(key, []).append(entry_id)
+    return {key: members for key, members in holders.items() if len(members) <= limit}
+
+
 def duplicates_similar(
     *, instruction: str, context: str, response: str, exclude: int | None = None, limit: int = 3
 ) -> list[Match]:
@@ -46,16 +81,8 @@ def duplicates_similar(
     exact_ids = set(
         Fingerprint.objects.filter(exact_hash=query.exact[0]).values_list("entry_id", flat=True)
     )
-    keys = sorted({int(key) for key in query.keys[0]})
-    # Two look-ups on the key's index; as one query with a subquery PostgreSQL scanned the table.
-    small = list(
-        Bucket.objects.filter(key__in=keys)
-        .values("key")
-        .annotate(holders=Count("*"))
-        .filter(holders__lte=dedupe.MAX_BUCKET)
-        .values_list("key", flat=True)
-    )
-    bucket_ids = set(Bucket.objects.filter(key__in=small).values_list("fingerprint_id", flat=True))
+    holders = bucket_holders(keys={int(key) for key in query.keys[0]})
+    bucket_ids = {entry_id for members in holders.values() for entry_id in members}
     rows = list(
         Entry.objects.filter(pk__in=exact_ids | bucket_ids, status__in=INDEXED_STATUSES)
         .exclude(pk=exclude)

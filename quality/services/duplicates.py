@@ -218,7 +218,6 @@ def _candidates(entry_ids: set[int]) -> dict[int, set[int]]:
     fingerprints, buckets = Fingerprint._meta.db_table, Bucket._meta.db_table
     hashes: dict[int, str] = {}
     keys_of: dict[int, set[int]] = {}
-    holders: dict[int, set[int]] = {}
     same_hash: dict[str, list[int]] = {}
     with connection.cursor() as cursor:
         for where, params in _among("entry_id", ids):
@@ -228,21 +227,7 @@ def _candidates(entry_ids: set[int]) -> dict[int, set[int]]:
             cursor.execute(f"SELECT fingerprint_id, key FROM {buckets} WHERE {where}", params)
             for entry_id, key in cursor.fetchall():
                 keys_of.setdefault(entry_id, set()).add(key)
-        wanted = {key for keys in keys_of.values() for key in keys}
-        # Only keys few entries share: a bucket of thousands (a template everyone follows)
-        # would be read whole to be skipped, as the corpus rescan skips it.
-        small = set()
-        for where, params in _among("key", wanted):
-            cursor.execute(
-                f"SELECT key FROM {buckets} WHERE {where} GROUP BY key "
-                f"HAVING count(*) <= {int(dedupe.MAX_BUCKET)}",
-                params,
-            )
-            small.update(key for (key,) in cursor.fetchall())
-        for where, params in _among("key", small):
-            cursor.execute(f"SELECT key, fingerprint_id FROM {buckets} WHERE {where}", params)
-            for key, holder in cursor.fetchall():
-                holders.setdefault(key, set()).add(holder)
+        holders = selectors.bucket_holders(keys={k for keys in keys_of.values() for k in keys})
         for where, params in _among("exact_hash", set(hashes.values())):
             cursor.execute(f"SELECT entry_id, exact_hash FROM {fingerprints} WHERE {where}", params)
             for entry_id, digest in cursor.fetchall():

@@ -271,3 +271,18 @@ def test_both_paths_leave_questions_of_one_shape_apart_and_catch_a_short_copy(wr
         Flag.objects.filter(status=FlagStatus.OPEN).values_list("entry_id", "duplicate_of_id")
     )
     assert by_check == by_rescan == {copy.pk: original.pk}
+
+
+def test_a_key_too_many_entries_share_gives_no_candidates(writer, monkeypatch):
+    from quality import dedupe
+    from quality import selectors as quality_selectors
+    from quality.models import Bucket
+
+    same = [accepted(writer, instruction="Name a colour.", response="Red.") for _ in range(3)]
+    services.fingerprints_add(entries=same)
+    keys = set(Bucket.objects.filter(fingerprint_id=same[0].pk).values_list("key", flat=True))
+    monkeypatch.setattr(dedupe, "MAX_BUCKET", 3)
+    holders = quality_selectors.bucket_holders(keys=keys)
+    assert set(holders) == keys and all(sorted(m) == [e.pk for e in same] for m in holders.values())
+    monkeypatch.setattr(dedupe, "MAX_BUCKET", 2)
+    assert quality_selectors.bucket_holders(keys=keys) == {}
