@@ -242,6 +242,21 @@ def _candidates(entry_ids: set[int]) -> dict[int, set[int]]:
     return out
 
 
+def _stale_rows(corpus: dedupe.Corpus, everything: bool = False) -> list[int]:
+    """The corpus rows whose stored index row is missing, holds other text, or was written under
+    other duplicate rules: only those are written again (most changes to an entry are its
+    status, not its text). `everything`: the corpus is every indexed entry, so read all rows."""
+    rows = Fingerprint.objects.values_list("entry_id", "exact_hash", "rules")
+    if not everything:
+        rows = rows.filter(entry_id__in=[int(entry_id) for entry_id in corpus.ids])
+    known = {entry_id: (digest, rules) for entry_id, digest, rules in rows}
+    return [
+        row
+        for row, entry_id in enumerate(corpus.ids)
+        if known.get(int(entry_id)) != (corpus.exact[row], dedupe.RULES_VERSION)
+    ]
+
+
 def _pairs_everywhere(workers: int | None) -> tuple[Pairs, set[int]]:
     """Every pair in the corpus under review or accepted, on every core, refreshing the index
     rows of entries whose text changed since they were indexed, or that were written under
@@ -250,18 +265,7 @@ def _pairs_everywhere(workers: int | None) -> tuple[Pairs, set[int]]:
         Entry.objects.filter(status__in=INDEXED_STATUSES).order_by("pk").values_list(*TEXT_COLUMNS)
     )
     corpus = dedupe.corpus_parallel(rows, workers=workers)
-    known = {
-        entry_id: (digest, rules)
-        for entry_id, digest, rules in Fingerprint.objects.values_list(
-            "entry_id", "exact_hash", "rules"
-        )
-    }
-    stale = [
-        row
-        for row, entry_id in enumerate(corpus.ids)
-        if known.get(int(entry_id)) != (corpus.exact[row], dedupe.RULES_VERSION)
-    ]
-    _index_write(corpus, stale)
+    _index_write(corpus, _stale_rows(corpus, everything=True))
     pairs = Pairs(
         similarity={},
         exact={int(entry_id): corpus.exact[row] for row, entry_id in enumerate(corpus.ids)},
@@ -441,7 +445,7 @@ def duplicates_rescan(*, full: bool = False, workers: int | None = None) -> Resc
             if status in INDEXED_STATUSES
         ]
         corpus = dedupe.corpus_of(fresh)
-        _index_write(corpus, list(range(len(corpus.ids))))
+        _index_write(corpus, _stale_rows(corpus))
         # A kept copy deleted since: the flags against it lost their target.
         orphans = Flag.objects.filter(
             kind__in=DUPLICATE_KINDS, status=FlagStatus.OPEN, duplicate_of__isnull=True
