@@ -3,6 +3,7 @@ import uuid
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from annotation.models import Entry, EntryStatus, Flag, FlagKind, FlagStatus
@@ -30,27 +31,25 @@ def flag_reopen(
     return bool(reopened)
 
 
-def flags_raise_many(*, flags: list[Flag]) -> int:
+def flags_raise_many(*, flags: list[Flag]) -> list[Flag]:
     """Record new findings (a check's, or a rescan's chunk at once): unsaved Flag rows, none of
-    whose findings the caller saw flagged, inserted in a few statements. A finding a concurrent check
-    flagged a moment ago is skipped (one flag per finding). Returns how many were inserted."""
+    whose findings the caller saw flagged, inserted in a few statements. A finding a concurrent
+    check flagged a moment ago is skipped (one flag per finding). Returns the flags inserted."""
     if not flags:
-        return 0
-    keys = {(flag.entry_id, flag.kind, flag.evidence_key[:200]) for flag in flags}
+        return []
     for flag in flags:
         flag.evidence_key = flag.evidence_key[:200]
         flag.status = FlagStatus.OPEN
-    entry_ids = {entry_id for entry_id, _, _ in keys}
-    before = _present(entry_ids, keys)
+    keys = {(flag.entry_id, flag.kind, flag.evidence_key) for flag in flags}
+    theirs = Flag.objects.filter(entry_id__in={entry_id for entry_id, _, _ in keys})
+    # Rows inserted now take ids above every id there was (ignore_conflicts gives none back).
+    last = Flag.objects.aggregate(last=Max("pk"))["last"] or 0
     Flag.objects.bulk_create(flags, ignore_conflicts=True, batch_size=1_000)
-    return len(_present(entry_ids, keys)) - len(before)
-
-
-def _present(entry_ids, keys) -> set:
-    rows = Flag.objects.filter(entry_id__in=list(entry_ids)).values_list(
-        "entry_id", "kind", "evidence_key"
-    )
-    return {row for row in rows if row in keys}
+    return [
+        flag
+        for flag in theirs.filter(pk__gt=last)
+        if (flag.entry_id, flag.kind, flag.evidence_key) in keys
+    ]
 
 
 def flag_close(*, flag: Flag, note: str) -> Flag:

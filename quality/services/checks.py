@@ -81,17 +81,7 @@ def _findings_record(
         for key, flag in flags.items():
             if flag.status == FlagStatus.OPEN and key not in found:
                 annotation.flag_close(flag=flag, note="No longer found when checked again.")
-    annotation.flags_raise_many(flags=new)
-    keys = {(flag.entry_id, flag.kind, flag.evidence_key) for flag in new}
-    inserted = (
-        [
-            flag
-            for flag in Flag.objects.filter(entry__in={flag.entry_id for flag in new})
-            if (flag.entry_id, flag.kind, flag.evidence_key) in keys
-        ]
-        if new
-        else []
-    )
+    inserted = annotation.flags_raise_many(flags=new)
     return [*inserted, *reopened]
 
 

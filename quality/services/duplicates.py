@@ -336,7 +336,7 @@ def _clusters_write(*, pairs: Pairs, examined: set[int] | None) -> tuple[int, in
                 )
                 is not None
             )
-    raised += annotation.flags_raise_many(flags=new)
+    raised += len(annotation.flags_raise_many(flags=new))
     stale = Flag.objects.filter(status=FlagStatus.OPEN, kind__in=DUPLICATE_KINDS)
     if examined is None:
         stale = stale.filter(entry__status__in=INDEXED_STATUSES)
