@@ -36,21 +36,6 @@ TEXT_COLUMNS = ("pk", "instruction", "context", "response")
 # --- The index -------------------------------------------------------------------------------
 
 
-def _among(column: str, values) -> list[tuple[str, list]]:
-    """SQL conditions "`column` is one of `values`" with their parameters: one array parameter on
-    PostgreSQL (a 30,000-value IN list costs more to send and parse than to answer), IN lists of
-    a few thousand elsewhere (SQLite's limit on parameters)."""
-    values = list(values)
-    if not values:
-        return []
-    if connection.vendor == "postgresql":
-        return [(f"{column} = ANY(%s)", [values])]
-    return [
-        (f"{column} IN ({', '.join(['%s'] * len(chunk))})", list(chunk))
-        for chunk in batched(values, 5_000)
-    ]
-
-
 def _index(corpus: dedupe.Corpus, rows: list[int]) -> None:
     """Write the index rows of these corpus rows, replacing what was there. Plain SQL: a rescan
     rewrites thousands of rows at once and the ORM's objects cost more than the writes."""
@@ -58,9 +43,9 @@ def _index(corpus: dedupe.Corpus, rows: list[int]) -> None:
     fingerprints, buckets = Fingerprint._meta.db_table, Bucket._meta.db_table
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
-        for where, params in _among("fingerprint_id", ids):
+        for where, params in selectors.sql_among("fingerprint_id", ids):
             cursor.execute(f"DELETE FROM {buckets} WHERE {where}", params)
-        for where, params in _among("entry_id", ids):
+        for where, params in selectors.sql_among("entry_id", ids):
             cursor.execute(f"DELETE FROM {fingerprints} WHERE {where}", params)
         _insert(
             cursor,
@@ -220,15 +205,15 @@ def _candidates(entry_ids: set[int]) -> dict[int, set[int]]:
     keys_of: dict[int, set[int]] = {}
     same_hash: dict[str, list[int]] = {}
     with connection.cursor() as cursor:
-        for where, params in _among("entry_id", ids):
+        for where, params in selectors.sql_among("entry_id", ids):
             cursor.execute(f"SELECT entry_id, exact_hash FROM {fingerprints} WHERE {where}", params)
             hashes.update(cursor.fetchall())
-        for where, params in _among("fingerprint_id", ids):
+        for where, params in selectors.sql_among("fingerprint_id", ids):
             cursor.execute(f"SELECT fingerprint_id, key FROM {buckets} WHERE {where}", params)
             for entry_id, key in cursor.fetchall():
                 keys_of.setdefault(entry_id, set()).add(key)
         holders = selectors.bucket_holders(keys={k for keys in keys_of.values() for k in keys})
-        for where, params in _among("exact_hash", set(hashes.values())):
+        for where, params in selectors.sql_among("exact_hash", set(hashes.values())):
             cursor.execute(f"SELECT entry_id, exact_hash FROM {fingerprints} WHERE {where}", params)
             for entry_id, digest in cursor.fetchall():
                 same_hash.setdefault(digest, []).append(entry_id)
