@@ -508,16 +508,18 @@ def datasketch_rescan(rows):
     return time.perf_counter() - started, pairs
 
 
-def single_checks(rows, count: int):
+def index_entries(rows, username: str) -> list[int]:
+    """Store the rows as accepted entries of one author and index them, as submissions are;
+    returns their entry ids in row order."""
     from django.contrib.auth import get_user_model
 
     from annotation.models import Category, Entry, EntryStatus
-    from quality import selectors, services
+    from quality import services
 
-    author = get_user_model().objects.create(username="bench-author")
+    author = get_user_model().objects.create(username=username)
     category = Category.objects.get(slug="open_qa")
-    started = time.perf_counter()
     now = timezone.now()
+    ids = []
     for start in range(0, len(rows), 5_000):
         created = Entry.objects.bulk_create(
             [
@@ -534,6 +536,15 @@ def single_checks(rows, count: int):
             ]
         )
         services.fingerprints_add(entries=created)
+        ids += [entry.pk for entry in created]
+    return ids
+
+
+def single_checks(rows, count: int):
+    from quality import selectors
+
+    started = time.perf_counter()
+    index_entries(rows, "bench-author")
     print(f"  index {len(rows):,} entries in the database: {time.perf_counter() - started:.1f} s")
     rng = random.Random(11)
     samples, hits = [], 0
@@ -551,36 +562,18 @@ def single_checks(rows, count: int):
 def short_checks(rows, planted, count: int):
     """Index the short corpus's originals next to the long one and look its planted copies up
     as the writing page would: each should find its source, and nothing else."""
-    from django.contrib.auth import get_user_model
+    from quality import selectors
 
-    from annotation.models import Category, Entry, EntryStatus
-    from quality import selectors, services
-
-    author = get_user_model().objects.create(username="bench-short-author")
-    category = Category.objects.get(slug="open_qa")
     copies = {copy for _, copy, _, _ in planted}
     originals = [row for row in rows if row[0] not in copies]
     started = time.perf_counter()
-    now = timezone.now()
-    entry_of = {}
-    for start in range(0, len(originals), 5_000):
-        chunk = originals[start : start + 5_000]
-        created = Entry.objects.bulk_create(
-            [
-                Entry(
-                    author=author,
-                    category=category,
-                    status=EntryStatus.ACCEPTED,
-                    instruction=instruction,
-                    context=context,
-                    response=response,
-                    submitted_at=now,
-                )
-                for _, instruction, context, response in chunk
-            ]
+    entry_of = dict(
+        zip(
+            (row[0] for row in originals),
+            index_entries(originals, "bench-short-author"),
+            strict=True,
         )
-        entry_of.update({row[0]: entry.pk for row, entry in zip(chunk, created, strict=True)})
-        services.fingerprints_add(entries=created)
+    )
     print(
         f"  index {len(originals):,} short entries as well: {time.perf_counter() - started:.1f} s"
     )
