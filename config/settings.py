@@ -131,6 +131,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Who may sign in, and how. Password sign-in (the sign-in form, `POST /api/v1/auth/token/`,
+# password reset) is on unless FLOCK_PASSWORD_SIGN_IN=false; company sign-in through OpenID
+# Connect is on when OIDC_OP_ISSUER is set (see "Company sign-in" in docs/operations.md).
+FLOCK_PASSWORD_SIGN_IN = env_bool("FLOCK_PASSWORD_SIGN_IN", True)
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "annotation:category_list"
 LOGOUT_REDIRECT_URL = "login"
