@@ -9,6 +9,7 @@ from annotation.models import (
     MAX_COMMENT_CHARS,
     MAX_DECISION_REASON_CHARS,
     MAX_URL_CHARS,
+    ApiToken,
     FlagKind,
     RejectReason,
     Team,
@@ -67,6 +68,27 @@ class ProfileForm(forms.Form):
     team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False)
     show_on_leaderboard = forms.BooleanField(
         required=False, label="Show my name on leaderboards (otherwise 'anonymous')"
+    )
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=ApiToken._meta.get_field("name").max_length,
+        help_text="What the token is for, e.g. “nightly download”.",
+    )
+    expires_in_days = forms.TypedChoiceField(
+        label="Expires",
+        choices=[
+            ("7", "in 7 days"),
+            ("30", "in 30 days"),
+            ("90", "in 90 days"),
+            ("365", "in a year"),
+            ("", "never"),
+        ],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        initial="90",
     )
 
 

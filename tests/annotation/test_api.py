@@ -1,7 +1,7 @@
 import pytest
-from rest_framework.authtoken.models import Token
 
-from annotation.models import Entry, EntryStatus, Revision
+from annotation.models import ApiToken, Entry, EntryStatus, Revision
+from annotation.services.tokens import key_digest
 from tests.factories import EntryFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,7 @@ def test_a_script_gets_a_token_and_uses_it(api_client, alice, password):
     )
     assert response.status_code == 200
     key = response.json()["token"]
-    assert Token.objects.get(user=alice).key == key
+    assert ApiToken.objects.get(user=alice).digest == key_digest(key)
 
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     me = api_client.get("/api/v1/me/").json()
@@ -43,7 +43,7 @@ def test_a_wrong_password_gets_no_token(api_client, alice):
         "/api/v1/auth/token/", {"username": "alice", "password": "nope"}, format="json"
     )
     assert response.status_code == 400
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
 def test_categories_list_all_eight_with_progress(alice_api):

@@ -6,7 +6,6 @@ import json
 import tarfile
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotation import services as annotation
@@ -37,7 +36,8 @@ def ready(data, dana) -> Snapshot:
 @pytest.fixture
 def token_client(dana):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=dana).key}")
+    _, key = annotation.api_token_create(user=dana, name="downloads")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 
 
@@ -177,7 +177,8 @@ def test_the_api_refuses_contributors_and_strangers(alice, ready):
     stranger = APIClient()
     assert stranger.get("/api/v1/snapshots/").status_code == 401
     contributor = APIClient()
-    contributor.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=alice).key}")
+    _, key = annotation.api_token_create(user=alice, name="downloads")
+    contributor.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     for url in [
         "/api/v1/snapshots/",
         "/api/v1/snapshots/latest/",

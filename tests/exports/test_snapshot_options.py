@@ -7,7 +7,6 @@ from html.parser import HTMLParser
 
 import pytest
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotation import services as annotation
@@ -64,7 +63,8 @@ def test_asking_without_choosing_anything_gives_the_defaults_everywhere(
     assert services.SnapshotOptions.is_whole_data_set(defaults.as_dict())
 
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=dana).key}")
+    _, key = annotation.api_token_create(user=dana, name="downloads")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api.post("/api/v1/snapshots/", {}, format="json").status_code == 202
 
     client.force_login(dana)
