@@ -7,6 +7,7 @@ from django.conf import settings as django_settings
 
 from annotation import services
 from tests.factories import PASSWORD, UserFactory
+from tests.oidc_provider import oidc_provider, oidc_settings  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(scope="session")
