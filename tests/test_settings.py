@@ -19,6 +19,10 @@ CONTROLLED = {
     "EMAIL_HOST",
     "FLOCK_SIGNUP_EMAIL_DOMAINS",
     "FLOCK_MAX_RESPONSE_CHARS",
+    "FLOCK_SIGN_IN_FAILURE_LIMIT",
+    "FLOCK_SIGN_IN_ADDRESS_FAILURE_LIMIT",
+    "FLOCK_SIGN_IN_COOLOFF_MINUTES",
+    "TRUSTED_PROXY_COUNT",
     "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by the browser tests for their own process only
 }
 PRINT_SETTINGS = """
@@ -117,3 +121,26 @@ def test_the_suite_runs_on_the_database_named_by_database_url():
         assert connection.Database.__name__ == "psycopg"  # psycopg 3, not psycopg2
     else:
         assert connection.vendor == "sqlite"
+
+
+def test_sign_in_throttling_is_read_from_the_environment():
+    code = """
+import json, django
+from django.conf import settings
+django.setup()
+print(json.dumps([settings.AXES_FAILURE_LIMIT, settings.FLOCK_SIGN_IN_ADDRESS_FAILURE_LIMIT,
+                  settings.AXES_COOLOFF_TIME.total_seconds(), settings.TRUSTED_PROXY_COUNT]))
+"""
+    result = _run(code)
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [5, 30, 900, 0]
+    result = _run(
+        code,
+        FLOCK_SIGN_IN_FAILURE_LIMIT="3",
+        FLOCK_SIGN_IN_ADDRESS_FAILURE_LIMIT="100",
+        FLOCK_SIGN_IN_COOLOFF_MINUTES="60",
+        TRUSTED_PROXY_COUNT="1",
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [3, 100, 3600, 1]
+    refused = _run(code, FLOCK_SIGN_IN_FAILURE_LIMIT="0")
+    assert refused.returncode != 0
+    assert "FLOCK_SIGN_IN_FAILURE_LIMIT must be at least 1" in refused.stderr

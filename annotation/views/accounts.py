@@ -4,15 +4,20 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
 
-from annotation import selectors, services
-from annotation.forms import ProfileForm, SignInForm, SignUpForm
+from annotation import oidc, selectors, services, throttle
+from annotation.forms import ApiTokenForm, ProfileForm, SignInForm, SignUpForm
+from annotation.lookups import own_api_token_or_404
 from config.errors import StateConflict
 
 
@@ -22,11 +27,23 @@ class SignInView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "signup_open": signup_open()}
+        return {
+            **super().get_context_data(**kwargs),
+            "signup_open": signup_open(),
+            "password_sign_in": settings.FLOCK_PASSWORD_SIGN_IN,
+            "oidc_provider": settings.OIDC_PROVIDER_NAME if oidc.enabled() else None,
+        }
+
+    def post(self, request, *args, **kwargs):
+        if not settings.FLOCK_PASSWORD_SIGN_IN:
+            # Company sign-in only: a password is refused before anything looks at it.
+            context = self.get_context_data(password_refused=True)
+            return self.render_to_response(context, status=403)
+        return super().post(request, *args, **kwargs)
 
 
 def signup_open() -> bool:
-    return bool(settings.FLOCK_SIGNUP_EMAIL_DOMAINS)
+    return services.signup_open()
 
 
 def sign_up(request):
@@ -45,9 +62,13 @@ def sign_up(request):
                 activation_url_for=lambda uid, token: request.build_absolute_uri(
                     reverse("activate", args=[uid, token])
                 ),
+                sign_in_url=request.build_absolute_uri(reverse("login")),
+                password_reset_url=request.build_absolute_uri(reverse("password_reset")),
             )
         except ValidationError as exc:
             form.add_error(None, exc)
+        except StateConflict as exc:
+            form.add_error(None, exc.message)
         else:
             return render(request, "accounts/sign_up_sent.html", {"email": data["email"]})
     domains = ", ".join("@" + d for d in settings.FLOCK_SIGNUP_EMAIL_DOMAINS)
@@ -59,27 +80,85 @@ def sign_up(request):
     )
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def activate(request, uidb64: str, token: str):
+    """GET shows the account and a button (mail scanners fetch links: a GET changes nothing);
+    the button's POST confirms and signs the person in, which spends the link."""
+    if request.method != "POST":
+        user = services.activation_user(uidb64=uidb64, token=token)
+        if user is None:
+            return render(request, "accounts/activation_invalid.html", status=400)
+        return render(request, "accounts/activate.html", {"account": user})
     user = services.user_activate(uidb64=uidb64, token=token)
     if user is None:
         return render(request, "accounts/activation_invalid.html", status=400)
-    messages.success(request, "Your account is confirmed. Sign in to start writing.")
-    return redirect("login")
+    auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    messages.success(request, "Your account is confirmed and you are signed in.")
+    return redirect(settings.LOGIN_REDIRECT_URL)
+
+
+class PasswordSignInOnly:
+    """Password reset exists only where password sign-in is on (FLOCK_PASSWORD_SIGN_IN)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not settings.FLOCK_PASSWORD_SIGN_IN:
+            raise Http404("Password sign-in is off here.")
+        return super().dispatch(request, *args, **kwargs)
+
+
+class PasswordResetView(PasswordSignInOnly, auth_views.PasswordResetView):
+    """Ask for a reset link: the same answer whether or not the address has an account."""
+
+    template_name = "accounts/password_reset_form.html"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+
+
+class PasswordResetDoneView(PasswordSignInOnly, auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+    def get_context_data(self, **kwargs):
+        days = max(1, settings.PASSWORD_RESET_TIMEOUT // 86_400)
+        return {**super().get_context_data(**kwargs), "timeout_days": days}
+
+
+class PasswordResetConfirmView(PasswordSignInOnly, auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # The mailbox's owner chose a new password: their username is no longer locked out.
+        throttle.forget_username_failures(username=form.user.get_username())
+        return response
+
+
+class PasswordResetCompleteView(PasswordSignInOnly, auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
 
 
 @login_required
 def profile(request):
-    current = selectors.profile_for(user=request.user)
-    initial = {
-        "display_name": current.display_name,
-        "team": current.team,
-        "show_on_leaderboard": current.show_on_leaderboard,
-    }
-    form = ProfileForm(request.POST or None, initial=initial)
+    form = ProfileForm(request.POST or None, initial=_profile_initial(request.user))
     if request.method == "POST" and form.is_valid():
         services.profile_update(user=request.user, **form.cleaned_data)
         messages.success(request, "Profile saved.")
         return redirect("profile")
+    return _profile_page(request, form=form)
+
+
+def _profile_initial(user) -> dict:
+    current = selectors.profile_for(user=user)
+    return {
+        "display_name": current.display_name,
+        "team": current.team,
+        "show_on_leaderboard": current.show_on_leaderboard,
+    }
+
+
+def _profile_page(request, *, form=None, token_form=None, new_key=None, status=200):
+    """The profile page; after making a token, with its key (`new_key`) shown this once."""
+    form = form or ProfileForm(initial=_profile_initial(request.user))
+    # No cache keeps the key: signed-in answers are no-store (config.middleware).
     return render(
         request,
         "accounts/profile.html",
@@ -87,8 +166,38 @@ def profile(request):
             "form": form,
             "agreement": selectors.agreement_status(user=request.user),
             "review_agreement": selectors.reviewer_agreement(reviewer=request.user),
+            "token_form": token_form or ApiTokenForm(),
+            "tokens": selectors.api_tokens_of(user=request.user),
+            "new_key": new_key,
+            "now": timezone.now(),
         },
+        status=status,
     )
+
+
+@login_required
+@require_POST
+def api_token_create(request):
+    """Make a named token and show its key on the profile page, this once (no redirect: the
+    key is never stored, not even in the session, to show it after one)."""
+    token_form = ApiTokenForm(request.POST)
+    if token_form.is_valid():
+        try:
+            _, key = services.api_token_create(user=request.user, **token_form.cleaned_data)
+        except ValidationError as exc:
+            token_form.add_error(None, exc)
+        else:
+            return _profile_page(request, new_key=key)
+    return _profile_page(request, token_form=token_form, status=400)
+
+
+@login_required
+@require_POST
+def api_token_revoke(request, token_id: int):
+    token = own_api_token_or_404(request.user, token_id)
+    services.api_token_revoke(token=token, by=request.user)
+    messages.success(request, f"Token “{token.name}” revoked: scripts using it are refused now.")
+    return redirect(reverse("profile") + "#api-tokens")
 
 
 def _safe_next(request, fallback: str) -> str:
