@@ -21,9 +21,10 @@ def snapshot_build(self, snapshot_id: int) -> dict:
     except services.SnapshotBusy as exc:
         if self.request.is_eager:  # in-process: built after the one running (below)
             return {"status": "pending"}
-        raise self.retry(
-            exc=exc, countdown=min(15 * 2 ** min(self.request.retries, 5), 300)
-        ) from exc
+        # Waits stay shorter than the broker's visibility timeout (the staleness rule), so a
+        # waiting job is never handed to a second worker while it waits.
+        wait = min(15 * 2 ** min(self.request.retries, 5), services.STALE_AFTER.seconds // 2)
+        raise self.retry(exc=exc, countdown=wait) from exc
     if self.request.is_eager:
         waiting = services.snapshot_waiting()
         if waiting is not None:
@@ -34,3 +35,9 @@ def snapshot_build(self, snapshot_id: int) -> dict:
 @shared_task(acks_late=True)
 def snapshot_nightly() -> int:
     return services.snapshot_nightly().pk
+
+
+@shared_task(acks_late=True)
+def snapshots_reap() -> list[int]:
+    """Beat, every minute: mark failed the builds that stopped beating."""
+    return [snapshot.version for snapshot in services.snapshots_reap()]

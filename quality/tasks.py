@@ -14,7 +14,11 @@ def entry_check(entry_id: int) -> int:
     return len(services.entry_check(entry=entry))
 
 
-@shared_task(acks_late=True, time_limit=60 * 60)
+# Acknowledged on receipt, unlike the other jobs: Redis hands a message still unacknowledged
+# after its visibility timeout (FLOCK_SNAPSHOT_STALE_SECONDS, minutes) to another worker, and two
+# rescans of the corpus at once would race each other's flag writes. A rescan lost with its worker
+# costs nothing: the next night's, or the next snapshot build's, looks at what it would have.
+@shared_task(acks_late=False, time_limit=60 * 60)
 def quality_rescan(full: bool = False) -> dict:
     report = services.quality_rescan(full=full)
     return {

@@ -2,6 +2,7 @@
 
 from exports.services.snapshots import (
     BUILD_TIME_LIMIT,
+    STALE_AFTER,
     SnapshotBusy,
     SnapshotOptions,
     snapshot_build,
@@ -11,10 +12,12 @@ from exports.services.snapshots import (
     snapshot_retry,
     snapshot_storage,
     snapshot_waiting,
+    snapshots_reap,
 )
 
 __all__ = [
     "BUILD_TIME_LIMIT",
+    "STALE_AFTER",
     "SnapshotBusy",
     "SnapshotOptions",
     "snapshot_build",
@@ -24,4 +27,5 @@ __all__ = [
     "snapshot_retry",
     "snapshot_storage",
     "snapshot_waiting",
+    "snapshots_reap",
 ]

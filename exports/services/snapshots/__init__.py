@@ -15,6 +15,7 @@ from exports.services.snapshots.build import (
     STALE_AFTER,
     SnapshotBusy,
     snapshot_build,
+    snapshots_reap,
 )
 from exports.services.snapshots.diff import DIGEST_DTYPE
 from exports.services.snapshots.files import snapshot_storage
@@ -40,4 +41,5 @@ __all__ = [
     "snapshot_retry",
     "snapshot_storage",
     "snapshot_waiting",
+    "snapshots_reap",
 ]

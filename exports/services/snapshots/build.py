@@ -8,13 +8,14 @@ so no half snapshot is ever offered, and the same snapshot can be built again.
 
 import logging
 import shutil
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from config.errors import StateConflict
@@ -23,7 +24,13 @@ from exports.models import Snapshot, SnapshotStatus
 from exports.services.snapshots.archive import archive_describe
 from exports.services.snapshots.card import card_write
 from exports.services.snapshots.diff import changes_find, digest_pack
-from exports.services.snapshots.files import Spooled, snapshot_storage, storage_clear
+from exports.services.snapshots.files import (
+    Spooled,
+    snapshot_storage,
+    spool_path,
+    spools_clear,
+    storage_clear,
+)
 from exports.services.snapshots.manifest import manifest_write
 from exports.services.snapshots.options import SnapshotOptions
 from exports.services.snapshots.rows import rows_write
@@ -34,9 +41,14 @@ logger = logging.getLogger(__name__)
 
 # The build job's time limit (a soft limit a minute earlier lets it clean up and say so).
 BUILD_TIME_LIMIT = 60 * 60
-# A build whose progress has not moved for this long lost its worker (a killed process, a
-# machine gone): it is marked failed, or taken over by its own job when the broker redelivers it.
-STALE_AFTER = timedelta(minutes=10)
+# A build whose heartbeat has not moved for this long lost its worker (a killed process, a
+# machine gone): the reaper marks it failed, and its own job, which the broker hands out again,
+# builds it again. The number is FLOCK_SNAPSHOT_STALE_SECONDS, which the broker's visibility
+# timeout shares (config/settings.py).
+STALE_AFTER = timedelta(seconds=settings.FLOCK_SNAPSHOT_STALE_SECONDS)
+# A running build beats this often, whatever its stage is doing (a long rescan reports nothing).
+HEARTBEAT_EVERY = STALE_AFTER / 5
+INTERRUPTED = "The build was interrupted (its worker stopped beating); build it again."
 # Progress: the rescans take the first 60%, writing the rows most of the rest.
 PROGRESS_RESCAN, PROGRESS_LICENCES, PROGRESS_WRITE, PROGRESS_STORE = 2, 20, 60, 95
 
@@ -64,10 +76,14 @@ def snapshot_build(
         return Snapshot.objects.get(pk=snapshot_id)
     report = _Reporter(snapshot, on_progress)
     # Each attempt spools apart: a lost attempt that wakes up cannot touch this one's files.
-    spool = Path(settings.FLOCK_SNAPSHOT_SPOOL_DIR) / f"{snapshot.directory}-{snapshot.attempts}"
+    spool = spool_path(snapshot.directory, snapshot.attempts)
     storage = snapshot_storage()
     stored: list[str] = []
+    heartbeat = _Heartbeat(snapshot)
+    heartbeat.start()
     try:
+        # This build holds the one building place: what other spools hold is a dead build's.
+        spools_clear(keep=spool)
         options = SnapshotOptions.parse(snapshot.options)
         if rescan:
             report(PROGRESS_RESCAN, "Grouping duplicates")
@@ -123,9 +139,46 @@ def snapshot_build(
             error=f"{type(exc).__name__}: {exc}"[:2_000],
         )
     finally:
+        heartbeat.stop()
         shutil.rmtree(spool, ignore_errors=True)
     snapshot.refresh_from_db()
     return snapshot
+
+
+def snapshots_reap() -> list[Snapshot]:
+    """Mark failed the builds that stopped beating (beat runs this every minute): a worker
+    killed mid-build leaves its snapshot "running", holding the one building place, until then.
+    Its partial spool files on this machine go too. Its job, handed out again by the broker
+    (task_reject_on_worker_lost, or the visibility timeout when the whole worker died), builds
+    it again; otherwise "Build again" does. Returns the snapshots marked failed."""
+    reaped = _stale_fail()
+    for snapshot in reaped:
+        logger.warning(
+            "Snapshot v%s: its build stopped beating at %s; marked failed",
+            snapshot.version,
+            snapshot.heartbeat_at,
+        )
+        shutil.rmtree(spool_path(snapshot.directory, snapshot.attempts), ignore_errors=True)
+    return reaped
+
+
+def _stale_fail(*, exclude: int | None = None) -> list[Snapshot]:
+    """Mark failed, finished now, the running builds whose heartbeat is older than STALE_AFTER
+    (the staleness rule, here only); each attempt only once, even with a reaper and a claim
+    at it together."""
+    now = timezone.now()
+    stale = Snapshot.objects.filter(
+        status=SnapshotStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER
+    ).exclude(pk=exclude)
+    failed = []
+    for snapshot in stale:
+        if (
+            _ours(snapshot)
+            .filter(heartbeat_at__lt=now - STALE_AFTER)
+            .update(status=SnapshotStatus.FAILED, stage="", finished_at=now, error=INTERRUPTED)
+        ):
+            failed.append(snapshot)
+    return failed
 
 
 @dataclass
@@ -205,13 +258,7 @@ def _claim(snapshot_id: int, job_id: str = "") -> Snapshot | None:
     try:
         with transaction.atomic():
             # A build whose worker died holds the one "running" place: free it.
-            Snapshot.objects.filter(
-                status=SnapshotStatus.RUNNING, heartbeat_at__lt=stale_before
-            ).exclude(pk=snapshot_id).update(
-                status=SnapshotStatus.FAILED,
-                stage="",
-                error="The build was interrupted (its worker stopped); build it again.",
-            )
+            _stale_fail(exclude=snapshot_id)
             snapshot = Snapshot.objects.select_for_update().get(pk=snapshot_id)
             if snapshot.status == SnapshotStatus.READY:
                 return None
@@ -240,6 +287,30 @@ def _claim(snapshot_id: int, job_id: str = "") -> Snapshot | None:
     except IntegrityError:
         raise SnapshotBusy("Another snapshot is being built; this one waits its turn.") from None
     return snapshot
+
+
+class _Heartbeat(threading.Thread):
+    """Writes the build's heartbeat every HEARTBEAT_EVERY while the build runs, on a connection
+    of its own, so that a heartbeat stops only when the build's process does."""
+
+    def __init__(self, snapshot: Snapshot):
+        super().__init__(name=f"snapshot-{snapshot.version}-heartbeat", daemon=True)
+        self.snapshot = snapshot
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(HEARTBEAT_EVERY.total_seconds()):
+                try:
+                    _ours(self.snapshot).update(heartbeat_at=timezone.now())
+                except Exception:
+                    logger.exception("Snapshot v%s: could not beat", self.snapshot.version)
+        finally:
+            connection.close()  # this thread's own
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join()
 
 
 class _Reporter:

@@ -2,14 +2,47 @@
 written, then moved into the snapshot storage only once every one of them is complete."""
 
 import hashlib
+import logging
+import re
+import shutil
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import storages
+
+logger = logging.getLogger(__name__)
+
+# A build's spool folder: "<snapshot directory>-<attempt>" (v0007-2), so each attempt spools apart.
+SPOOL_NAME = re.compile(r"v\d{4,}-\d+")
 
 
 def snapshot_storage():
     return storages["snapshots"]
+
+
+def spool_path(directory: str, attempt: int) -> Path:
+    """Where attempt `attempt` at the snapshot in `directory` writes its files."""
+    return Path(settings.FLOCK_SNAPSHOT_SPOOL_DIR) / f"{directory}-{attempt}"
+
+
+def spools_clear(*, keep: Path | None = None) -> list[str]:
+    """Remove the spool folders of builds that died (a killed worker leaves its partial files
+    behind): every one but `keep`. Called by the build that holds the one building place, so
+    no other build on this machine is writing. Returns the names removed."""
+    root = Path(settings.FLOCK_SNAPSHOT_SPOOL_DIR)
+    try:
+        found = list(root.iterdir())
+    except FileNotFoundError:
+        return []
+    removed = []
+    for path in found:
+        if path != keep and path.is_dir() and SPOOL_NAME.fullmatch(path.name):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+    if removed:
+        logger.info("Removed the spool files of interrupted builds: %s", ", ".join(removed))
+    return removed
 
 
 class HashingFile:

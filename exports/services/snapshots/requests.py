@@ -1,6 +1,5 @@
 """Asking for a snapshot: a new one, a failed one again, the nightly one; queueing its build."""
 
-import logging
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -9,14 +8,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from config.celery import registered_task
+from config.celery import enqueue_on_commit
 from config.errors import ActionForbidden, StateConflict
 from exports.models import Snapshot, SnapshotOrigin, SnapshotStatus
 from exports.roles import is_data_scientist
 from exports.services.snapshots.build import STALE_AFTER
 from exports.services.snapshots.options import SnapshotOptions
 
-logger = logging.getLogger(__name__)
+NOT_QUEUED = (
+    "Its build could not be queued: the job queue (the Celery broker) did not answer. "
+    "Build it again once it is back."
+)
 
 
 def snapshot_request(
@@ -65,24 +67,30 @@ def snapshot_request(
 
 
 def snapshot_enqueue(*, snapshot: Snapshot) -> None:
-    """Start the build job once the current transaction commits; its id is stored now."""
+    """Start the build job once the current transaction commits; its id is stored now.
+
+    A job that cannot be queued (the broker is down) leaves the snapshot failed, saying so, at
+    once: the requester sees why on its page (or in the API's answer) and builds it again
+    later, rather than watching a snapshot wait for a job that will never come."""
     job_id = uuid.uuid4().hex  # known now, so the caller can answer with it
     Snapshot.objects.filter(pk=snapshot.pk).update(job_id=job_id)
     snapshot.job_id = job_id
 
-    def send():
-        try:
-            # By name: no services module imports a tasks module (tasks call services).
-            registered_task("exports.tasks.snapshot_build").apply_async(
-                (snapshot.pk,), task_id=job_id
-            )
-        except Exception as exc:  # the broker is down: say so; "Build again" tries later
-            logger.exception("Could not queue snapshot v%s", snapshot.version)
-            Snapshot.objects.filter(pk=snapshot.pk, status=SnapshotStatus.PENDING).update(
-                status=SnapshotStatus.FAILED, error=f"The job could not be queued: {exc}"[:2_000]
-            )
+    def not_queued(exc: Exception) -> None:
+        Snapshot.objects.filter(pk=snapshot.pk, status=SnapshotStatus.PENDING).update(
+            status=SnapshotStatus.FAILED,
+            finished_at=timezone.now(),
+            error=NOT_QUEUED,
+        )
 
-    transaction.on_commit(send)
+    # By name: no services module imports a tasks module (tasks call services).
+    enqueue_on_commit(
+        "exports.tasks.snapshot_build",
+        snapshot.pk,
+        task_id=job_id,
+        what=f"the build of snapshot v{snapshot.version}",
+        on_failure=not_queued,
+    )
 
 
 def snapshot_retry(*, snapshot: Snapshot, user: AbstractBaseUser) -> Snapshot:
