@@ -48,15 +48,37 @@ def _seeded(seeded):
     """Every browser test needs the categories and agreement (see tests/conftest.py: seeded)."""
 
 
-def _new_context(browser, live_server):
+# What Chromium prints when a page breaks the Content-Security-Policy or Permissions-Policy.
+POLICY_ERRORS = ("Content Security Policy", "Permissions-Policy", "Permissions policy")
+
+
+@pytest.fixture(autouse=True)
+def policy_violations():
+    """Every browser test fails if a page it opened broke the Content-Security-Policy (an inline
+    script or style, a style="" attribute, an on…= handler, eval, a foreign resource) or sent a
+    Permissions-Policy Chromium does not understand: what the browser printed, in order."""
+    violations = []
+    yield violations
+    if violations:
+        pytest.fail("The browser reported policy violations:\n" + "\n".join(violations))
+
+
+def _new_context(browser, live_server, violations=None):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
+    if violations is not None:
+        context.on("console", lambda message: _record_policy_error(message, violations))
     return context
 
 
+def _record_policy_error(message, violations):
+    if message.type == "error" and any(marker in message.text for marker in POLICY_ERRORS):
+        violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+
 @pytest.fixture
-def page(browser, live_server, request):
-    context = _new_context(browser, live_server)
+def page(browser, live_server, request, policy_violations):
+    context = _new_context(browser, live_server, policy_violations)
     page = context.new_page()
     yield page
     ARTIFACTS.mkdir(exist_ok=True)
@@ -79,12 +101,12 @@ def sign_in(page, password):
 
 
 @pytest.fixture
-def browser_as(browser, live_server, password, request):
+def browser_as(browser, live_server, password, request, policy_violations):
     """A signed-in page per person, each in its own browser context (its own cookies)."""
     contexts = []
 
     def open_for(user):
-        context = _new_context(browser, live_server)
+        context = _new_context(browser, live_server, policy_violations)
         contexts.append((user.username, context))
         page = context.new_page()
         page.goto("/accounts/sign-in/")
