@@ -7,6 +7,8 @@ the C string encoder because a snapshot encodes every accepted entry.
 """
 
 import hashlib
+import json
+import re
 import tarfile
 from collections.abc import Iterable, Iterator
 from json.encoder import encode_basestring
@@ -113,3 +115,28 @@ def storage_opener(storage: Storage, directory: str):
         return storage.open(f"{directory}/{name}", "rb")
 
     return opener
+
+
+# The dataset card is Markdown with YAML front matter, not HTML: Django's autoescape is off for it
+# and these make what it quotes (names, licences, settings) safe in each place.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]|~$])")
+_HTML_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+
+
+def markdown_text(value) -> str:
+    """`value` as Markdown that shows it as plain text on one line: white space and line breaks
+    collapsed (no `---` line, no heading, no list item can start), invisible characters dropped,
+    `<`, `>` and `&` as HTML entities (so `<script>` shows as text, and is no tag even to a
+    reader that takes the file for HTML), and the characters that make links, code, emphasis,
+    tables or maths backslash-escaped."""
+    text = " ".join(_INVISIBLE.sub(" ", str(value)).split())
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    return re.sub("[&<>]", lambda special: _HTML_SPECIAL[special[0]], text)
+
+
+def yaml_string(value) -> str:
+    """`value` as a double-quoted YAML scalar: JSON's quoting, which YAML reads the same, with
+    everything outside printable ASCII escaped, so that no line break or document marker gets
+    into the front matter."""
+    return json.dumps(str(value), ensure_ascii=True).replace("\x7f", "\\u007f")

@@ -39,6 +39,8 @@ def _record(raw: bytes, categories: dict) -> dict:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON ({exc.msg})") from None
+    except RecursionError:  # a record is flat; arrays or objects nested beyond Python's stack
+        raise ValueError("not a Dolly record (JSON nested too deeply)") from None
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     values = {}

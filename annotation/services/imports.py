@@ -1,11 +1,30 @@
+import unicodedata
+
 from django.db import transaction
 from django.utils import timezone
 
+from annotation import sources
 from annotation.models import Category, Entry, EntryStatus, Source
 
 
 def source_ensure(*, name: str, license: str, url: str = "") -> Source:
-    """The named source, made on first import. A source keeps the licence it was imported under."""
+    """The named source, made on first import. A source keeps the licence it was imported under.
+
+    Its name and URL are quoted in the dataset card, so they meet annotation.sources' rules (a
+    name of one line of ordinary characters; a URL that is an http(s) web address, stored
+    normalised); ValueError says what is wrong otherwise.
+    """
+    name = unicodedata.normalize("NFC", name)
+    problem = sources.source_name_error(name)
+    if problem:
+        raise ValueError(f"Source name {name[:80]!r}: {problem}")
+    if url.strip():
+        try:
+            url = sources.url_normalize(url)
+        except sources.SourceURLError as exc:
+            raise ValueError(f"Source URL {url[:200]!r}: {exc}") from None
+    else:
+        url = ""
     source, created = Source.objects.get_or_create(
         name=name, defaults={"license": license, "url": url}
     )

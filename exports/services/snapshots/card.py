@@ -36,7 +36,10 @@ def card_write(
     files: list[dict],
     spool: Path,
 ) -> dict:
-    """Write the card into the spool; its name, size and sha256. `files` are the data files."""
+    """Write the card into the spool; its name, size and sha256. `files` are the data files.
+
+    The template quotes what it did not write itself through exports/templatetags/card.py:
+    front-matter values as YAML strings, names as Markdown text, links only to http(s) URLs."""
     context = {
         "snapshot": snapshot,
         "options": options,
@@ -45,6 +48,7 @@ def card_write(
         "stats": stats,
         "split_counts": split_counts,
         "settings": settings,
+        "pretty_name": f"{settings.FLOCK_DATASET_NAME} v{snapshot.version}",
         "size_category": dolly.size_category(record_count),
         "task_categories": _task_categories(category_counts),
         "files": files,

@@ -8,11 +8,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
 from annotation.models import Entry
+from annotation.sources import passage_credit
 from exports import dolly
 from exports.services.snapshots.files import HashingFile
 
@@ -100,7 +100,6 @@ def rows_write(
     writers = {name: HashingFile(spool / name) for name in names}
     slug_index: dict[str, int] = {}
     tally = Tally()
-    domain_of = _DomainOf(settings.FLOCK_ALLOWED_SOURCE_DOMAINS)
     done = 0
     try:
         for chunk in export_rows(entries=entries, chunk_size=CHUNK_ROWS):
@@ -121,7 +120,9 @@ def rows_write(
                 else:
                     tally.authors.add(author)
                     if c_len:
-                        tally.passage_hosts[domain_of(url)] += 1
+                        # Credited by the one source-URL rule: a URL stored under a laxer one
+                        # is named for what it is, never credited to an allowed source.
+                        tally.passage_hosts[passage_credit(url.decode())] += 1
                 if split:
                     (validation if dolly.in_validation(pk, percent) else train).append(record)
             writers[DATA_FILE].write(_lines(records))
@@ -140,25 +141,3 @@ def rows_write(
 
 def _lines(records: list[bytes]) -> bytes:
     return b"\n".join(records) + b"\n" if records else b""
-
-
-class _DomainOf:
-    """The allowed domain a source URL's host belongs to (or the host), remembered per host."""
-
-    def __init__(self, domains: list[str]):
-        self.domains = domains
-        self.known: dict[bytes, str] = {}
-
-    def __call__(self, url: bytes) -> str:
-        host = url.partition(b"://")[2].partition(b"/")[0].rpartition(b"@")[2]
-        host = host.rpartition(b":")[0] if host.count(b":") == 1 else host
-        domain = self.known.get(host)
-        if domain is None:
-            domain = self.known[host] = self._domain(host.decode(errors="replace").lower())
-        return domain
-
-    def _domain(self, host: str) -> str:
-        for domain in self.domains:
-            if host == domain or host.endswith(f".{domain}"):
-                return domain
-        return host or "no source URL"
