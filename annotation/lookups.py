@@ -1,13 +1,15 @@
 """Look-ups shared by the pages and the API: what a selector cannot find is a 404 for the caller.
 
-Someone else's draft answers exactly like a missing one, so ids reveal nothing.
+An entry the caller may not read (selectors.entries_visible_to: someone else's draft, an entry
+they neither wrote, reviewed, hold nor moderate) answers exactly like a missing one, and so does
+a flag on it, so ids reveal nothing.
 """
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import Http404
 
 from annotation import selectors
-from annotation.models import Category, Entry
+from annotation.models import ApiToken, Category, Entry, Flag
 
 
 def category_or_404(slug: str) -> Category:
@@ -25,7 +27,24 @@ def own_entry_or_404(user: AbstractBaseUser, entry_id) -> Entry:
 
 
 def entry_for_review_or_404(user: AbstractBaseUser, entry_id) -> Entry:
+    """An entry the user may read, for the review pages and API and an entry's flags."""
     try:
-        return selectors.entry_get_for_review(viewer=user, entry_id=int(entry_id))
+        return selectors.entry_get_visible(viewer=user, entry_id=int(entry_id))
     except (Entry.DoesNotExist, TypeError, ValueError):
-        raise Http404("No such entry under review.") from None
+        raise Http404("No such entry.") from None
+
+
+def flag_or_404(user: AbstractBaseUser, flag_id) -> Flag:
+    """A flag on an entry the user may read (flags follow their entry)."""
+    try:
+        return selectors.flag_get_visible(viewer=user, flag_id=int(flag_id))
+    except (Flag.DoesNotExist, TypeError, ValueError):
+        raise Http404("No such flag.") from None
+
+
+def own_api_token_or_404(user: AbstractBaseUser, token_id) -> ApiToken:
+    """One of the user's tokens; someone else's answers like a missing one."""
+    try:
+        return selectors.api_token_get_for_owner(owner=user, token_id=int(token_id))
+    except (ApiToken.DoesNotExist, TypeError, ValueError):
+        raise Http404("No such token.") from None

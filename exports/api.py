@@ -39,7 +39,12 @@ class SnapshotSerializer(serializers.ModelSerializer):
     )
     files = serializers.SerializerMethodField()
     archive = serializers.SerializerMethodField()
-    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_by = serializers.CharField(
+        source="created_by.username",
+        default=None,
+        allow_null=True,
+        help_text="Who asked for it; null for a scheduled snapshot.",
+    )
     progress_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -133,6 +138,7 @@ class SnapshotListApi(ListAPIView):
             202: OpenApiResponse(SnapshotSerializer, description="Building: poll progress_url."),
             200: OpenApiResponse(SnapshotSerializer, description="Asked for before (same key)."),
             400: OpenApiResponse(description="An option is wrong; the message says which."),
+            409: OpenApiResponse(description="This request key asked for other options."),
         },
     )
     def post(self, request):
@@ -169,7 +175,13 @@ class SnapshotDetailApi(APIView):
 
 
 class SnapshotLatestApi(SnapshotDetailApi):
-    @extend_schema(summary="The newest ready snapshot", responses=SnapshotSerializer)
+    @extend_schema(
+        summary="The newest ready snapshot",
+        responses={
+            200: SnapshotSerializer,
+            404: OpenApiResponse(description="No snapshot is ready yet."),
+        },
+    )
     def get(self, request):
         return super().get(request, "latest")
 

@@ -107,7 +107,14 @@ class ContestDetailApi(APIView):
     def get(self, request, contest_id: int):
         return Response(ContestSerializer(get_object_or_404(Contest, pk=contest_id)).data)
 
-    @extend_schema(request=ContestSerializer, responses=ContestSerializer, summary="Edit (admins)")
+    @extend_schema(
+        request=ContestSerializer,
+        responses={
+            200: ContestSerializer,
+            409: OpenApiResponse(description="The contest is finalised; it no longer changes."),
+        },
+        summary="Edit (admins)",
+    )
     def patch(self, request, contest_id: int):
         contest = get_object_or_404(Contest, pk=contest_id)
         serializer = ContestSerializer(contest, data=request.data, partial=True)
@@ -117,7 +124,14 @@ class ContestDetailApi(APIView):
 class ContestFinalizeApi(APIView):
     permission_classes = [IsAuthenticated, IsAdminOrReadOnly]
 
-    @extend_schema(request=None, responses=ContestSerializer, summary="Freeze standings (admins)")
+    @extend_schema(
+        request=None,
+        responses={
+            200: ContestSerializer,
+            409: OpenApiResponse(description="The contest is still running."),
+        },
+        summary="Freeze standings (admins)",
+    )
     def post(self, request, contest_id: int):
         contest = get_object_or_404(Contest, pk=contest_id)
         contest = services.contest_finalize(contest=contest, actor=request.user)

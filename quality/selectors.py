@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import connection
 
 from annotation.models import Entry, EntryStatus
+from annotation.selectors import entries_visible_to
 from quality import dedupe
 from quality.models import Bucket, Fingerprint
 
@@ -110,3 +111,36 @@ def duplicates_similar(
                 matches.append(Match(int(corpus.ids[row]), similar, exact=False))
     matches.sort(key=lambda m: (-m.similarity, m.entry_id))
     return matches[:limit]
+
+
+@dataclass(frozen=True)
+class SimilarShown:
+    """A match as the writer is told of it: its number only if they may read that entry."""
+
+    entry_id: int | None
+    similarity: float
+    exact: bool
+
+
+def duplicates_similar_for(
+    *, viewer, instruction: str, context: str, response: str, exclude: int | None = None
+) -> list[SimilarShown]:
+    """What the writing page may say about the text being written: how similar it is to entries
+    under review or accepted, never their text, and their numbers only for the entries `viewer`
+    may read (annotation.selectors.entries_visible_to: their own, ones they reviewed, all for
+    moderators). A colleague's entry stays "an entry", so typing cannot be used to find out
+    which entries exist or to open one."""
+    matches = duplicates_similar(
+        instruction=instruction, context=context, response=response, exclude=exclude
+    )
+    readable = set(
+        entries_visible_to(viewer=viewer)
+        .filter(pk__in=[match.entry_id for match in matches])
+        .values_list("pk", flat=True)
+    )
+    return [
+        SimilarShown(
+            match.entry_id if match.entry_id in readable else None, match.similarity, match.exact
+        )
+        for match in matches
+    ]

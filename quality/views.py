@@ -19,5 +19,5 @@ def similar(request):
     text = {name: data.get(name, "")[:50_000] for name in ("instruction", "context", "response")}
     matches = []
     if text["instruction"].strip() or text["response"].strip():
-        matches = selectors.duplicates_similar(**text, exclude=own)
+        matches = selectors.duplicates_similar_for(viewer=request.user, **text, exclude=own)
     return render(request, "quality/_similar.html", {"matches": matches})

@@ -1,3 +1,5 @@
+import datetime
+
 import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -39,6 +41,15 @@ def category(slug: str) -> Category:
 def submitted(author, **kwargs) -> Entry:
     """An entry waiting for review."""
     return EntryFactory(author=author, status=EntryStatus.SUBMITTED, **kwargs)
+
+
+def handed_to(entry: Entry, reviewer) -> Entry:
+    """`entry` as the review queue hands it to `reviewer` (services.review_next does this): they
+    hold it, so they may open and review it (annotation.selectors.entries_visible_to)."""
+    entry.leased_to = reviewer
+    entry.lease_expires_at = timezone.now() + datetime.timedelta(minutes=10)
+    entry.save(update_fields=["leased_to", "lease_expires_at"])
+    return entry
 
 
 class EntryFactory(factory.django.DjangoModelFactory):

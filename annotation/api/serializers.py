@@ -5,6 +5,7 @@ from annotation import selectors
 from annotation.models import (
     MAX_COMMENT_CHARS,
     MAX_DECISION_REASON_CHARS,
+    ApiToken,
     Category,
     Decision,
     Entry,
@@ -15,7 +16,9 @@ from annotation.models import (
     Verdict,
 )
 from annotation.services.flags import MAX_NOTE_CHARS
+from annotation.services.tokens import MAX_EXPIRY_DAYS, MAX_NAME_CHARS
 from annotation.text import DRAFT_HARD_LIMIT
+from config.schema import ErrorSerializer as ErrorSerializer  # the API's one error body
 
 
 def _text_field(**kwargs):
@@ -97,8 +100,17 @@ class DecisionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def _source_url_field():
+    # Plain text, not format "uri": a draft keeps whatever its writer typed; the URL is checked
+    # on submit (annotation/text.py).
+    return serializers.CharField(
+        read_only=True, help_text="The reference passage's source, as its writer typed it."
+    )
+
+
 class EntrySerializer(serializers.ModelSerializer):
     category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    source_url = _source_url_field()
     reviews = serializers.SerializerMethodField(
         help_text="Reviews of every decided round (empty while the entry is under review)."
     )
@@ -145,6 +157,7 @@ class ReviewEntrySerializer(serializers.ModelSerializer):
     """An entry handed to a reviewer."""
 
     category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    source_url = _source_url_field()
 
     class Meta:
         model = Entry
@@ -255,18 +268,43 @@ class MeSerializer(serializers.Serializer):
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    name = serializers.CharField(
+        required=False, max_length=MAX_NAME_CHARS, help_text="What the token is for."
+    )
+    expires_in_days = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_EXPIRY_DAYS,
+        help_text="Days until the token is refused (default 30); null: it never expires.",
+    )
 
 
-class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()
+class ApiTokenSerializer(serializers.ModelSerializer):
+    """A token as its owner sees it: never the key, never its digest."""
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at"]
+        read_only_fields = fields
 
 
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    code = serializers.CharField(required=False)
+class TokenSerializer(ApiTokenSerializer):
+    token = serializers.CharField(help_text="The key, shown this once: keep it secret.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = ["token", *ApiTokenSerializer.Meta.fields]
+        read_only_fields = fields
 
 
 class FlagSerializer(serializers.ModelSerializer):
+    evidence = serializers.CharField(
+        source="evidence_shown",
+        read_only=True,
+        help_text="What the check found; personal data is masked (the last 4 digits of a card, "
+        "an e-mail address's domain).",
+    )
+
     class Meta:
         model = Flag
         fields = [

@@ -1,7 +1,5 @@
 """REST API for writers and scripts. Each view validates the request shape and calls a service."""
 
-from django.http import Http404
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -30,8 +28,8 @@ from annotation.api.serializers import (
     ReviewNextSerializer,
     ReviewSerializer,
 )
-from annotation.lookups import entry_for_review_or_404, own_entry_or_404
-from annotation.models import Entry, EntryStatus, Flag, FlagStatus
+from annotation.lookups import entry_for_review_or_404, flag_or_404, own_entry_or_404
+from annotation.models import EntryStatus, FlagStatus
 from annotation.roles import is_moderator
 from annotation.text import TEXT_FIELDS
 
@@ -320,9 +318,7 @@ class EntryFlagsApi(APIView):
         summary="An entry's quality flags (its author, reviewers and moderators)",
     )
     def get(self, request, entry_id: int):
-        entry = Entry.objects.filter(pk=entry_id).first()
-        if entry is None or not selectors.flag_visible_to(flag_entry=entry, viewer=request.user):
-            raise Http404("No such entry.")
+        entry = entry_for_review_or_404(request.user, entry_id)
         return Response(FlagSerializer(selectors.flags_for_entry(entry=entry), many=True).data)
 
     @extend_schema(
@@ -362,7 +358,7 @@ class FlagListApi(GenericAPIView):
     )
     def get(self, request):
         wanted = _status_filter(request, FlagStatus.values)
-        page = self.paginate_queryset(selectors.flag_list(status=wanted))
+        page = self.paginate_queryset(selectors.flag_list(viewer=request.user, status=wanted))
         return self.get_paginated_response(FlagSerializer(page, many=True).data)
 
 
@@ -375,7 +371,7 @@ class FlagResolveApi(APIView):
         summary="Confirm or dismiss a flag (moderators)",
     )
     def post(self, request, flag_id: int):
-        flag = get_object_or_404(Flag, pk=flag_id)
+        flag = flag_or_404(request.user, flag_id)
         serializer = FlagResolveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         flag = services.flag_resolve(

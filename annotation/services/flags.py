@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from annotation.masking import evidence_masked, mask_value
 from annotation.models import Entry, EntryStatus, Flag, FlagKind, FlagStatus
 from annotation.roles import is_moderator
 from config.errors import ActionForbidden, StateConflict
@@ -60,6 +61,38 @@ def flag_close(*, flag: Flag, note: str) -> Flag:
     )
     flag.refresh_from_db()
     return flag
+
+
+def flags_mask_personal_data(*, flag_model=Flag) -> int:
+    """Mask the personal data the check stored in clear before issue 12 (evidence and finding key
+    alike, as quality/checks.py now writes them), so that a rescan finds these flags again under
+    their masked keys and a moderator's decision on them stands. Returns how many flags changed;
+    running it again changes none.
+
+    For a data migration: `flags_mask_personal_data(flag_model=apps.get_model("annotation",
+    "Flag"))`. Two findings of one entry whose masked keys coincide (two cards ending alike in one
+    field) keep apart: the later gets its id appended, and a rescan closes it if still open.
+    """
+    flags = flag_model.objects.filter(kind=FlagKind.PERSONAL_DATA, raised_by__isnull=True)
+    taken = set(flags.values_list("entry_id", "evidence_key"))
+    changed = 0
+    with transaction.atomic():
+        for flag in flags.order_by("pk").iterator():
+            field, _, rest = flag.evidence_key.partition(":")
+            kind, _, value = rest.partition(":")
+            value, apart, pk = value.partition("#")  # "#<id>": kept apart by an earlier run
+            key = f"{field}:{kind}:{mask_value(value)}{apart}{pk}"[:200]
+            evidence = evidence_masked(flag.evidence)
+            if key == flag.evidence_key and evidence == flag.evidence:
+                continue
+            if key != flag.evidence_key and (flag.entry_id, key) in taken:
+                key = f"{key[:180]}#{flag.pk}"
+            taken.discard((flag.entry_id, flag.evidence_key))
+            taken.add((flag.entry_id, key))
+            # One row at a time, in order: each takes a key no other row holds at that moment.
+            flag_model.objects.filter(pk=flag.pk).update(evidence=evidence, evidence_key=key)
+            changed += 1
+    return changed
 
 
 def _clean_note(note: str | None) -> str:

@@ -8,7 +8,7 @@ from django.urls import reverse
 from annotation import holds, selectors, services
 from annotation.models import EntryStatus, Flag, FlagKind, FlagStatus
 from exports.selectors import exportable_entries
-from tests.factories import EntryFactory, UserFactory, submitted
+from tests.factories import EntryFactory, UserFactory, handed_to, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ def test_a_moderator_flags_an_accepted_entry_and_it_leaves_the_snapshots(carol_a
 
 
 def test_reviewers_and_the_author_see_a_hand_raised_flag(carol_api, api_client, alice, bob):
-    entry = submitted(alice)
+    entry = handed_to(submitted(alice), bob)
     carol_api.post(url(entry), {"kind": "personal_data", "note": "A home address."})
     for user in (alice, bob):
         api_client.force_authenticate(user)

@@ -137,7 +137,7 @@ def test_a_writer_pasting_an_existing_entry_sees_the_similarity_warning(page, si
     page.get_by_label("Instruction").fill("Why is the sky blue?")
     page.get_by_label("Response").fill(answer.replace("looks blue.", "appears blue."))
     warning = page.locator("#similar .similar")
-    expect(warning).to_contain_text(f"This looks like entry #{original.pk}")
+    expect(warning).to_contain_text("This looks like an entry a colleague wrote")
     expect(warning).to_contain_text("% similar")
     page.get_by_label("Response").fill(
         "Because of Rayleigh scattering, which I explain in my own words."
