@@ -30,3 +30,13 @@ def text_diff(old: str, new: str) -> TextDiff:
         if j2 > j1:
             segments.append(Segment("added", "".join(after[j1:j2])))
     return segments
+
+
+def words_changed(old: str, new: str) -> int:
+    """How many words a change touches: for each changed stretch, the larger of the words taken
+    out and the words put in (a typo fixed is 1, a sentence of 8 words added is 8)."""
+    before, after = _TOKENS.findall(old), _TOKENS.findall(new)
+    matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
+    return sum(
+        max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"
+    )

@@ -25,7 +25,13 @@ from annotation.models import (
 )
 from annotation.roles import is_moderator
 from annotation.services.entries import revision_record
-from annotation.text import ENTRY_FIELDS, TEXT_FIELDS, normalize_fields, validate_submission
+from annotation.text import (
+    ENTRY_FIELDS,
+    TEXT_FIELDS,
+    fix_errors,
+    normalize_fields,
+    validate_submission,
+)
 from config.errors import ActionForbidden, StateConflict
 
 
@@ -112,6 +118,9 @@ def _apply_fix(entry: Entry, reviewer: AbstractBaseUser, fix_values: dict):
     changed = {k: v for k, v in changes.items() if getattr(entry, k) != v}
     if not changed:
         return None
+    errors = fix_errors(before={name: getattr(entry, name) for name in changed}, after=changed)
+    if errors:
+        raise ValidationError(errors)
     values = {name: getattr(entry, name) for name in ENTRY_FIELDS} | changed
     validate_submission(category=entry.category, values=values)
     if not entry.revisions.exists():
@@ -145,6 +154,11 @@ def review_record(
     rating, reasons, comment = _clean_review(
         verdict=verdict, rating=rating, reasons=reasons, comment=comment, fix_values=fix_values
     )
+    if fix_values and not selectors.fix_allowed(reviewer=reviewer):
+        raise ActionForbidden(
+            "Accept the contributor agreement before fixing an entry's text: a fix becomes part "
+            "of the released data. You can record this review without the fix."
+        )
     with transaction.atomic():
         entry = Entry.objects.select_for_update().select_related("category").get(pk=entry.pk)
         if entry.author_id == reviewer.pk:
@@ -222,7 +236,10 @@ def _decide(
     )
     entry.status = outcome
     entry.decided_at = decision.created_at
-    entry.release_lease()
+    # The lease ends, but a reviewer still holding the entry keeps it until they ask for another
+    # (review_next), so that they may still read it and their late review is told it was decided
+    # (selectors.entries_visible_to), not that the entry does not exist.
+    entry.lease_expires_at = None
     entry.save(update_fields=["status", "decided_at", *Entry.LEASE_FIELDS, "updated_at"])
     # Scoring (leaderboard) happens here, in this transaction: see annotation/events.py.
     entry_decided.send(sender=Decision, decision=decision)

@@ -7,14 +7,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from annotation import selectors, services
 from annotation.forms import DecideForm, FlagRaiseForm, ReviewForm
-from annotation.lookups import category_or_404, entry_for_review_or_404
-from annotation.models import Category, Entry, Flag, FlagStatus
+from annotation.lookups import category_or_404, entry_for_review_or_404, flag_or_404
+from annotation.models import Category, Entry, FlagStatus
 from annotation.roles import is_moderator
 from annotation.text import TEXT_FIELDS
 from config.errors import DomainError
@@ -107,6 +107,7 @@ def _render_review(request, entry, form, *, decide_form=None, flag_form=None, st
             "votes": selectors.round_reviews(entry=entry) if moderator else None,
             "flags": selectors.flags_for_entry(entry=entry),
             "my_review": selectors.review_get(entry=entry, reviewer=request.user),
+            "fix_allowed": selectors.fix_allowed(reviewer=request.user),
             "category": entry.category,
         },
         status=status,
@@ -201,7 +202,7 @@ def moderation(request):
         {
             "split": selectors.moderation_split_votes(),
             "stale": selectors.moderation_stale(),
-            "flags": selectors.flag_list(status=FlagStatus.OPEN),
+            "flags": selectors.flag_list(viewer=request.user, status=FlagStatus.OPEN),
         },
     )
 
@@ -209,7 +210,7 @@ def moderation(request):
 @moderator_required
 @require_POST
 def flag_resolve(request, flag_id: int):
-    flag = get_object_or_404(Flag, pk=flag_id)
+    flag = flag_or_404(request.user, flag_id)
     try:
         services.flag_resolve(
             flag=flag,

@@ -1,7 +1,7 @@
 import pytest
 
 from annotation.models import Decision, Review
-from tests.factories import EntryFactory, UserFactory, submitted
+from tests.factories import EntryFactory, UserFactory, handed_to, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ def test_next_within_a_category(bob_api, alice):
 
 
 def test_a_review_through_the_api(bob_api, alice, bob):
-    entry = submitted(alice)
+    entry = handed_to(submitted(alice), bob)
     response = bob_api.post(
         f"/api/v1/entries/{entry.pk}/reviews/",
         {
@@ -70,8 +70,24 @@ def test_a_review_through_the_api(bob_api, alice, bob):
     assert Review.objects.filter(entry=entry, reviewer=bob).count() == 1
 
 
-def test_a_fix_through_the_api(bob_api, alice):
-    entry = submitted(alice, response="100 degres Celsius.")
+def test_a_fix_without_the_agreement_is_403_with_the_reason(bob_api, alice, bob):
+    entry = handed_to(submitted(alice, response="100 degres Celsius."), bob)
+    response = bob_api.post(
+        f"/api/v1/entries/{entry.pk}/reviews/",
+        {"verdict": "approve", "rating": 4, "response": "100 degrees Celsius."},
+        format="json",
+    )
+    assert response.status_code == 403
+    assert "Accept the contributor agreement before fixing" in response.json()["detail"]
+    entry.refresh_from_db()
+    assert entry.response == "100 degres Celsius."
+
+
+def test_a_fix_through_the_api(bob_api, alice, bob):
+    from annotation import services
+
+    services.agreement_accept(user=bob)  # a fix needs the agreement
+    entry = handed_to(submitted(alice, response="100 degres Celsius."), bob)
     response = bob_api.post(
         f"/api/v1/entries/{entry.pk}/reviews/",
         {"verdict": "approve", "rating": 4, "response": "100 degrees Celsius."},
@@ -93,8 +109,8 @@ def test_a_fix_through_the_api(bob_api, alice):
         {"verdict": "reject", "rating": 2, "reasons": "other"},
     ],
 )
-def test_malformed_reviews_answer_400(bob_api, alice, body):
-    entry = submitted(alice)
+def test_malformed_reviews_answer_400(bob_api, alice, bob, body):
+    entry = handed_to(submitted(alice), bob)
     response = bob_api.post(f"/api/v1/entries/{entry.pk}/reviews/", body, format="json")
     assert response.status_code == 400
     assert response.json()
@@ -196,10 +212,11 @@ def test_schema_documents_the_review_api(client):
         assert "post" in paths[path], path
 
 
-def test_a_review_of_a_decided_entry_is_a_conflict_not_a_404(bob_api, alice, carol, dave):
+def test_a_review_of_a_decided_entry_is_a_conflict_not_a_404(bob_api, alice, bob, carol, dave):
     from annotation import services
 
     entry = submitted(alice)
+    assert services.review_next(reviewer=bob) == entry  # bob holds it as it is decided
     for reviewer in (carol, dave):
         services.review_record(entry=entry, reviewer=reviewer, verdict="approve", rating=4)
     response = bob_api.post(
@@ -213,6 +230,8 @@ def test_listing_entries_with_reviews_costs_the_same_few_queries_however_many(
     alice_api, alice, bob, carol, django_assert_max_num_queries
 ):
     from annotation import services
+
+    services.agreement_accept(user=bob)  # a fix needs the agreement
 
     def decided_entries(count):
         for _ in range(count):

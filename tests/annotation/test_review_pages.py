@@ -4,7 +4,7 @@ import pytest
 
 from annotation import services
 from annotation.models import EntryStatus, Review
-from tests.factories import EntryFactory, category, submitted
+from tests.factories import EntryFactory, category, handed_to, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -36,8 +36,9 @@ def test_review_next_leads_to_the_entry_and_says_when_nothing_is_left(bob_client
     assert "guidelines" in page and "Record review" in page
 
 
-def test_a_review_from_the_page_with_a_typo_fix(bob_client, alice):
-    entry = submitted(alice, response="Red, yelow and blue.")
+def test_a_review_from_the_page_with_a_typo_fix(bob_client, alice, bob):
+    entry = handed_to(submitted(alice, response="Red, yelow and blue."), bob)
+    services.agreement_accept(user=bob)
     response = bob_client.post(
         f"/review/{entry.pk}/",
         {
@@ -55,8 +56,32 @@ def test_a_review_from_the_page_with_a_typo_fix(bob_client, alice):
     assert entry.response == "Red, yellow and blue."
 
 
-def test_unchanged_text_in_the_form_is_not_a_fix(bob_client, alice):
-    entry = submitted(alice, response="Line one\nline two")
+def test_without_the_agreement_the_page_offers_no_fix_and_refuses_one_keeping_the_review(
+    bob_client, alice, bob
+):
+    """Audit finding 1, on the page: a reviewer without the agreement is told why they cannot
+    fix; a fix posted anyway is refused with that reason and what they wrote stays on the page."""
+    entry = handed_to(submitted(alice, response="Red, yelow and blue."), bob)
+    page = bob_client.get(f"/review/{entry.pk}/").content.decode()
+    assert "needs the contributor" in page and 'name="response"' not in page
+
+    response = bob_client.post(
+        f"/review/{entry.pk}/",
+        {"verdict": "approve", "rating": "5", "comment": "My note.", "response": "Red, yellow."},
+    )
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "Accept the contributor agreement before fixing" in page
+    assert "My note.</textarea>" in page
+    assert not Review.objects.exists()
+
+    services.agreement_accept(user=bob)
+    page = bob_client.get(f"/review/{entry.pk}/").content.decode()
+    assert "needs the contributor" not in page and 'name="response"' in page
+
+
+def test_unchanged_text_in_the_form_is_not_a_fix(bob_client, alice, bob):
+    entry = handed_to(submitted(alice, response="Line one\nline two"), bob)
     bob_client.post(
         f"/review/{entry.pk}/",
         {
@@ -69,8 +94,8 @@ def test_unchanged_text_in_the_form_is_not_a_fix(bob_client, alice):
     assert Review.objects.get(entry=entry).fix is None
 
 
-def test_a_rejection_without_a_reason_is_shown_again_with_the_comment_kept(bob_client, alice):
-    entry = submitted(alice)
+def test_a_rejection_without_a_reason_is_shown_again_with_the_comment_kept(bob_client, alice, bob):
+    entry = handed_to(submitted(alice), bob)
     response = bob_client.post(
         f"/review/{entry.pk}/",
         {"verdict": "reject", "rating": "2", "comment": "Please check the facts."},
@@ -146,6 +171,7 @@ def test_moderation_is_for_staff_only(bob_client, client, carol, alice, bob, dav
 
 def test_the_author_sees_the_outcome_reasons_comments_and_the_fix(client, alice, bob, carol):
     entry = submitted(alice, response="100 degres.")
+    services.agreement_accept(user=bob)  # a fix needs the agreement
     services.review_record(
         entry=entry,
         reviewer=bob,
@@ -190,9 +216,11 @@ def _seen_revision(page: str) -> str:
 
 def _dave_approves_after_bobs_fix(client, alice, bob, dave, *, dave_typed: str):
     """Dave opens the review page; Bob fixes a typo meanwhile; then Dave's form arrives."""
-    entry = _written(alice, "Red, yelow and blue.")
+    entry = handed_to(_written(alice, "Red, yelow and blue."), dave)
+    services.agreement_accept(user=dave)  # a fix needs the agreement
     client.force_login(dave)
     seen = _seen_revision(client.get(f"/review/{entry.pk}/").content.decode())
+    services.agreement_accept(user=bob)  # a fix needs the agreement
     services.review_record(
         entry=entry,
         reviewer=bob,
@@ -237,7 +265,7 @@ def test_a_fix_on_a_text_that_changed_meanwhile_is_refused_and_kept(client, alic
 def test_a_review_arriving_after_the_decision_keeps_the_reviewers_text(
     client, alice, bob, carol, dave
 ):
-    entry = submitted(alice)
+    entry = handed_to(submitted(alice), dave)  # dave holds it as it is decided
     for reviewer in (bob, carol):
         services.review_record(entry=entry, reviewer=reviewer, verdict="approve", rating=4)
     client.force_login(dave)
@@ -260,6 +288,8 @@ def test_a_fix_whose_error_has_no_field_on_the_form_is_shown_not_a_crash(
         source_url="https://en.wikipedia.org/wiki/X",
     )
     settings.FLOCK_ALLOWED_SOURCE_DOMAINS = ["intranet.example.com"]
+    services.agreement_accept(user=bob)
+    handed_to(entry, bob)
     client.force_login(bob)
     response = client.post(
         f"/review/{entry.pk}/",
@@ -268,7 +298,7 @@ def test_a_fix_whose_error_has_no_field_on_the_form_is_shown_not_a_crash(
             "rating": "4",
             "instruction": entry.instruction,
             "context": entry.context,
-            "response": "A better answer.",
+            "response": entry.response + " Indeed.",
         },
     )
     assert response.status_code == 400
@@ -307,6 +337,7 @@ def test_a_failed_decision_keeps_the_typed_reason(client, carol, alice):
 
 def test_the_author_sees_a_fix_only_once_the_round_is_decided(client, alice, bob, carol):
     entry = submitted(alice, response="Red, yelow and blue.")
+    services.agreement_accept(user=bob)  # a fix needs the agreement
     services.review_record(
         entry=entry,
         reviewer=bob,

@@ -164,6 +164,7 @@ def test_a_reviewer_fix_is_a_revision_by_the_reviewer_shown_as_a_diff(alice, bob
     )
     services.agreement_accept(user=alice)
     services.entry_submit(entry=entry, actor=alice)
+    services.agreement_accept(user=bob)  # a fix needs the agreement
 
     review = approve(entry, bob, fix_values={"instruction": "What is the capital of France?"})
     entry.refresh_from_db()
@@ -186,6 +187,7 @@ def test_a_fix_that_breaks_the_rules_is_refused(alice, bob):
     from django.core.exceptions import ValidationError
 
     entry = submitted(alice)
+    services.agreement_accept(user=bob)
     with pytest.raises(ValidationError) as caught:
         approve(entry, bob, fix_values={"response": "   "})
     assert "response" in caught.value.message_dict
@@ -196,8 +198,80 @@ def test_a_fix_that_breaks_the_rules_is_refused(alice, bob):
 
 def test_an_unchanged_fix_is_no_fix(alice, bob):
     entry = submitted(alice)
+    services.agreement_accept(user=bob)
     review = approve(entry, bob, fix_values={"response": entry.response})
     assert review.fix is None
+
+
+def test_a_fix_needs_the_contributor_agreement(alice, bob):
+    """Audit finding 1: a fix is text in the released data, so its writer must have accepted the
+    agreement, as an author must to submit; without it the review can still be recorded."""
+    entry = submitted(alice, response="Teh answer is Paris.")
+    with pytest.raises(ActionForbidden, match="Accept the contributor agreement"):
+        approve(entry, bob, fix_values={"response": "The answer is Paris."})
+    entry.refresh_from_db()
+    assert entry.response == "Teh answer is Paris."
+    assert not Review.objects.exists() and not Revision.objects.filter(author=bob).exists()
+
+    review = approve(entry, bob)
+    assert review.fix is None
+
+    services.agreement_accept(user=bob)
+    other = submitted(alice, response="Teh answer is Rome.")
+    assert approve(other, bob, fix_values={"response": "The answer is Rome."}).fix.author == bob
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "allowed"),
+    [
+        # A typo, a missing word, a short answer's few words: corrections.
+        ("The Eiffel Tower is in Pairs, France.", "The Eiffel Tower is in Paris, France.", True),
+        ("Paris.", "Paris, the capital of France.", True),
+        (
+            "Hubble was launched in 1990 and its main mirror was ground slightly wrong at first, "
+            "which a servicing mission corrected in 1993.",
+            "Hubble was launched in 1990 and its main mirror was ground slightly wrong at first, "
+            "which the first servicing mission corrected in December 1993.",
+            True,
+        ),
+        # The whole answer replaced, or a long one swapped for another: rewrites.
+        (
+            "The Eiffel Tower is in Paris, France, on the Champ de Mars.",
+            "Mount Everest is the highest mountain above sea level on Earth.",
+            False,
+        ),
+        ("Paris.", "Paris is the capital of France and its largest city by far.", False),
+    ],
+)
+def test_a_fix_corrects_and_does_not_rewrite(alice, bob, before, after, allowed):
+    """Audit finding 1: a "fix" that replaces the response makes the record the reviewer's."""
+    from django.core.exceptions import ValidationError
+
+    services.agreement_accept(user=bob)
+    entry = submitted(alice, response=before)
+    if allowed:
+        assert approve(entry, bob, fix_values={"response": after}).fix is not None
+        return
+    with pytest.raises(ValidationError) as caught:
+        approve(entry, bob, fix_values={"response": after})
+    (message,) = caught.value.message_dict["response"]
+    assert "reject the entry with a reason" in message
+    entry.refresh_from_db()
+    assert entry.response == before and not Review.objects.exists()
+
+
+def test_the_share_a_fix_may_change_is_a_setting(alice, bob, settings):
+    from django.core.exceptions import ValidationError
+
+    services.agreement_accept(user=bob)
+    words = " ".join(f"word{n}" for n in range(40))
+    changed = words.replace("word1 ", "w1 ").replace("word2 ", "w2 ").replace("word3 ", "w3 ")
+    changed = " ".join(["new"] * 8) + " " + changed  # 3 words changed, 8 added: 11 of 40
+    settings.FLOCK_FIX_MAX_SHARE = 0.25  # at most 10
+    with pytest.raises(ValidationError):
+        approve(submitted(alice, response=words), bob, fix_values={"response": changed})
+    settings.FLOCK_FIX_MAX_SHARE = 0.3  # at most 12
+    assert approve(submitted(alice, response=words), bob, fix_values={"response": changed}).fix
 
 
 # --- Moderators ------------------------------------------------------------------------------
@@ -413,6 +487,8 @@ def test_a_fix_against_an_older_revision_is_refused(alice, bob, dave):
         values={"instruction": "Q?", "response": "Teh A."},
     )
     services.entry_submit(entry=entry, actor=alice)
+    for reviewer in (bob, dave):
+        services.agreement_accept(user=reviewer)
     approve(entry, bob, fix_values={"response": "The A."}, seen_revision=1)
     with pytest.raises(StateConflict, match="Another reviewer changed"):
         approve(entry, dave, fix_values={"response": "Teh answer."}, seen_revision=1)

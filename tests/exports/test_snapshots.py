@@ -18,6 +18,7 @@ from django.utils import timezone
 from annotation import holds
 from annotation import services as annotation
 from annotation.models import Decision, Entry, EntryStatus, Flag, FlagKind, FlagStatus, Source
+from annotation.sources import NOT_A_WEB_ADDRESS
 from exports import dolly, services
 from exports.models import Snapshot, SnapshotStatus
 from exports.services.snapshots import DIGEST_DTYPE
@@ -175,7 +176,7 @@ def test_filters_categories_approvals_and_imported_sources(writer, snapshot_stor
     everything = build()
     assert everything.record_count == 3
     card = read(snapshot_storage, everything, "README.md").decode()
-    assert "1 record comes from dolly (https://x.org), licensed cc-by-sa-3.0." in card
+    assert "1 record comes from dolly (<https://x.org/>), licensed cc-by-sa-3.0." in card
     assert "2 records were written by 1 contributor of" in card
 
 
@@ -390,10 +391,11 @@ def test_a_build_whose_worker_died_is_taken_over_or_marked_failed(writer, dana):
 
 def test_a_pending_snapshot_whose_job_never_started_can_be_queued_again(dana):
     snapshot, _ = services.snapshot_request(user=dana, start=False)
-    with pytest.raises(Exception, match="has not started for 10 minutes"):
+    minutes = services.STALE_AFTER.seconds // 60
+    with pytest.raises(Exception, match=f"has not started for {minutes} minutes"):
         services.snapshot_retry(snapshot=snapshot, user=dana)
     Snapshot.objects.filter(pk=snapshot.pk).update(
-        created_at=timezone.now() - timedelta(minutes=11)
+        created_at=timezone.now() - services.STALE_AFTER - timedelta(minutes=1)
     )
     assert services.snapshot_retry(snapshot=snapshot, user=dana).status == "pending"
 
@@ -515,7 +517,8 @@ def test_a_worker_build_on_postgresql_streams_exact_records_and_reports_progress
     ]
     lengths = built.stats["fields"]["instruction"]
     assert (lengths["max"], lengths["count"]) == (max(map(len, texts)), 4)
-    assert built.stats["passages"] == [{"domain": "wikipedia.org", "count": 4}]
+    # Such a URL is no web address by today's rule (annotation.sources): not credited to Wikipedia.
+    assert built.stats["passages"] == [{"domain": NOT_A_WEB_ADDRESS, "count": 4}]
 
 
 def test_the_rescan_closes_duplicate_flags_no_cluster_supports(writer, snapshot_storage):
@@ -557,3 +560,30 @@ def test_racing_requests_get_one_snapshot_per_key_and_distinct_versions(seeded, 
     assert Snapshot.objects.count() == 5
     assert sorted(Snapshot.objects.values_list("version", flat=True)) == [1, 2, 3, 4, 5]
     assert len({pk for key, pk in made if key == "same"}) == 1
+
+
+def _fixed_without_the_agreement(entry: Entry, fixer) -> None:
+    """What the audit found (finding 1), as a database from before the fix holds it: a reviewer
+    without the contributor agreement replaced the response with her own text."""
+    from annotation.services.entries import revision_record
+
+    revision_record(entry=entry, author=entry.author)
+    entry.response = "A whole new answer, written by the reviewer in her own words."
+    entry.save(update_fields=["response"])
+    revision_record(entry=entry, author=fixer)
+
+
+def test_text_fixed_by_someone_without_the_agreement_is_never_released(
+    writer, snapshot_storage, dave
+):
+    kept = accepted(writer, instruction="Name a primary colour.", response="Red.")
+    fixed = accepted(writer, instruction="What is the capital of Italy?", response="Rome.")
+    _fixed_without_the_agreement(fixed, dave)
+    annotation.agreement_accept(user=dave)  # accepting later does not cover earlier words
+
+    snapshot = build(rescan=True)
+    assert [r["instruction"] for r in records(snapshot_storage, snapshot)] == [kept.instruction]
+    flag = Flag.objects.get(entry=fixed, kind=FlagKind.NO_AGREEMENT)
+    assert "Revision 2, a reviewer's fix" in flag.evidence and holds.entry_held_back(fixed)
+    card = read(snapshot_storage, snapshot, "README.md").decode()
+    assert "under a contributor agreement" in card

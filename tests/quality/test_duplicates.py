@@ -138,12 +138,15 @@ def test_the_index_follows_edits_and_withdrawals(alice, bob, carol):
         instruction="When was Hubble launched?", context="", response=ANSWER
     )
 
-    # A reviewer rewrites the answer; once accepted, the index holds the new text.
+    # Rejected, the author rewrites the answer and submits again: the index holds the new text.
     new_answer = "It went up in April 1990 aboard the Space Shuttle Discovery, mission STS-31."
-    annotation.review_record(
-        entry=entry, reviewer=bob, verdict="approve", rating=4, fix_values={"response": new_answer}
-    )
-    annotation.review_record(entry=entry, reviewer=carol, verdict="approve", rating=4)
+    for reviewer in (bob, carol):
+        annotation.review_record(
+            entry=entry, reviewer=reviewer, verdict="reject", rating=2, reasons=["factual_error"]
+        )
+    annotation.entry_reopen(entry=entry, actor=alice)
+    annotation.entry_update(entry=entry, actor=alice, values={"response": new_answer})
+    annotation.entry_submit(entry=entry, actor=alice)
     entry.refresh_from_db()
     services.fingerprint_update(entry=entry)  # what the on-commit hook does
     assert (
@@ -285,7 +288,9 @@ def test_the_writing_page_warns_about_a_duplicate_as_you_type(client, alice, bob
         "response": ANSWER,
     }
     page = client.post("/entries/similar/", form, HTTP_HX_REQUEST="true").content.decode()
-    assert f"This looks like entry #{original.pk} (100% similar)" in page
+    # Bob may not read alice's entry: he learns it is a duplicate, not its number (issue 12).
+    assert "This looks like an entry a colleague wrote (100% similar)" in page
+    assert f"#{original.pk}" not in page
     quiet = client.post("/entries/similar/", {**form, "response": "Something else entirely."})
     assert "looks like" not in quiet.content.decode()
     client.logout()

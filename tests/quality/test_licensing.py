@@ -115,7 +115,9 @@ def test_personal_data_in_any_field_is_a_blocking_flag_with_the_span(alice):
     services.entry_check(entry=entry)
     flag = Flag.objects.get(entry=entry)
     assert (flag.kind, flag.blocking) == ("personal_data", True)
-    assert '"bob@corp.example"' in flag.evidence and flag.evidence.startswith("instruction")
+    # Stored masked (issue 12): the domain says enough, the address stays in the text.
+    assert '"•••@corp.example"' in flag.evidence and flag.evidence.startswith("instruction")
+    assert "bob@" not in flag.evidence and "bob@" not in flag.evidence_key
 
 
 def test_a_passage_from_a_source_off_the_allow_list_is_flagged(alice, settings):
@@ -190,3 +192,32 @@ def test_drafts_are_not_checked_by_the_nightly_job(alice):
     report = services.quality_rescan(full=True)
     assert (report.licensing.entries, report.licensing.flagged) == (0, 0)
     assert not Flag.objects.exists()
+
+
+def test_every_reviewer_whose_fix_is_in_the_text_needs_the_agreement(alice, bob, dave):
+    """Audit finding 1: the agreement check covers each person whose revision is in the text,
+    at the moment they wrote it, in the per-entry check and in the corpus rescan alike."""
+    from annotation.services.entries import revision_record
+
+    def fixed_by(reviewer):
+        entry = submitted(alice, response="Teh answer.")
+        revision_record(entry=entry, author=alice)
+        entry.response = "The answer."
+        entry.save(update_fields=["response"])
+        revision_record(entry=entry, author=reviewer)
+        return entry
+
+    annotation.agreement_accept(user=bob)
+    by_bob = fixed_by(bob)
+    by_dave = fixed_by(dave)  # dave had not accepted when he fixed
+    annotation.agreement_accept(user=dave)
+    services.entry_check(entry=by_bob)
+    services.entry_check(entry=by_dave)
+    assert kinds(by_bob) == []
+    (flag,) = Flag.objects.filter(entry=by_dave)
+    assert flag.kind == "no_agreement" and flag.evidence_key == "fix:2:1"
+
+    # The rescan reads the fixes of a whole chunk at once and finds the same.
+    Flag.objects.all().delete()
+    assert services.licensing_rescan(full=True).flagged == 1
+    assert [f.entry_id for f in Flag.objects.filter(kind="no_agreement")] == [by_dave.pk]
