@@ -1,7 +1,13 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import get_user_model
 
+from annotation import selectors, services, sources
 from annotation.models import (
+    MAX_URL_CHARS,
     AgreementAcceptance,
+    ApiToken,
     Category,
     ContributorAgreement,
     Decision,
@@ -13,6 +19,17 @@ from annotation.models import (
     Source,
     Team,
 )
+
+
+class VisibleEntriesAdminMixin:
+    """Staff read here what they may read on the pages (selectors.entries_visible_to): others'
+    drafts stay out of the admin too. `entry_lookup` leads from the model to its entry."""
+
+    entry_lookup = "pk__in"
+
+    def get_queryset(self, request):
+        visible = selectors.entries_visible_to(viewer=request.user)
+        return super().get_queryset(request).filter(**{self.entry_lookup: visible})
 
 
 class ReadOnlyAdminMixin:
@@ -63,7 +80,7 @@ class DecisionInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Entry)
-class EntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class EntryAdmin(VisibleEntriesAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Entries are read here; their text and state change only through the services, which
     record revisions and decisions. Removing one (spam, say) stays possible."""
 
@@ -77,12 +94,14 @@ class EntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Revision)
-class RevisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class RevisionAdmin(VisibleEntriesAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    entry_lookup = "entry__in"
     list_display = ["entry", "number", "author", "created_at"]
 
 
 @admin.register(Review)
-class ReviewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReviewAdmin(VisibleEntriesAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    entry_lookup = "entry__in"
     list_display = ["entry", "round", "reviewer", "verdict", "rating", "created_at"]
     list_filter = ["verdict", "rating"]
     search_fields = ["reviewer__username", "comment"]
@@ -118,14 +137,108 @@ class AgreementAcceptanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Flag)
-class FlagAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Flags are raised by the checks and resolved on the moderation page (which records who)."""
+class FlagAdmin(VisibleEntriesAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Flags are raised by the checks and resolved on the moderation page (which records who).
+    Their evidence is shown masked, as on every page (Flag.evidence_shown)."""
 
+    entry_lookup = "entry__in"
     list_display = ["entry", "kind", "blocking", "status", "created_at", "resolved_by"]
     list_filter = ["kind", "status", "blocking"]
+    fields = [
+        "entry",
+        "kind",
+        "evidence_shown",
+        "blocking",
+        "status",
+        "raised_by",
+        "duplicate_of",
+        "similarity",
+        "created_at",
+        "resolved_by",
+        "resolved_at",
+        "note",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+
+class SourceAdminForm(forms.ModelForm):
+    """An imported corpus's name and URL, held to annotation.sources' rules as an import is (the
+    dataset card quotes them)."""
+
+    # Text, so that the URL rule's message is the one shown (not Django's URLField's own).
+    url = forms.CharField(required=False, max_length=MAX_URL_CHARS, label="URL")
+
+    class Meta:
+        model = Source
+        fields = ["name", "url"]
+
+    def clean_name(self):
+        problem = sources.source_name_error(self.cleaned_data["name"])
+        if problem:
+            raise forms.ValidationError(problem)
+        return self.cleaned_data["name"]
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        try:
+            return sources.url_normalize(url) if url.strip() else ""
+        except sources.SourceURLError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
+    form = SourceAdminForm
     list_display = ["name", "license", "url", "created_at"]
     readonly_fields = ["license"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Anyone's API tokens, for staff to revoke; never the digest (nor, stored nowhere, the key)."""
+
+    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "expires_at"]
+    list_filter = ["created_at", "last_used_at"]
+    search_fields = ["user__username", "name", "prefix"]
+    fields = ["user", "name", "prefix", "created_at", "last_used_at", "expires_at"]
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request, action_location=admin.ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location=action_location)
+        actions.pop("delete_selected", None)  # "Revoke" says what it does
+        return actions
+
+    @admin.action(description="Revoke the selected tokens", permissions=["view"])
+    def revoke(self, request, queryset):
+        tokens = list(queryset.select_related("user"))
+        for token in tokens:
+            services.api_token_revoke(token=token, by=request.user)
+        self.message_user(request, f"Revoked {len(tokens)} token(s).", messages.SUCCESS)
+
+
+class UserChangeForm(auth_admin.UserChangeForm):
+    """The admin's account form, refusing an address another account has (in any case) with a
+    message instead of the database's error."""
+
+    def clean_email(self):
+        email = self.cleaned_data.get("email", "")
+        if selectors.email_taken(email=email, exclude_pk=self.instance.pk):
+            raise forms.ValidationError("Another account has this e-mail address.")
+        return email
+
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class UserAdmin(auth_admin.UserAdmin):
+    form = UserChangeForm

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from annotation import masking
+
 MAX_URL_CHARS = 2000
 MAX_COMMENT_CHARS = 5_000
 MAX_DECISION_REASON_CHARS = 2_000
@@ -425,3 +427,39 @@ class Flag(models.Model):
 
     def __str__(self):
         return f"#{self.entry_id} {self.kind} ({self.status})"
+
+    @property
+    def evidence_shown(self) -> str:
+        """The evidence as pages, the API and the admin show it: a check's personal-data finding
+        with its values masked (annotation/masking.py), also when it was stored in clear."""
+        if self.kind == FlagKind.PERSONAL_DATA and self.raised_by_id is None:
+            return masking.evidence_masked(self.evidence)
+        return self.evidence
+
+
+class ApiToken(models.Model):
+    """A named key a script sends as `Authorization: Token <key>`.
+
+    Only the sha256 `digest` of the key is stored: the key is shown once, when it is made, and a
+    copy of the database lets nobody call the API. `prefix` (the key's first characters) is not
+    secret; it lets the owner tell which key a script holds. Revoking a token deletes it.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Refused from this moment on; empty: never expires."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API token"
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"

@@ -2,6 +2,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -10,6 +11,7 @@ from annotation import holds
 from annotation.diff import TextDiff, text_diff
 from annotation.models import (
     AgreementAcceptance,
+    ApiToken,
     Category,
     ContributorAgreement,
     Decision,
@@ -25,6 +27,9 @@ from annotation.models import (
 )
 from annotation.roles import is_moderator
 from annotation.text import ENTRY_FIELDS, TEXT_FIELDS
+
+# The states in which an entry is shared with its reviewers (entries_visible_to).
+REVIEWED_STATUSES = (EntryStatus.SUBMITTED, EntryStatus.ACCEPTED, EntryStatus.REJECTED)
 
 
 def profile_for(*, user: AbstractBaseUser) -> Profile:
@@ -59,6 +64,21 @@ def agreement_status(*, user: AbstractBaseUser) -> AgreementStatus:
     return AgreementStatus(current=current, acceptance=acceptance)
 
 
+def email_taken(*, email: str, exclude_pk: int | None = None) -> bool:
+    """Whether another account has this address, in any case: one account per address (the
+    database enforces it too, migration 0011's index on LOWER(email))."""
+    accounts = get_user_model().objects.filter(email__iexact=email.strip())
+    if exclude_pk is not None:
+        accounts = accounts.exclude(pk=exclude_pk)
+    return bool(email.strip()) and accounts.exists()
+
+
+def fix_allowed(*, reviewer: AbstractBaseUser) -> bool:
+    """Whether the reviewer may change an entry's text: their words enter the released data, so
+    they need the contributor agreement in force, as an author does to submit."""
+    return agreement_status(user=reviewer).accepted
+
+
 def category_list_with_progress() -> list[Category]:
     """Active categories with accepted/submitted counts, those furthest from their target first.
 
@@ -89,6 +109,32 @@ def category_list_with_progress() -> list[Category]:
 
 def category_get_active(*, slug: str) -> Category:
     return Category.objects.get(slug=slug, is_active=True)
+
+
+# --- Who may read an entry ---------------------------------------------------------------
+
+
+def entries_visible_to(*, viewer: AbstractBaseUser) -> QuerySet:
+    """The entries `viewer` may read, with their flags: the one rule for every page and API.
+
+    - A draft is its author's alone; moderators too are told it does not exist.
+    - A submitted or decided (accepted, rejected) entry is its author's, its reviewers' (those
+      who reviewed it, in any round, and the one holding it from the review queue: it was handed
+      to them and they have not yet reviewed it, skipped it or asked for another) and the
+      moderators'.
+    - A withdrawn entry is on its way back to its author: its author's and the moderators'.
+
+    Anyone else gets a 404 through annotation/lookups.py, as for an id never used, so ids reveal
+    nothing. Flags follow their entry (flag_list, flag_get_visible).
+    """
+    if viewer is None or not viewer.is_authenticated:
+        return Entry.objects.none()
+    own = Q(author=viewer)
+    if is_moderator(viewer):
+        return Entry.objects.filter(own | ~Q(status=EntryStatus.DRAFT))
+    reviewed = Exists(Review.objects.filter(entry=OuterRef("pk"), reviewer=viewer))
+    shared = Q(status__in=REVIEWED_STATUSES) & (Q(leased_to=viewer) | reviewed)
+    return Entry.objects.filter(own | shared)
 
 
 def entry_list_for_author(*, author: AbstractBaseUser, status: str | None = None) -> QuerySet:
@@ -142,14 +188,10 @@ def review_queue_size(*, reviewer: AbstractBaseUser) -> int:
     return review_queue(reviewer=reviewer).count()
 
 
-def entry_get_for_review(*, viewer: AbstractBaseUser, entry_id: int) -> Entry:
-    """An entry as a reviewer sees it: anyone signed in sees submitted and decided entries (so a
-    review that arrives just after the decision gets a clear answer, not a 404); moderators also
-    see withdrawn ones. Drafts stay private to their author (Entry.DoesNotExist)."""
-    visible = [EntryStatus.SUBMITTED, EntryStatus.ACCEPTED, EntryStatus.REJECTED]
-    if is_moderator(viewer):
-        visible.append(EntryStatus.WITHDRAWN)
-    return Entry.objects.select_related("category", "author").get(pk=entry_id, status__in=visible)
+def entry_get_visible(*, viewer: AbstractBaseUser, entry_id: int) -> Entry:
+    """An entry `viewer` may read (entries_visible_to); any other is reported as missing
+    (Entry.DoesNotExist), exactly like an id that was never used."""
+    return entries_visible_to(viewer=viewer).select_related("category", "author").get(pk=entry_id)
 
 
 def review_get(*, entry: Entry, reviewer: AbstractBaseUser) -> Review | None:
@@ -321,19 +363,36 @@ def moderation_stale(*, now: datetime.datetime | None = None) -> QuerySet:
 
 
 def flags_for_entry(*, entry: Entry) -> QuerySet:
+    """An entry's flags; the caller got the entry from a look-up that checked who may read it."""
     return Flag.objects.filter(entry=entry).select_related("duplicate_of", "resolved_by")
 
 
-def flag_list(*, status: str | None = None) -> QuerySet:
-    flags = Flag.objects.select_related("entry__category", "duplicate_of", "resolved_by")
+def flags_visible_to(*, viewer: AbstractBaseUser) -> QuerySet:
+    """The flags `viewer` may read: those on the entries they may read (flags follow their
+    entry, entries_visible_to)."""
+    return Flag.objects.filter(entry__in=entries_visible_to(viewer=viewer))
+
+
+def flag_list(*, viewer: AbstractBaseUser, status: str | None = None) -> QuerySet:
+    """The flags `viewer` may read, blocking first."""
+    flags = flags_visible_to(viewer=viewer).select_related(
+        "entry__category", "duplicate_of", "resolved_by"
+    )
     if status:
         flags = flags.filter(status=status)
     return flags.order_by("-blocking", "created_at", "id")
 
 
-def flag_visible_to(*, flag_entry: Entry, viewer: AbstractBaseUser) -> bool:
-    """An entry's flags are for its author, its reviewers (anyone who may review it) and
-    moderators; never for others, and a draft's for no one but its author."""
-    if is_moderator(viewer) or flag_entry.author_id == viewer.pk:
-        return True
-    return flag_entry.status != EntryStatus.DRAFT and flag_entry.status != EntryStatus.WITHDRAWN
+def flag_get_visible(*, viewer: AbstractBaseUser, flag_id: int) -> Flag:
+    """A flag on an entry `viewer` may read; any other is reported as missing (Flag.DoesNotExist)."""
+    return flag_list(viewer=viewer).get(pk=flag_id)
+
+
+def api_tokens_of(*, user: AbstractBaseUser) -> QuerySet:
+    """The user's API tokens, newest first (expired ones too, until revoked or replaced)."""
+    return ApiToken.objects.filter(user=user)
+
+
+def api_token_get_for_owner(*, owner: AbstractBaseUser, token_id: int) -> ApiToken:
+    """One of `owner`'s tokens; anyone else's is reported as missing (ApiToken.DoesNotExist)."""
+    return api_tokens_of(user=owner).get(pk=token_id)

@@ -8,12 +8,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from annotation.diff import words_changed
 from annotation.models import MAX_URL_CHARS, Category, ContextPolicy
+from annotation.sources import source_url_error, url_normalize_or_keep
 
 TEXT_FIELDS = ("instruction", "context", "response")
 ENTRY_FIELDS = (*TEXT_FIELDS, "source_url")
@@ -65,6 +66,8 @@ def normalize_fields(values: dict[str, str]) -> dict[str, str]:
         value = value or ""
         if name in TEXT_FIELDS:
             cleaned[name] = normalize_text(value)
+        elif name == "source_url":
+            cleaned[name] = url_normalize_or_keep(value)
         else:
             cleaned[name] = value.strip()
     if "context" in cleaned:
@@ -88,23 +91,6 @@ class Limits:
 
     def for_field(self, name: str) -> int:
         return getattr(self, name)
-
-
-def source_url_error(url: str) -> str | None:
-    """Why a reference URL is not acceptable, or None. Hosts match an allowed domain or a subdomain."""
-    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in url):
-        return "A web address has no spaces or control characters."
-    try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower().rstrip(".")
-    except ValueError:
-        return "Enter a valid web address."
-    if parts.scheme not in ("http", "https") or not host:
-        return "Enter a web address starting with http:// or https://."
-    allowed = settings.FLOCK_ALLOWED_SOURCE_DOMAINS
-    if not any(host == domain or host.endswith("." + domain) for domain in allowed):
-        return "Reference passages must come from an allowed source: " + ", ".join(allowed) + "."
-    return None
 
 
 def validate_draft(values: dict[str, str]) -> None:
@@ -207,3 +193,30 @@ def validate_submission(
 
     if errors:
         raise ValidationError(errors)
+
+
+# A reviewer's fix corrects what the author wrote; it does not replace it. Up to this many words
+# of a field may always change (a short response keeps its typo fix), beyond that at most
+# FLOCK_FIX_MAX_SHARE of the field's words.
+FIX_ALWAYS_WORDS = 5
+
+
+def fix_errors(*, before: dict[str, str], after: dict[str, str]) -> dict[str, str]:
+    """The fields where a reviewer's fix rewrites rather than corrects, each with why.
+
+    The author's words are what the contributor agreement releases; a rewrite by someone else
+    would make the record theirs, so it is a rejection with a reason, not a fix.
+    """
+    errors = {}
+    for name, new in after.items():
+        old = before.get(name, "")
+        words = len(old.split())
+        allowed = max(FIX_ALWAYS_WORDS, int(words * settings.FLOCK_FIX_MAX_SHARE))
+        changed = words_changed(old, new)
+        if changed > allowed:
+            errors[name] = (
+                f"A fix corrects the author's text; this one changes {changed:,} words of a "
+                f"{name} of {words:,} (at most {allowed:,} here). To ask for a rewrite, reject "
+                "the entry with a reason instead."
+            )
+    return errors

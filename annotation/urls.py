@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from annotation.views import accounts, review, writing
+from annotation.views import accounts, oidc, review, writing
 
 app_name = "annotation"
 
@@ -32,8 +32,38 @@ urlpatterns = [
 account_urlpatterns = [
     path("accounts/sign-in/", accounts.SignInView.as_view(), name="login"),
     path("accounts/sign-out/", auth_views.LogoutView.as_view(), name="logout"),
+    # Company sign-in (OpenID Connect); the names are the ones mozilla-django-oidc reverses.
+    path("accounts/oidc/start/", oidc.OIDCStartView.as_view(), name="oidc_authentication_init"),
+    path(
+        "accounts/oidc/callback/",
+        oidc.OIDCCallbackView.as_view(),
+        name="oidc_authentication_callback",
+    ),
     path("accounts/sign-up/", accounts.sign_up, name="signup"),
     path("accounts/activate/<str:uidb64>/<str:token>/", accounts.activate, name="activate"),
+    # Password reset by e-mail (404 where FLOCK_PASSWORD_SIGN_IN is off).
+    path("accounts/password-reset/", accounts.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "accounts/password-reset/sent/",
+        accounts.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/password-reset/done/",
+        accounts.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path(
+        "accounts/password-reset/<str:uidb64>/<str:token>/",
+        accounts.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
     path("accounts/profile/", accounts.profile, name="profile"),
+    path("accounts/profile/tokens/", accounts.api_token_create, name="api_token_create"),
+    path(
+        "accounts/profile/tokens/<int:token_id>/revoke/",
+        accounts.api_token_revoke,
+        name="api_token_revoke",
+    ),
     path("agreement/", accounts.agreement, name="agreement"),
 ]

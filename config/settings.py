@@ -6,11 +6,13 @@ With DEBUG off, SECRET_KEY and ALLOWED_HOSTS are required and the secure default
 `manage.py check --deploy` clean. Every variable is listed in the README.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 from config.env import env_bool, env_float, env_int, env_json, env_list, env_str
 
@@ -38,9 +40,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "annotation",
     "leaderboard",
     "quality",
@@ -50,12 +52,18 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Permissions-Policy and no-store (config/middleware.py), then the CSP (SECURE_CSP below).
+    "config.middleware.ResponseHeadersMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.RefuseNulMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a sign-in refused for too many failures into a 429 (see AXES_* below).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -69,6 +77,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "exports.context_processors.roles",
@@ -104,7 +113,31 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
+# A job whose worker process is killed goes back to the queue instead of being acknowledged as
+# failed (WorkerLostError); every job is idempotent, so running it again is safe.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60, minimum=1)
+# The one number of the staleness rule: a snapshot build beats (heartbeat_at) every fifth of it;
+# one silent this long lost its worker. The reaper (beat, every minute) then marks it failed and
+# frees the building place, and Redis hands a job nobody acknowledged to another worker after
+# the same time (visibility_timeout), which builds it again.
+FLOCK_SNAPSHOT_STALE_SECONDS = env_int("FLOCK_SNAPSHOT_STALE_SECONDS", 300, minimum=60)
+# A broker or result store that is down costs a request a fraction of a second, not Celery's
+# default of 20 one-second retries: queueing after a commit fails fast, is logged and recorded
+# (config.celery.enqueue_on_commit), and the request still succeeds.
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 1
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.1,
+    "interval_max": 0.1,
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": CELERY_TASK_PUBLISH_RETRY_POLICY}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": FLOCK_SNAPSHOT_STALE_SECONDS,
+    "socket_connect_timeout": 1,
+}
 CELERY_TIMEZONE = env_str("TIME_ZONE", "UTC")
 CELERY_BEAT_SCHEDULE = {
     # Make this week's contest, finalise the ones past their grace period.
@@ -117,6 +150,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "quality.tasks.quality_rescan",
         "schedule": crontab(hour=2, minute=0),
     },
+    # Mark failed the snapshot builds that stopped beating, so none blocks the next build.
+    "snapshots-reap": {"task": "exports.tasks.snapshots_reap", "schedule": 60},
 }
 # A nightly export snapshot at 04:00, with the default options (FLOCK_NIGHTLY_SNAPSHOT=true).
 if env_bool("FLOCK_NIGHTLY_SNAPSHOT", False):
@@ -133,12 +168,74 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Who may sign in, and how. Password sign-in (the sign-in form, `POST /api/v1/auth/token/`,
 # password reset) is on unless FLOCK_PASSWORD_SIGN_IN=false; company sign-in through OpenID
-# Connect is on when OIDC_OP_ISSUER is set (see "Company sign-in" in docs/operations.md).
+# Connect is on when OIDC_OP_ISSUER is set (see "Company sign-in" in docs/security.md).
 FLOCK_PASSWORD_SIGN_IN = env_bool("FLOCK_PASSWORD_SIGN_IN", True)
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses any sign-in attempt while its username or address is locked out.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "annotation:category_list"
 LOGOUT_REDIRECT_URL = "login"
+# Company sign-in through OpenID Connect (mozilla-django-oidc, annotation/oidc.py): the
+# authorization code flow with PKCE, on when OIDC_OP_ISSUER is set. The provider's endpoints come
+# from its /.well-known/openid-configuration at the first sign-in (OIDC_OP_*_ENDPOINT override
+# them); which claims make which account, team and roles is annotation/services/oidc.py's.
+OIDC_OP_ISSUER = env_str("OIDC_OP_ISSUER").strip()
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET")
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "your company account")
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile")
+OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT")
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT")
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT")
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT")
+OIDC_ALLOWED_EMAIL_DOMAINS = [d.lower() for d in env_list("OIDC_ALLOWED_EMAIL_DOMAINS")]
+OIDC_CLAIM_USERNAME = env_str("OIDC_CLAIM_USERNAME", "preferred_username")
+OIDC_CLAIM_DISPLAY_NAME = env_str("OIDC_CLAIM_DISPLAY_NAME", "name")
+OIDC_CLAIM_TEAM = env_str("OIDC_CLAIM_TEAM")
+OIDC_CLAIM_GROUPS = env_str("OIDC_CLAIM_GROUPS", "groups")
+OIDC_STAFF_GROUPS = env_list("OIDC_STAFF_GROUPS")
+OIDC_DATA_SCIENTIST_GROUPS = env_list("OIDC_DATA_SCIENTIST_GROUPS")
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10  # seconds for each call to the provider
+if OIDC_OP_ISSUER:
+    if not (OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET):
+        raise ImproperlyConfigured(
+            "OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET must be set with OIDC_OP_ISSUER."
+        )
+    if not DEBUG and not OIDC_OP_ISSUER.startswith("https://"):
+        raise ImproperlyConfigured("OIDC_OP_ISSUER must be an https:// URL when DEBUG is false.")
+    AUTHENTICATION_BACKENDS.append("annotation.oidc.OIDCBackend")
+if not FLOCK_PASSWORD_SIGN_IN:
+    if not OIDC_OP_ISSUER:
+        raise ImproperlyConfigured(
+            "FLOCK_PASSWORD_SIGN_IN=false needs company sign-in (OIDC_OP_ISSUER): "
+            "otherwise nobody could sign in."
+        )
+    AUTHENTICATION_BACKENDS.remove("django.contrib.auth.backends.ModelBackend")
+# Failed sign-ins (the sign-in form, the admin's login, POST /api/v1/auth/token/), counted by
+# django-axes in the database, unknown usernames like known ones: FLOCK_SIGN_IN_FAILURE_LIMIT
+# failures for one username, or FLOCK_SIGN_IN_ADDRESS_FAILURE_LIMIT from one client address, lock
+# that username or that address out until FLOCK_SIGN_IN_COOLOFF_MINUTES pass without another
+# failure. Pages answer a 429 page, the API a 429 JSON body, both saying how long to wait. A
+# successful sign-in forgets the failures of that username from that address
+# (annotation/throttle.py holds the handler, the answer and the client address).
+AXES_HANDLER = "annotation.throttle.FailureHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either alone locks (order matters)
+AXES_FAILURE_LIMIT = env_int("FLOCK_SIGN_IN_FAILURE_LIMIT", 5, minimum=1)
+FLOCK_SIGN_IN_ADDRESS_FAILURE_LIMIT = env_int("FLOCK_SIGN_IN_ADDRESS_FAILURE_LIMIT", 30, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("FLOCK_SIGN_IN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_RESET_ON_SUCCESS = False  # axes would forget the address's failures at every other username
+AXES_LOCKOUT_CALLABLE = "annotation.throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "annotation.throttle.client_ip"
+AXES_DISABLE_ACCESS_LOG = True  # keep failed attempts only, not a row for every sign-in
+# The client address is REMOTE_ADDR, unless TRUSTED_PROXY_COUNT reverse proxies in front of Flock
+# each append the address they saw to X-Forwarded-For: then it is the entry that many places
+# from the right (what the outermost proxy saw), never one a client wrote itself.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 LANGUAGE_CODE = "en-us"
 # The company's time zone: contest weeks and the times people see are in it.
@@ -211,18 +308,45 @@ SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# The health check answers load balancers on plain HTTP too (they probe the process directly).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Content-Security-Policy (django.middleware.csp), on every answer: scripts, styles, images and
+# requests from Flock's own origin only; an inline <script> or <style> runs only with the
+# request's nonce (`nonce="{{ csp_nonce }}"`), a style="" attribute or an on…= handler never.
+# Forms post to Flock itself only (company sign-in starts from a link, not a form).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an unauthenticated call gets 401 with `WWW-Authenticate: Token`.
-        "rest_framework.authentication.TokenAuthentication",
+        "annotation.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, documenting the error answers of every operation (config/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "config.schema.FlockAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "config.api.exception_handler",
+    # JSON that is nested too deeply or holds NUL characters is a 400 (config.api.JSONParser).
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "config.api.BrowsableAPIRenderer",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Flock API",
@@ -233,6 +357,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # No validator badge: Swagger UI would send the schema's address to validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # Flag kinds are one choice set, read and written (FlagSerializer, FlagRaiseSerializer).
     "ENUM_NAME_OVERRIDES": {"FlagKindEnum": "annotation.models.FlagKind"},
 }
@@ -250,6 +376,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        # django-axes: each failed sign-in and lockout is a warning; its book-keeping stays quiet.
+        "axes": {"level": "WARNING"},
         **({"celery.app.trace": {"level": "WARNING"}} if CELERY_TASK_ALWAYS_EAGER else {}),
     },
 }
@@ -272,6 +400,9 @@ FLOCK_REVIEW_LEASE_MINUTES = env_int("FLOCK_REVIEW_LEASE_MINUTES", 10, minimum=1
 FLOCK_ACCEPT_APPROVALS = env_int("FLOCK_ACCEPT_APPROVALS", 2, minimum=1)
 FLOCK_REJECT_REJECTIONS = env_int("FLOCK_REJECT_REJECTIONS", 2, minimum=1)
 FLOCK_REVIEW_STALE_HOURS = env_int("FLOCK_REVIEW_STALE_HOURS", 48, minimum=1)
+# A reviewer's fix may change at most this share of a field's words (5 words always): it corrects
+# the author's text, it does not rewrite it (annotation.text.fix_errors).
+FLOCK_FIX_MAX_SHARE = env_float("FLOCK_FIX_MAX_SHARE", 0.25, minimum=0.0, maximum=1.0)
 # Scoring and contests. Points: an accepted entry earns FLOCK_POINTS_ACCEPTED × its category's
 # multiplier, plus FLOCK_POINTS_SHORT_CATEGORY_BONUS while the category is short of its target;
 # a review that agrees with the final outcome earns FLOCK_POINTS_REVIEW. Contests may override.

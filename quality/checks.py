@@ -15,14 +15,12 @@ import functools
 import re
 from dataclasses import dataclass
 
-from annotation.models import AgreementAcceptance, ContributorAgreement, Entry, FlagKind
-from annotation.text import (
-    TEXT_FIELDS,
-    citation_markers,
-    comparable,
-    response_defects,
-    source_url_error,
-)
+from django.db.models import F
+
+from annotation.masking import mask_value
+from annotation.models import AgreementAcceptance, ContributorAgreement, Entry, FlagKind, Revision
+from annotation.sources import source_url_error
+from annotation.text import TEXT_FIELDS, citation_markers, comparable, response_defects
 from quality.ai_phrases import ai_phrases
 from quality.personal_data import find_personal_data
 
@@ -63,8 +61,10 @@ class Finding:
 
 
 def check_source(entry: Entry) -> list[Finding]:
-    """A reference passage needs a source URL on the allow-list (FLOCK_ALLOWED_SOURCE_DOMAINS).
-    Imported entries carry their corpus's source and licence instead, so they are not asked."""
+    """A reference passage needs a source URL on the allow-list (FLOCK_ALLOWED_SOURCE_DOMAINS), by
+    the rule of annotation.sources (the one a submission meets), so that a URL stored under an
+    older, laxer rule is flagged too. Imported entries carry their corpus's source and licence
+    instead, so they are not asked."""
     if not entry.context.strip() or entry.source_id is not None:
         return []
     if not entry.source_url:
@@ -91,6 +91,8 @@ class AgreementBook:
             )
         )
         self.accepted: dict[int, dict[int, object]] = {}
+        # Per entry, the revisions other people made of it (reviewers' fixes): (author, number, when).
+        self.fixes: dict[int, list[tuple[int, int, object]]] = {}
 
     def load(self, user_ids) -> None:
         fresh = {pk for pk in user_ids if pk is not None and pk not in self.accepted}
@@ -103,6 +105,28 @@ class AgreementBook:
         )
         for user_id, agreement_id, accepted_at in rows:
             self.accepted[user_id][agreement_id] = accepted_at
+
+    def load_fixes(self, entries) -> None:
+        """Read, in one query, the revisions of these entries made by someone other than their
+        author, and those people's acceptances."""
+        fresh = [entry for entry in entries if entry.pk not in self.fixes]
+        if not fresh:
+            return
+        for entry in fresh:
+            self.fixes[entry.pk] = []
+        rows = (
+            Revision.objects.filter(entry_id__in=[entry.pk for entry in fresh])
+            .exclude(author_id=F("entry__author_id"))
+            .order_by("entry_id", "number")
+            .values_list("entry_id", "author_id", "number", "created_at")
+        )
+        for entry_id, author_id, number, created_at in rows:
+            self.fixes[entry_id].append((author_id, number, created_at))
+        self.load({author_id for fixes in self.fixes.values() for author_id, _, _ in fixes})
+
+    def fixes_of(self, entry: Entry) -> list[tuple[int, int, object]]:
+        self.load_fixes([entry])
+        return self.fixes[entry.pk]
 
     def in_force(self, moment) -> tuple[int, str, object] | None:
         current = None
@@ -118,23 +142,42 @@ class AgreementBook:
 
 
 def check_agreement(entry: Entry, book: AgreementBook | None = None) -> list[Finding]:
-    """The author had accepted the agreement version in force when they submitted."""
+    """Everyone whose words are in the entry had accepted the agreement in force when they wrote
+    them: the author when submitting, and each reviewer whose fix changed its text when fixing.
+
+    A fix counts even when the author later rewrote the words it touched: which of its words
+    survive is not worth deciding, and a fix without the agreement is refused since issue 12.
+    """
     if entry.submitted_at is None or entry.author_id is None:
         return []
     book = book or AgreementBook()
     in_force = book.in_force(entry.submitted_at)
     if in_force is None:
         return [Finding(FlagKind.NO_AGREEMENT, "No agreement was in force at submission.", "none")]
+    findings = []
     agreement_id, version, _ = in_force
-    if book.had_accepted(entry.author_id, agreement_id, entry.submitted_at):
-        return []
-    return [
-        Finding(
-            FlagKind.NO_AGREEMENT,
-            f"The author had not accepted agreement version {version} when submitting.",
-            version,
+    if not book.had_accepted(entry.author_id, agreement_id, entry.submitted_at):
+        findings.append(
+            Finding(
+                FlagKind.NO_AGREEMENT,
+                f"The author had not accepted agreement version {version} when submitting.",
+                version,
+            )
         )
-    ]
+    for fixer_id, number, made_at in book.fixes_of(entry):
+        in_force = book.in_force(made_at)
+        if in_force is not None and book.had_accepted(fixer_id, in_force[0], made_at):
+            continue
+        version = in_force[1] if in_force else "none"
+        findings.append(
+            Finding(
+                FlagKind.NO_AGREEMENT,
+                f"Revision {number}, a reviewer's fix, was made by someone who had not accepted "
+                f"agreement version {version}; their words are in the entry.",
+                f"fix:{number}:{version}",
+            )
+        )
+    return findings
 
 
 def _plain(text: str) -> str:
@@ -171,12 +214,15 @@ def check_personal_data(entry: Entry) -> list[Finding]:
     findings = []
     for name in TEXT_FIELDS:
         for match in find_personal_data(getattr(entry, name)):
+            # Stored masked, evidence and key alike: flags are read by reviewers and moderators,
+            # and the text itself is where the value is (annotation/masking.py).
             label = PERSONAL_DATA_LABELS[match.kind]
+            shown = mask_value(match.text)
             findings.append(
                 Finding(
                     FlagKind.PERSONAL_DATA,
-                    f'{name}: {label} "{match.text}"',
-                    f"{name}:{match.kind}:{match.text}",
+                    f'{name}: {label} "{shown}"',
+                    f"{name}:{match.kind}:{shown}",
                 )
             )
     return findings

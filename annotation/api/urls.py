@@ -1,10 +1,9 @@
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 
-from annotation.api import views
+from annotation.api import tokens, views
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", tokens.TokenApi.as_view(), name="api-token"),
     path("categories/", views.CategoryListApi.as_view(), name="api-categories"),
     path("entries/", views.EntryListApi.as_view(), name="api-entries"),
     path("entries/<int:entry_id>/", views.EntryDetailApi.as_view(), name="api-entry"),
@@ -24,4 +23,6 @@ urlpatterns = [
     path("flags/<int:flag_id>/resolve/", views.FlagResolveApi.as_view(), name="api-flag-resolve"),
     path("me/", views.MeApi.as_view(), name="api-me"),
     path("me/agreement/", views.AgreementApi.as_view(), name="api-me-agreement"),
+    path("me/tokens/", tokens.MeTokensApi.as_view(), name="api-me-tokens"),
+    path("me/tokens/<int:token_id>/", tokens.MeTokenApi.as_view(), name="api-me-token"),
 ]

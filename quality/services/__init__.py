@@ -16,7 +16,12 @@ from quality.services.duplicates import (
     fingerprint_update,
     fingerprints_add,
 )
-from quality.services.marks import scan_mark, scan_mark_save, scan_marks_forget
+from quality.services.marks import (
+    entry_rescan_mark,
+    scan_mark,
+    scan_mark_save,
+    scan_marks_forget,
+)
 
 __all__ = [
     "LicensingReport",
@@ -27,6 +32,7 @@ __all__ = [
     "duplicates_rescan",
     "duplicates_settle",
     "entry_check",
+    "entry_rescan_mark",
     "fingerprint_update",
     "fingerprints_add",
     "licensing_rescan",

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from annotation import services as annotation
+from annotation import sources
 from annotation.models import AgreementAcceptance, ContributorAgreement, Entry, Flag, FlagStatus
 from annotation.text import TEXT_FIELDS
 from quality import dedupe, personal_data
@@ -104,8 +105,12 @@ def _licensing_rules() -> str:
         {
             "phrases": sorted(ai_phrases()),
             "sources": sorted(settings.FLOCK_ALLOWED_SOURCE_DOMAINS),
+            "source_url_rule": sources.URL_RULE_VERSION,
             "personal_data": personal_data.RULES_VERSION,
             "blocking": sorted((str(kind), block) for kind, block in BLOCKING.items()),
+            # Whose acceptance the agreement check asks for: since issue 12, every reviewer
+            # whose fix is in the text as well as the author.
+            "agreement_covers": ["author", "fixes"],
             "agreements": [
                 [pk, published.isoformat()]
                 for pk, published in ContributorAgreement.objects.order_by("pk").values_list(
@@ -160,6 +165,7 @@ def licensing_rescan(
     done = raised = 0
     for chunk in batched(entries.iterator(chunk_size=2_000), chunk_size):
         book.load({entry.author_id for entry in chunk})
+        book.load_fixes(chunk)
         found = _findings_parallel(chunk, book, workers)
         checked = list(zip(chunk, found, strict=True))
         with transaction.atomic():
