@@ -108,7 +108,8 @@ class ReviewAdmin(VisibleEntriesAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
 
 
 @admin.register(Decision)
-class DecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class DecisionAdmin(VisibleEntriesAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    entry_lookup = "entry__in"
     list_display = ["entry", "round", "outcome", "decided_by", "created_at"]
     list_filter = ["outcome"]
 
@@ -122,7 +123,9 @@ class TeamAdmin(admin.ModelAdmin):
 class ProfileAdmin(admin.ModelAdmin):
     list_display = ["user", "display_name", "team", "show_on_leaderboard"]
     list_filter = ["team", "show_on_leaderboard"]
-    search_fields = ["user__username", "display_name"]
+    # oidc_identity stays editable: emptying it lets the next company sign-in link the account
+    # afresh (after the issuer changed, say; docs/security.md).
+    search_fields = ["user__username", "display_name", "oidc_identity"]
 
 
 @admin.register(ContributorAgreement)

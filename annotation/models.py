@@ -32,6 +32,23 @@ class Profile(models.Model):
     show_on_leaderboard = models.BooleanField(
         default=True, help_text="Show the display name on leaderboards; otherwise 'anonymous'."
     )
+    # "<issuer>|<sub>": the company account (OpenID Connect) this profile belongs to, set at the
+    # first company sign-in; empty for accounts that never signed in that way.
+    oidc_identity = models.CharField(
+        max_length=512,
+        blank=True,
+        default="",
+        help_text="The company account (issuer|subject) that signs in to this account.",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["oidc_identity"],
+                condition=~Q(oidc_identity=""),
+                name="profile_oidc_identity_unique",
+            )
+        ]
 
     def __str__(self):
         return self.name

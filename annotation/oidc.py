@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 DISCOVERY_MAX_AGE = 60 * 60  # seconds a discovery document is trusted before it is read again
 CLOCK_SKEW = 60  # seconds of disagreement between Flock's clock and the provider's we accept
+CALLBACK_URL_NAME = "oidc_authentication_callback"  # the only page where a code is exchanged
 
 _ENDPOINT_OVERRIDES = {
     "authorization_endpoint": "OIDC_OP_AUTHORIZATION_ENDPOINT",
@@ -190,9 +191,24 @@ class OIDCBackend(OIDCAuthenticationBackend):
     OIDC_RP_IDP_SIGN_KEY = None  # keys come from the provider's JWKS, so that it can rotate them
 
     def authenticate(self, request, **kwargs):
-        if not enabled():
+        """A sign-in only on Flock's callback page, after it checked the state (and with the
+        nonce it kept). Django asks every backend on every authenticate() call: the library
+        alone would exchange any `?code=…&state=…` it finds in the query, so a password sign-in
+        with those in its URL would become a code exchange without the state and nonce checks,
+        and its refusal would escape authenticate() uncounted by axes. Which page the request
+        is for is the robust test: it does not depend on what credentials a caller passes."""
+        if not enabled() or request is None or kwargs.get("nonce") is None:
+            return None
+        match = getattr(request, "resolver_match", None)
+        if match is None or match.view_name != CALLBACK_URL_NAME:
             return None
         return super().authenticate(request, **kwargs)
+
+    def get_user(self, user_id):
+        """The session's user while the account is active, as ModelBackend does: deactivating an
+        account ends its company sign-in sessions too."""
+        user = super().get_user(user_id)
+        return user if user is not None and user.is_active else None
 
     def get_token(self, payload):
         try:

@@ -208,6 +208,12 @@ if OIDC_OP_ISSUER:
         )
     if not DEBUG and not OIDC_OP_ISSUER.startswith("https://"):
         raise ImproperlyConfigured("OIDC_OP_ISSUER must be an https:// URL when DEBUG is false.")
+    if not OIDC_ALLOWED_EMAIL_DOMAINS:
+        # A public provider (any Google account, say) would otherwise let the whole world in.
+        raise ImproperlyConfigured(
+            "OIDC_ALLOWED_EMAIL_DOMAINS must be set with OIDC_OP_ISSUER: the company's e-mail "
+            "domains (comma-separated, e.g. acme.example) whose addresses may sign in."
+        )
     AUTHENTICATION_BACKENDS.append("annotation.oidc.OIDCBackend")
 if not FLOCK_PASSWORD_SIGN_IN:
     if not OIDC_OP_ISSUER:

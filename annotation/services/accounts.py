@@ -40,9 +40,15 @@ def profile_update(
 
 
 def signup_open() -> bool:
-    """Self-service sign-up: for FLOCK_SIGNUP_EMAIL_DOMAINS, and only where people sign in with
-    a password (with company sign-in only, the identity provider makes the accounts)."""
-    return bool(settings.FLOCK_SIGNUP_EMAIL_DOMAINS) and settings.FLOCK_PASSWORD_SIGN_IN
+    """Self-service sign-up: for FLOCK_SIGNUP_EMAIL_DOMAINS, only where people sign in with a
+    password, and never with company sign-in on (OIDC_OP_ISSUER): the identity provider makes
+    the accounts then, and a sign-up with a colleague's address would leave an unconfirmed
+    account in the way of the colleague's company sign-in."""
+    return (
+        bool(settings.FLOCK_SIGNUP_EMAIL_DOMAINS)
+        and settings.FLOCK_PASSWORD_SIGN_IN
+        and not settings.OIDC_OP_ISSUER
+    )
 
 
 def signup_email_allowed(*, email: str) -> bool:
@@ -124,7 +130,7 @@ def user_sign_up(
                 owners = list(User.objects.filter(email__iexact=email).order_by("pk"))
                 if owners:
                     break
-                chosen = _username_free(username)
+                chosen = username_free(username)
                 user = User.objects.create_user(
                     username=chosen, email=email, password=password, is_active=False
                 )
@@ -144,7 +150,7 @@ def user_sign_up(
     return None
 
 
-def _username_free(wanted: str) -> str:
+def username_free(wanted: str) -> str:
     """`wanted`, or the first "<wanted>N" nobody has (usernames compare case-insensitively)."""
     for suffix in ["", *range(2, _USERNAME_SUFFIXES + 2)]:
         candidate = f"{wanted[: 150 - len(str(suffix))]}{suffix}"

@@ -15,6 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import IntegrityError, transaction
 
 from annotation.models import Profile, Team
+from annotation.services.accounts import username_free
 from config.errors import ActionForbidden
 
 User = get_user_model()
@@ -72,14 +73,10 @@ def oidc_email_check(*, claims: Mapping) -> str:
         )
     email = User.objects.normalize_email(email.strip())
     if claims.get("email_verified") in (False, "false"):
-        raise SignInRefused(
-            f"Your e-mail address {email} is not verified at your company account yet. Verify it "
-            "there, then sign in again.",
-            reason="email_unverified",
-        )
+        raise _unverified(email=email)
     domain = email.rpartition("@")[2].lower()
-    allowed = settings.OIDC_ALLOWED_EMAIL_DOMAINS
-    if allowed and domain not in allowed:
+    allowed = settings.OIDC_ALLOWED_EMAIL_DOMAINS  # required with company sign-in (settings)
+    if domain not in allowed:
         listed = ", ".join("@" + d for d in allowed)
         raise SignInRefused(
             f"Accounts with an @{domain} address may not sign in here. Sign in with your company "
@@ -89,38 +86,113 @@ def oidc_email_check(*, claims: Mapping) -> str:
     return email
 
 
+def _unverified(*, email: str) -> SignInRefused:
+    return SignInRefused(
+        f"Your e-mail address {email} is not verified at your company account yet. Verify it "
+        "there, then sign in again.",
+        reason="email_unverified",
+    )
+
+
+def oidc_identity(*, claims: Mapping) -> str:
+    """Who the provider says this is, for good, as "<issuer>|<sub>" (an address can change
+    hands, the subject never does). The subject is the verified ID token's."""
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        raise SignInRefused(
+            "The sign-in answer from your company account is missing details Flock needs.",
+            reason="incomplete_token",
+            status_code=400,
+        )
+    return f"{settings.OIDC_OP_ISSUER}|{sub}"
+
+
 def oidc_user_sign_in(*, claims: Mapping) -> AbstractBaseUser:
     """The account for a person the identity provider vouched for, made or brought up to date.
 
-    The account is found by e-mail address (an account made with a password before company
-    sign-in is the same person's). A first sign-in makes the account, without a usable password,
-    and its profile; every sign-in sets the display name, team and roles from the claims, so
-    that someone the provider moved out of a group loses its role now. An account an
-    administrator deactivated stays out, unchanged.
+    The account is found by the provider's identity (issuer and subject) first, and its address
+    follows the provider's unless another account has that address. Otherwise by e-mail address
+    (an account made with a password before company sign-in is the same person's), which links
+    it to the identity: only when the provider says the address is verified, if it says
+    anything about that, and never when the account is linked to another identity already (an
+    address the company gave someone new does not inherit the old owner's account). Otherwise a
+    new account is made, without a usable password, with its profile.
+
+    Every sign-in sets the display name, team and roles from the claims, so that someone the
+    provider moved out of a group loses its role now. An account an administrator deactivated
+    stays out, unchanged.
     """
     email = oidc_email_check(claims=claims)
+    identity = oidc_identity(claims=claims)
     with transaction.atomic():
-        matches = list(User.objects.select_for_update().filter(email__iexact=email)[:2])
-        if len(matches) > 1:
-            raise SignInRefused(
-                f"More than one Flock account has the address {email}, so Flock cannot tell which "
-                "is yours. Ask an administrator to merge them.",
-                reason="email_ambiguous",
-            )
-        user = matches[0] if matches else _user_create(email=email, claims=claims)
+        user = _user_by_identity(identity=identity)
+        if user is None:
+            user = _user_by_email(email=email, identity=identity, claims=claims)
+        if user is None:
+            user = _user_create(email=email, claims=claims)
         if not user.is_active:
             raise SignInRefused(
                 "Your Flock account has been switched off by an administrator. Ask them if you "
                 "think this is a mistake.",
                 reason="inactive",
             )
-        _profile_sync(user=user, claims=claims)
+        _email_sync(user=user, email=email)
+        _profile_sync(user=user, claims=claims, identity=identity)
         _roles_sync(user=user, groups=claim_groups(claims))
     return user
 
 
+def _user_by_identity(*, identity: str) -> AbstractBaseUser | None:
+    profile = Profile.objects.filter(oidc_identity=identity).only("user_id").first()
+    if profile is None:
+        return None
+    return User.objects.select_for_update().get(pk=profile.user_id)
+
+
+def _user_by_email(*, email: str, identity: str, claims: Mapping) -> AbstractBaseUser | None:
+    matches = list(User.objects.select_for_update().filter(email__iexact=email)[:2])
+    if len(matches) > 1:
+        raise SignInRefused(
+            f"More than one Flock account has the address {email}, so Flock cannot tell which "
+            "is yours. Ask an administrator to merge them.",
+            reason="email_ambiguous",
+        )
+    if not matches:
+        return None
+    user = matches[0]
+    linked = Profile.objects.filter(user=user).values_list("oidc_identity", flat=True).first()
+    if linked and linked != identity:
+        raise _identity_conflict(email=email)
+    # Providers that never send email_verified are trusted as before (the domain check stands);
+    # one that sends it must say true before an existing account becomes this identity's.
+    if "email_verified" in claims and claims["email_verified"] not in (True, "true"):
+        raise _unverified(email=email)
+    return user
+
+
+def _identity_conflict(*, email: str) -> SignInRefused:
+    return SignInRefused(
+        f"The address {email} belongs to another company account in Flock, so Flock did not "
+        "sign you in to it. Ask an administrator.",
+        reason="identity_conflict",
+    )
+
+
+def _email_sync(*, user: AbstractBaseUser, email: str) -> None:
+    """The provider's address, unless another account has it (then the account keeps its own)."""
+    if user.email == email or User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+        return
+    user.email = email
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email"])
+    except IntegrityError:
+        # Another account took the address meanwhile (a unique address constraint).
+        user.refresh_from_db(fields=["email"])
+
+
 def _user_create(*, email: str, claims: Mapping) -> AbstractBaseUser:
-    username = _username_free(_username_wanted(email=email, claims=claims))
+    username = username_free(_username_wanted(email=email, claims=claims))
     try:
         with transaction.atomic():
             # No password: this person signs in through the provider only.
@@ -144,17 +216,14 @@ def _username_wanted(*, email: str, claims: Mapping) -> str:
     return wanted or "user"
 
 
-def _username_free(wanted: str) -> str:
-    candidate, n = wanted, 1
-    while User.objects.filter(username__iexact=candidate).exists():
-        n += 1
-        candidate = f"{wanted}-{n}"
-    return candidate
-
-
-def _profile_sync(*, user: AbstractBaseUser, claims: Mapping) -> None:
+def _profile_sync(*, user: AbstractBaseUser, claims: Mapping, identity: str) -> None:
     profile, _ = Profile.objects.get_or_create(user=user)
     changed = []
+    if profile.oidc_identity != identity:
+        if profile.oidc_identity:  # linked meanwhile by a sign-in of another identity
+            raise _identity_conflict(email=user.email)
+        profile.oidc_identity = identity
+        changed.append("oidc_identity")
     name = claim(claims, settings.OIDC_CLAIM_DISPLAY_NAME)
     if isinstance(name, str) and name.strip()[:_NAME_MAX] != profile.display_name:
         profile.display_name = name.strip()[:_NAME_MAX]

@@ -48,7 +48,12 @@ def signup_open() -> bool:
 
 def sign_up(request):
     if not signup_open():
-        return render(request, "accounts/sign_up_closed.html", status=404)
+        return render(
+            request,
+            "accounts/sign_up_closed.html",
+            {"oidc_provider": settings.OIDC_PROVIDER_NAME if oidc.enabled() else None},
+            status=404,
+        )
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -3,13 +3,15 @@
 mozilla-django-oidc's views, with the provider's authorization endpoint discovered when needed,
 and every refusal (a stale or forged state, a token for another application, an expired one, an
 address outside the allowed domains, a deactivated account) shown as a page that says what went
-wrong, never a bare 400 or 500.
+wrong, never a bare 400 or 500. A refusal counts as a failed sign-in from the client's address
+(django-axes, annotation/throttle.py), unless it is Flock's or the provider's trouble (a 502).
 """
 
 import logging
 
 from django.conf import settings
 from django.contrib import auth
+from django.contrib.auth.signals import user_login_failed
 from django.http import Http404
 from django.shortcuts import render
 from django.views.generic import View
@@ -65,6 +67,13 @@ class OIDCCallbackView(OIDCAuthenticationCallbackView):
             return self._sign_in(request)
         except SignInRefused as refusal:
             logger.warning("company sign-in refused: %s", refusal.reason)
+            if refusal.reason != "failed" and refusal.status_code < 500:
+                # "failed" follows an authenticate() that answered None, which Django counted
+                # already; a refusal raised inside it escaped before Django could. Without a
+                # username, axes counts it for the address only.
+                user_login_failed.send(
+                    sender=__name__, credentials={"oidc_refusal": refusal.reason}, request=request
+                )
             return refused(request, refusal)
 
     def _sign_in(self, request):

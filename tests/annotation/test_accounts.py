@@ -268,11 +268,9 @@ def test_a_username_taken_between_the_check_and_the_insert_makes_sign_up_look_ag
     from annotation.services import accounts
 
     UserFactory(username="erin", email="erin.first@acme.example")
-    real = accounts._username_free
+    real = accounts.username_free
     stale = iter(["erin"])  # what a check made just before the other sign-up committed saw
-    monkeypatch.setattr(
-        accounts, "_username_free", lambda wanted: next(stale, None) or real(wanted)
-    )
+    monkeypatch.setattr(accounts, "username_free", lambda wanted: next(stale, None) or real(wanted))
     made = services.user_sign_up(
         username="erin",
         email="erin.second@acme.example",

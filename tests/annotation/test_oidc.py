@@ -13,14 +13,17 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 import pytest
 import requests
+from axes.models import AccessAttempt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from annotation import oidc
 from annotation.models import Profile, Team
+from annotation.services import signup_open
 from annotation.services.oidc import SignInRefused, claim_groups, oidc_user_sign_in
 from tests.factories import PASSWORD, UserFactory
 from tests.oidc_provider import SCIENTIST_GROUP, STAFF_GROUP
@@ -79,6 +82,7 @@ def test_first_sign_in_makes_the_account_profile_and_roles(client, oidc_settings
     assert alice.is_staff and scientist(alice)
     profile = Profile.objects.get(user=alice)
     assert profile.display_name == "Alice Adams"
+    assert profile.oidc_identity == f"{oidc_provider.issuer}|alice-sub-1"
     assert profile.team.name == "Legal"
     assert client.get(reverse("annotation:moderation")).status_code == 200
 
@@ -332,18 +336,28 @@ def test_with_password_sign_in_off_company_sign_in_works(client, passwords_off, 
 
 # --- the rules, without the provider -------------------------------------------------------
 
+ISSUER = "https://sso.acme.example"
 
-def test_usernames_are_made_unique(settings):
-    settings.OIDC_ALLOWED_EMAIL_DOMAINS = []
+
+@pytest.fixture
+def company(settings):
+    """Company sign-in's settings for the rules alone (no provider is called)."""
+    settings.OIDC_OP_ISSUER = ISSUER
+    settings.OIDC_ALLOWED_EMAIL_DOMAINS = ["acme.example"]
+    return settings
+
+
+def test_usernames_are_made_unique_as_sign_up_makes_them(company):
     UserFactory(username="alice", email="alice@elsewhere.example")
     second = oidc_user_sign_in(claims={"sub": "2", "email": "alice@acme.example"})
     third = oidc_user_sign_in(
         claims={"sub": "3", "email": "a3@acme.example", "preferred_username": "Alice"}
     )
-    assert (second.username, third.username) == ("alice-2", "Alice-3")
+    assert (second.username, third.username) == ("alice2", "Alice3")
 
 
-def test_roles_the_provider_does_not_manage_stay_with_the_admin(settings):
+def test_roles_the_provider_does_not_manage_stay_with_the_admin(company):
+    settings = company
     settings.OIDC_STAFF_GROUPS = []
     settings.OIDC_DATA_SCIENTIST_GROUPS = []
     carol = UserFactory(username="carol", email="carol@acme.example", is_staff=True)
@@ -352,7 +366,8 @@ def test_roles_the_provider_does_not_manage_stay_with_the_admin(settings):
     assert carol.is_staff
 
 
-def test_a_superuser_keeps_staff(settings):
+def test_a_superuser_keeps_staff(company):
+    settings = company
     settings.OIDC_STAFF_GROUPS = [STAFF_GROUP]
     root = UserFactory(username="root", email="root@acme.example", is_superuser=True, is_staff=True)
     oidc_user_sign_in(claims={"sub": "r", "email": "root@acme.example"})
@@ -368,25 +383,29 @@ def test_nested_and_namespaced_group_claims(settings):
     assert claim_groups({"https://acme.example/groups": 7}) == set()
 
 
-def test_no_team_claim_means_no_team(settings):
-    settings.OIDC_CLAIM_TEAM = "department"
-    user = oidc_user_sign_in(claims={"email": "erin@acme.example", "department": "Legal"})
+def test_no_team_claim_means_no_team(company):
+    company.OIDC_CLAIM_TEAM = "department"
+    user = oidc_user_sign_in(
+        claims={"sub": "e", "email": "erin@acme.example", "department": "Legal"}
+    )
     assert user.profile.team == Team.objects.get(name="Legal")
-    oidc_user_sign_in(claims={"email": "erin@acme.example"})
+    oidc_user_sign_in(claims={"sub": "e", "email": "erin@acme.example"})
     assert Profile.objects.get(user=user).team is None
 
 
-def test_an_address_is_required(settings):
+def test_an_address_is_required(company):
     with pytest.raises(SignInRefused) as refusal:
         oidc_user_sign_in(claims={"sub": "x", "preferred_username": "x"})
     assert refusal.value.reason == "email_missing"
     assert not User.objects.exists()
 
 
-def test_the_data_scientists_group_is_made_when_needed(settings):
-    settings.OIDC_DATA_SCIENTIST_GROUPS = [SCIENTIST_GROUP]
+def test_the_data_scientists_group_is_made_when_needed(company):
+    company.OIDC_DATA_SCIENTIST_GROUPS = [SCIENTIST_GROUP]
     Group.objects.filter(name="data-scientists").delete()
-    user = oidc_user_sign_in(claims={"email": "dana@acme.example", "groups": [SCIENTIST_GROUP]})
+    user = oidc_user_sign_in(
+        claims={"sub": "d", "email": "dana@acme.example", "groups": [SCIENTIST_GROUP]}
+    )
     assert scientist(user)
 
 
@@ -435,6 +454,7 @@ COMPANY = {
     "OIDC_OP_ISSUER": "https://sso.acme.example",
     "OIDC_RP_CLIENT_ID": "flock",
     "OIDC_RP_CLIENT_SECRET": "s3cret",
+    "OIDC_ALLOWED_EMAIL_DOMAINS": "acme.example",
 }
 
 
@@ -466,3 +486,232 @@ def test_company_sign_in_settings_that_cannot_work_stop_the_start():
         ALLOWED_HOSTS="flock.acme.example",
     )
     assert "OIDC_OP_ISSUER must be an https:// URL" in plain.stderr
+    anyone = _run(PRINT_BACKENDS, **{**COMPANY, "OIDC_ALLOWED_EMAIL_DOMAINS": ""})
+    assert anyone.returncode != 0
+    assert "OIDC_ALLOWED_EMAIL_DOMAINS must be set with OIDC_OP_ISSUER" in anyone.stderr
+
+
+# --- a password sign-in is never a company sign-in -------------------------------------------
+
+
+@pytest.fixture
+def token_exchanges(monkeypatch):
+    """Every code Flock sends the provider's token endpoint (the real exchange still happens)."""
+    sent = []
+    real = oidc.OIDCBackend.get_token
+
+    def spy(self, payload):
+        sent.append(payload)
+        return real(self, payload)
+
+    monkeypatch.setattr(oidc.OIDCBackend, "get_token", spy)
+    return sent
+
+
+@pytest.mark.parametrize(
+    ("path", "failed"),
+    [("/accounts/sign-in/", 200), ("/admin/login/", 200), ("/api/v1/auth/token/", 400)],
+)
+def test_a_wrong_password_with_a_code_in_the_query_is_counted_and_never_sent_to_the_provider(
+    client, oidc_settings, oidc_provider, alice, token_exchanges, path, failed
+):
+    """`?code=x&state=y` on a password sign-in must not make it a company sign-in: that skipped
+    the state and nonce checks, answered 500 (or an uncounted 400) and escaped the lockout."""
+    oidc_settings.AXES_FAILURE_LIMIT = 5
+    url = f"{path}?code=made-up&state=made-up"
+    wrong = {"username": "alice", "password": "wrong-password"}
+
+    def attempt():
+        if path.startswith("/api/"):
+            return client.post(url, wrong, content_type="application/json")
+        return client.post(url, wrong)
+
+    for _ in range(4):
+        assert attempt().status_code == failed
+    assert AccessAttempt.objects.get(username="alice").failures_since_start == 4
+    assert attempt().status_code == 429
+    assert token_exchanges == []
+    assert "_auth_user_id" not in client.session
+
+
+def test_only_the_callback_exchanges_a_code(rf, oidc_settings, oidc_provider, token_exchanges):
+    elsewhere = rf.get("/entries/?code=made-up&state=made-up")
+    elsewhere.session = {}
+    assert oidc.OIDCBackend().authenticate(elsewhere, nonce="n", code_verifier="v") is None
+    assert token_exchanges == []
+
+
+# --- sign-up, identities and sessions ----------------------------------------------------------
+
+
+def test_with_company_sign_in_on_self_service_sign_up_is_closed(client, oidc_settings):
+    """Otherwise anyone could sign up with a colleague's address first, and the inactive,
+    never-confirmed account would keep the colleague out of company sign-in."""
+    oidc_settings.FLOCK_SIGNUP_EMAIL_DOMAINS = ["acme.example"]
+    assert oidc_settings.FLOCK_PASSWORD_SIGN_IN
+    assert not signup_open()
+    assert "Sign up with your company e-mail" not in client.get(reverse("login")).content.decode()
+    closed = client.get(reverse("signup"))
+    assert closed.status_code == 404
+    assert closed.templates[0].name == "accounts/sign_up_closed.html"
+    assert reverse("oidc_authentication_init") in closed.content.decode()
+    posted = client.post(
+        reverse("signup"),
+        {"username": "eve", "email": "alice@acme.example", "password": "a long passphrase 42"},
+    )
+    assert posted.status_code == 404
+    assert not User.objects.exists()
+
+
+def test_a_deactivated_account_loses_its_company_sign_in_session(
+    client, oidc_settings, oidc_provider
+):
+    oidc_provider.user("alice-sub-13", **ALICE)
+    sign_in(client, oidc_provider, "alice-sub-13")
+    assert client.session["_auth_user_backend"] == "annotation.oidc.OIDCBackend"
+    assert client.get(reverse("annotation:moderation")).status_code == 200
+
+    User.objects.filter(email="alice@acme.example").update(is_active=False)
+
+    assert client.get(reverse("annotation:moderation")).status_code == 302  # to sign-in
+    assert client.get(reverse("profile")).status_code == 302
+
+
+def test_a_returning_person_is_found_by_identity_and_the_address_follows_the_provider(
+    client, oidc_settings, oidc_provider
+):
+    oidc_provider.user("alice-sub-14", **ALICE)
+    sign_in(client, oidc_provider, "alice-sub-14")
+    client.post(reverse("logout"))
+    alice = User.objects.get(email="alice@acme.example")
+
+    oidc_provider.user("alice-sub-14", **{**ALICE, "email": "alice.brown@acme.example"})
+    sign_in(client, oidc_provider, "alice-sub-14")
+
+    assert int(client.session["_auth_user_id"]) == alice.pk
+    alice.refresh_from_db()
+    assert alice.email == "alice.brown@acme.example"
+    assert User.objects.count() == 1
+
+
+def test_a_reassigned_address_does_not_inherit_the_old_account(
+    client, oidc_settings, oidc_provider
+):
+    oidc_provider.user("alice-sub-15", **ALICE)
+    sign_in(client, oidc_provider, "alice-sub-15")
+    client.post(reverse("logout"))
+    # Alice left; the company gives her address to a newcomer with another subject.
+    oidc_provider.user("newcomer-sub", **{**ALICE, "name": "Alice Newcomer"})
+
+    response = sign_in(client, oidc_provider, "newcomer-sub")
+
+    assert_refused(
+        response,
+        403,
+        "identity_conflict",
+        "belongs to another company account in Flock",
+    )
+    old = User.objects.get(email="alice@acme.example")
+    assert old.profile.oidc_identity == f"{oidc_provider.issuer}|alice-sub-15"
+    assert old.profile.display_name == "Alice Adams"
+
+
+def test_the_address_stays_when_another_account_has_it(company):
+    first = oidc_user_sign_in(claims={"sub": "s1", "email": "erin@acme.example"})
+    UserFactory(username="frank", email="frank@acme.example")
+
+    again = oidc_user_sign_in(claims={"sub": "s1", "email": "frank@acme.example"})
+
+    assert again.pk == first.pk
+    again.refresh_from_db()
+    assert again.email == "erin@acme.example"
+
+
+@pytest.mark.parametrize(
+    ("verified", "linked"),
+    [("absent", True), (True, True), ("true", True), (None, False), ("yes", False)],
+)
+def test_an_existing_account_is_linked_by_address_only_if_it_is_verified(company, verified, linked):
+    """Providers that never send email_verified are trusted as before; one that sends it must
+    say true before an account made with a password becomes the company account's."""
+    existing = UserFactory(username="gina", email="gina@acme.example")
+    claims = {"sub": "g", "email": "gina@acme.example"}
+    if verified != "absent":
+        claims["email_verified"] = verified
+    if linked:
+        assert oidc_user_sign_in(claims=claims).pk == existing.pk
+        assert Profile.objects.get(user=existing).oidc_identity == f"{ISSUER}|g"
+    else:
+        with pytest.raises(SignInRefused) as refusal:
+            oidc_user_sign_in(claims=claims)
+        assert refusal.value.reason == "email_unverified"
+        assert not Profile.objects.filter(user=existing).exclude(oidc_identity="").exists()
+
+
+def test_a_subject_is_required(company):
+    with pytest.raises(SignInRefused) as refusal:
+        oidc_user_sign_in(claims={"email": "hana@acme.example"})
+    assert refusal.value.reason == "incomplete_token"
+    assert not User.objects.exists()
+
+
+def test_one_identity_belongs_to_one_profile():
+    one, two, three = UserFactory.create_batch(3)
+    Profile.objects.create(user=one, oidc_identity=f"{ISSUER}|x")
+    Profile.objects.create(user=two)
+    Profile.objects.create(user=three)  # many profiles without an identity
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Profile.objects.filter(user=two).update(oidc_identity=f"{ISSUER}|x")
+
+
+# --- refused company sign-ins count for their address ----------------------------------------
+
+
+def test_refused_company_sign_ins_end_in_the_lockout_for_that_address(
+    client, oidc_settings, oidc_provider
+):
+    """The provider signs its tokens with the real clock, so the clock is not set here; the
+    counts do not depend on the date."""
+    oidc_settings.AXES_FAILURE_LIMIT = 5
+    oidc_settings.FLOCK_SIGN_IN_ADDRESS_FAILURE_LIMIT = 3
+    oidc_provider.user("mallory", **{**ALICE, "email": "mallory@gmail.example"})
+    oidc_provider.user("ann-sub", **{**ALICE, "email": "ann@acme.example"})
+
+    for _ in range(2):
+        assert_refused(sign_in(client, oidc_provider, "mallory"), 403, "email_domain", "@gmail")
+    assert AccessAttempt.objects.get(username=None).failures_since_start == 2
+    locked = sign_in(client, oidc_provider, "mallory")
+    assert locked.status_code == 429
+    assert "Too many failed sign-ins" in locked.content.decode()
+
+    # Locked out: even a company account that would be let in gets the lockout answer.
+    answer = sign_in(client, oidc_provider, "ann-sub")
+    assert answer.status_code == 429 and answer["Retry-After"] == "900"
+    assert "_auth_user_id" not in client.session
+    assert not User.objects.exists()
+
+
+def test_an_address_locked_out_by_passwords_gets_the_lockout_answer_at_the_callback(
+    client, oidc_settings, oidc_provider, token_exchanges
+):
+    oidc_settings.FLOCK_SIGN_IN_ADDRESS_FAILURE_LIMIT = 3
+    for n in range(3):
+        client.post(reverse("login"), {"username": f"guess{n}", "password": "x"})
+    oidc_provider.user("alice-sub-16", **ALICE)
+
+    answer = sign_in(client, oidc_provider, "alice-sub-16")
+
+    assert answer.status_code == 429
+    assert token_exchanges == []
+    assert not User.objects.exists()
+
+
+def test_the_provider_being_down_is_not_counted_against_the_address(client, oidc_settings):
+    """Flock's or the provider's trouble (a 502 page) is nobody's failed sign-in."""
+    oidc_settings.OIDC_OP_ISSUER = "http://127.0.0.1:9"
+    session = client.session
+    session["oidc_states"] = {"s": {"nonce": "n", "code_verifier": "v"}}
+    session.save()
+    response = client.get(reverse("oidc_authentication_callback"), {"code": "c", "state": "s"})
+    assert_refused(response, 502, "provider_unreachable", "could not reach")
+    assert not AccessAttempt.objects.exists()
