@@ -4,6 +4,8 @@ The Content-Security-Policy itself is Django's (django.middleware.csp, configure
 in settings.py); this module adds what Django has no setting for.
 """
 
+from importlib import import_module
+
 from django.conf import settings
 from django.utils.cache import add_never_cache_headers
 from django.utils.csp import CSP
@@ -75,13 +77,18 @@ class RefuseNulMiddleware:
     request.POST or request.GET straight (a category slug, a source URL, a snapshot's request
     key, a flag's note) raised a DataError, a 500. Forms refuse NUL themselves; this is the one
     place that refuses it for everything else. JSON bodies are checked by the API's parser
-    (config.api.JSONParser).
+    (config.api.JSONParser). A session cookie holding one is no session.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        if NUL in request.COOKIES.get(settings.SESSION_COOKIE_NAME, ""):
+            # Django unquotes "\000" in a cookie into a NUL, which PostgreSQL refuses in the
+            # session look-up: such a browser has no session (and SessionMiddleware then deletes
+            # the cookie, as it does an empty session's).
+            request.session = import_module(settings.SESSION_ENGINE).SessionStore(None)
         if _holds_nul(request):
             return bad_request_page(
                 request,

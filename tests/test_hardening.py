@@ -182,6 +182,16 @@ def test_nul_in_page_fields_is_a_clear_400(seeded, client, alice, carol, dana, a
 
 
 @pytest.mark.django_db
+@pytest.mark.django_db
+def test_a_session_cookie_holding_nul_is_no_session_and_no_500(client):
+    """Django unquotes "\\000" in a cookie into a NUL character, which PostgreSQL refuses in the
+    session look-up (a DataError, a 500 on every page); such a browser has no session."""
+    cookie = {"HTTP_COOKIE": 'sessionid="\\000abcdefgh"'}  # as a browser sends it
+    response = client.get("/write/", **cookie)
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/sign-in/")
+    assert client.get("/api/v1/me/", **cookie).status_code == 401
+
+
 def test_nul_in_the_path_or_query_is_a_400_json_under_api(client, alice):
     client.force_login(alice)
     for url in ["/entries/?status=%00", "/write/open%00qa/", "/leaderboard/?scope%00=x"]:
