@@ -20,6 +20,8 @@ from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from config.views import is_api
+
 
 class FailureHandler(AxesDatabaseHandler):
     """Axes' database handler with a limit of its own for a client address.
@@ -86,7 +88,7 @@ def lockout_response(
     elsewhere, 429 with Retry-After either way."""
     seconds = int(get_cool_off(request).total_seconds())
     message = lockout_message(request)
-    if request.path_info.startswith("/api/"):
+    if is_api(request):
         response = JsonResponse(
             {"detail": message, "code": "locked_out", "retry_after": seconds}, status=429
         )

@@ -40,6 +40,13 @@ class TokenApi(APIView):
             200: TokenSerializer,
             400: OpenApiResponse(description="Wrong username or password, or a bad field."),
             403: OpenApiResponse(ErrorSerializer, description="Password sign-in is off."),
+            429: OpenApiResponse(
+                ErrorSerializer,
+                description=(
+                    "Too many failed sign-ins for this username or from this address: wait "
+                    "`retry_after` seconds (also in the Retry-After header)."
+                ),
+            ),
         },
         summary="Sign in with a password: a new token, its key shown once",
     )

@@ -112,10 +112,17 @@ def _clean_review(
     return rating, reasons, comment
 
 
+def _fix_changed(entry: Entry, fix_values: dict | None) -> dict[str, str]:
+    """What a fix changes in the entry's text: its text fields that differ from the entry's once
+    normalised. The page sends only what the reviewer edited, the API every field it was given;
+    both mean this."""
+    changes = normalize_fields({k: v for k, v in (fix_values or {}).items() if k in TEXT_FIELDS})
+    return {k: v for k, v in changes.items() if getattr(entry, k) != v}
+
+
 def _apply_fix(entry: Entry, reviewer: AbstractBaseUser, fix_values: dict):
     """Store a reviewer's corrections as a revision by the reviewer; None when nothing changed."""
-    changes = normalize_fields({k: v for k, v in fix_values.items() if k in TEXT_FIELDS})
-    changed = {k: v for k, v in changes.items() if getattr(entry, k) != v}
+    changed = _fix_changed(entry, fix_values)
     if not changed:
         return None
     errors = fix_errors(before={name: getattr(entry, name) for name in changed}, after=changed)
@@ -150,7 +157,7 @@ def review_record(
     `seen_revision` is the revision the reviewer was shown: a fix made on an older text than
     the entry's now (another reviewer fixed it meanwhile) is refused rather than undoing theirs.
     """
-    fix_values = {k: v for k, v in (fix_values or {}).items() if k in TEXT_FIELDS}
+    fix_values = _fix_changed(entry, fix_values)
     rating, reasons, comment = _clean_review(
         verdict=verdict, rating=rating, reasons=reasons, comment=comment, fix_values=fix_values
     )

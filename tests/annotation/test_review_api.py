@@ -254,3 +254,14 @@ def test_listing_entries_with_reviews_costs_the_same_few_queries_however_many(
     assert (len(few), len(many)) == (3, 15)
     assert all(len(e["reviews"]) == 2 and e["decision"]["outcome"] == "accepted" for e in many)
     assert all(any(r["fix"] for r in e["reviews"]) for e in many)
+
+
+def test_unchanged_text_sent_with_a_review_is_no_fix_and_needs_no_agreement(bob_api, alice, bob):
+    """The API passes every text field it is given; like the page, only a change is a fix."""
+    entry = handed_to(submitted(alice), bob)
+    response = bob_api.post(
+        f"/api/v1/entries/{entry.pk}/reviews/",
+        {"verdict": "reject", "rating": 2, "reasons": ["other"], "response": entry.response},
+        format="json",
+    )
+    assert response.status_code == 201 and response.json()["fixed"] is False

@@ -8,7 +8,7 @@ Carol included. Personal data in a flag's evidence is masked wherever it is show
 import pytest
 
 from annotation import selectors, services
-from annotation.models import EntryStatus, Flag, FlagKind
+from annotation.models import Decision, EntryStatus, Flag, FlagKind
 from quality import services as quality
 from tests.factories import UserFactory, submitted
 
@@ -181,6 +181,14 @@ def test_the_admin_masks_evidence_and_keeps_others_drafts_out(client, decided, d
     assert client.get(f"/admin/annotation/entry/{draft.pk}/change/").status_code == 302
     draft_flag = Flag.objects.get(entry=draft, kind=FlagKind.PERSONAL_DATA)
     assert client.get(f"/admin/annotation/flag/{draft_flag.pk}/change/").status_code == 302
+    # A decision names its entry by its current instruction: a reopened draft's too, so the
+    # decisions of entries back in their author's hands stay out as well.
+    draft_decision = Decision.objects.get(entry=draft)
+    decisions = client.get("/admin/annotation/decision/").content.decode()
+    assert f"/admin/annotation/decision/{draft_decision.pk}/change/" not in decisions
+    assert draft.instruction[:40] not in decisions
+    decided_decision = Decision.objects.get(entry=decided)
+    assert f"/admin/annotation/decision/{decided_decision.pk}/change/" in decisions
 
 
 def test_masking_stored_flags_for_the_data_migration(decided):
