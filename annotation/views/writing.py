@@ -1,5 +1,6 @@
 """The writing flow: pick a category, write with autosave, submit, and "My entries"."""
 
+from contextlib import suppress
 from functools import wraps
 from urllib.parse import urlencode
 from uuid import uuid4
@@ -7,16 +8,17 @@ from uuid import uuid4
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from annotation import selectors, services
-from annotation.forms import EntryForm
+from annotation.forms import EntryForm, EntryListFilterForm
 from annotation.lookups import category_or_404, own_entry_or_404
-from annotation.models import Entry, EntryStatus
+from annotation.models import Category, Entry, EntryStatus
 from annotation.text import ENTRY_FIELDS, citation_markers, validate_submission
 from config.errors import ActionForbidden, DomainError, StateConflict
 
@@ -47,9 +49,29 @@ def _render_write(request, form: EntryForm, entry: Entry | None, status: int = 2
     )
 
 
+DRAFTS_OFFERED = 10
+
+
 @login_required
 def entry_new(request, slug: str):
+    """A new entry's form; when the writer has unfinished drafts in the category, first a page
+    offering them, with "start a new one" (?new=1) leading to the form. No draft is made until
+    the first keystroke (the page's draft_key, entry_save_draft)."""
     category = category_or_404(slug)
+    if "new" not in request.GET:
+        drafts = selectors.entry_drafts_in_category(author=request.user, category=category)
+        offered = list(drafts[: DRAFTS_OFFERED + 1])
+        if offered:
+            more = len(offered) > DRAFTS_OFFERED
+            return render(
+                request,
+                "annotation/drafts_offer.html",
+                {
+                    "category": category,
+                    "drafts": offered[:DRAFTS_OFFERED],
+                    "draft_count": drafts.count() if more else len(offered),
+                },
+            )
     form = EntryForm(category=category, initial={"category": category.slug, "draft_key": uuid4()})
     return _render_write(request, form, entry=None)
 
@@ -185,25 +207,46 @@ def entry_submit(request):
         messages.error(request, exc.message)
         return redirect("annotation:entry_detail", entry_id=entry.pk)
     messages.success(request, f"Entry #{entry.pk} is submitted for peer review. Thank you!")
-    return redirect(f"{reverse('annotation:entry_list')}?status={EntryStatus.SUBMITTED}")
+    # The list of submitted entries, offering to write another in the same category.
+    query = urlencode({"status": EntryStatus.SUBMITTED, "written_in": entry.category.slug})
+    return redirect(f"{reverse('annotation:entry_list')}?{query}")
 
 
 # --- My entries ------------------------------------------------------------------------------
 
 
+ENTRIES_PER_PAGE = 25
+
+
 @login_required
 def entry_list(request):
-    status = request.GET.get("status", "")
-    if status not in EntryStatus.values:
-        status = ""
+    """My entries: paged, searchable, filtered by status and category (all in the query string).
+    A page number out of range or not a number shows the last or the first page."""
+    filter_form = EntryListFilterForm(request.GET)
+    filters = filter_form.filters()
+    entries = selectors.entry_list_for_author(author=request.user, **filters)
+    page = Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
+    counts = selectors.entry_counts_by_status(
+        author=request.user, category=filters["category"], search=filters["search"]
+    )
+    # After a submit (entry_submit): offer to write another entry in the same category.
+    write_another = None
+    if written_in := request.GET.get("written_in"):
+        with suppress(Category.DoesNotExist):
+            write_another = selectors.category_get_active(slug=written_in)
     return render(
         request,
         "annotation/entry_list.html",
         {
-            "entries": selectors.entry_list_for_author(author=request.user, status=status or None),
-            "counts": selectors.entry_counts_by_status(author=request.user),
-            "statuses": EntryStatus.choices,
-            "current_status": status,
+            "page": page,
+            "page_links": page.paginator.get_elided_page_range(page.number, on_ends=1),
+            "query": filter_form.query(),
+            "tabs": [(value, label, counts[value]) for value, label in EntryStatus.choices],
+            "total": sum(counts.values()),
+            "current_status": filters["status"] or "",
+            "filter_form": filter_form,
+            "filtered": bool(filters["category"] or filters["search"]),
+            "write_another": write_another,
         },
     )
 
@@ -230,13 +273,23 @@ _ENTRY_ACTIONS = {
     "delete": (services.entry_delete, "Draft deleted."),
 }
 
+# Actions that ask first: GET (or a POST without `confirm`) answers with the question, whose
+# button posts `confirm`; only that post acts.
+_CONFIRMED_ACTIONS = {"withdraw", "delete"}
+
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def entry_action(request, entry_id: int, action: str):
     if action not in _ENTRY_ACTIONS:
         raise Http404("No such action.")
     entry = own_entry_or_404(request.user, entry_id)
+    if action in _CONFIRMED_ACTIONS and not (
+        request.method == "POST" and request.POST.get("confirm") == "yes"
+    ):
+        return render(request, "annotation/entry_confirm.html", {"entry": entry, "action": action})
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     service, done = _ENTRY_ACTIONS[action]
     try:
         service(entry=entry, actor=request.user)

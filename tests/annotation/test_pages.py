@@ -206,7 +206,7 @@ def test_a_failed_submit_shows_errors_beside_fields_and_keeps_the_text(alice_cli
     response = alice_client.post("/entries/submit/", typed)
     assert response.status_code == 400
     page = response.content.decode()
-    assert 'id="context-error"' in page and "needs a reference passage" in page
+    assert 'id="id_context_error"' in page and "needs a reference passage" in page
     assert "When did Hubble launch?</textarea>" in page
     assert "In 1990, from memory." in page
     entry = Entry.objects.get(author=agreed)
@@ -215,7 +215,7 @@ def test_a_failed_submit_shows_errors_beside_fields_and_keeps_the_text(alice_cli
 
     # Fixing it and submitting again uses the same draft.
     response = alice_client.post("/entries/submit/", _closed_qa(entry=entry.pk))
-    assert response["Location"] == "/entries/?status=submitted"
+    assert response["Location"] == "/entries/?status=submitted&written_in=closed_qa"
     assert Entry.objects.get(author=agreed).status == EntryStatus.SUBMITTED
 
 
@@ -239,7 +239,7 @@ def test_a_response_repeating_the_instruction_is_refused_beside_the_field(alice_
     response = alice_client.post("/entries/submit/", typed)
     assert response.status_code == 400
     page = response.content.decode()
-    assert 'id="response-error"' in page and "repeats the instruction" in page
+    assert 'id="id_response_error"' in page and "repeats the instruction" in page
     assert Entry.objects.get(author=agreed).status == EntryStatus.DRAFT
 
 
@@ -258,7 +258,7 @@ def test_my_entries_lists_by_status(alice_client, alice, bob):
 def test_withdraw_and_revise_from_the_entry_page(alice_client, alice):
     entry = EntryFactory(author=alice, status=EntryStatus.SUBMITTED)
     assert b"Withdraw from review" in alice_client.get(f"/entries/{entry.pk}/").content
-    alice_client.post(f"/entries/{entry.pk}/withdraw/")
+    alice_client.post(f"/entries/{entry.pk}/withdraw/", {"confirm": "yes"})
     entry.refresh_from_db()
     assert entry.status == EntryStatus.WITHDRAWN
     response = alice_client.post(f"/entries/{entry.pk}/reopen/")
@@ -267,7 +267,7 @@ def test_withdraw_and_revise_from_the_entry_page(alice_client, alice):
     assert entry.status == EntryStatus.DRAFT
     assert alice_client.post(f"/entries/{entry.pk}/explode/").status_code == 404
     # A second withdraw of a draft is refused with a message, not an error page.
-    response = alice_client.post(f"/entries/{entry.pk}/withdraw/", follow=True)
+    response = alice_client.post(f"/entries/{entry.pk}/withdraw/", {"confirm": "yes"}, follow=True)
     assert b"cannot be withdrawn" in response.content
 
 

@@ -68,7 +68,7 @@ def test_a_new_contributor_writes_reloads_and_submits_a_closed_qa_entry(page, si
     )
 
     page.get_by_role("button", name="Submit for review").click()
-    page.wait_for_url("**/entries/?status=submitted")
+    page.wait_for_url("**/entries/?status=submitted&written_in=closed_qa")
     expect(page.get_by_text("is submitted for peer review")).to_be_visible()
     row = page.locator("table.entries tbody tr")
     expect(row).to_have_count(1)
@@ -88,7 +88,7 @@ def test_a_submit_with_the_passage_missing_shows_the_error_and_keeps_the_text(pa
     page.get_by_label("Response").fill("1990, as the passage says.")
     page.get_by_role("button", name="Submit for review").click()
 
-    expect(page.locator("#context-error")).to_contain_text("needs a reference passage")
+    expect(page.locator("#id_context_error")).to_contain_text("needs a reference passage")
     expect(page).to_have_url(re.compile(r"/entries/\d+/edit/$"))  # a reload shows the draft
     expect(page.get_by_label("Instruction")).to_have_value("What year did Hubble launch?")
     expect(page.get_by_label("Response")).to_have_value("1990, as the passage says.")
@@ -100,7 +100,7 @@ def test_a_submit_with_the_passage_missing_shows_the_error_and_keeps_the_text(pa
     page.get_by_label("Reference passage").fill(PASSAGE)
     page.get_by_label("Source URL of the passage").fill("https://en.wikipedia.org/wiki/Hubble")
     page.get_by_role("button", name="Submit for review").click()
-    page.wait_for_url("**/entries/?status=submitted")
+    page.wait_for_url("**/entries/?status=submitted&written_in=closed_qa")
     assert Entry.objects.get(author=alice).status == EntryStatus.SUBMITTED
 
 
