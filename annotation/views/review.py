@@ -54,6 +54,7 @@ def review_home(request):
             "categories": selectors.category_list_with_progress(),
             "chosen": chosen.slug if chosen else "",
             "waiting": selectors.review_queue_size(reviewer=request.user),
+            "reviewed_today": selectors.reviews_today(reviewer=request.user),
             "agreement_rate": selectors.reviewer_agreement(reviewer=request.user),
             "accept_at": settings.FLOCK_ACCEPT_APPROVALS,
             "reject_at": settings.FLOCK_REJECT_REJECTIONS,
@@ -62,6 +63,8 @@ def review_home(request):
 
 
 def _redirect_to_next(request, category: Category | None):
+    """On to the next entry of the queue (in `category`), or to /review/ saying nothing is left:
+    where Review next, a recorded review and a skip all lead."""
     entry = services.review_next(reviewer=request.user, category=category)
     if entry is None:
         where = f" in {category.name}" if category else ""
@@ -109,6 +112,7 @@ def _render_review(request, entry, form, *, decide_form=None, flag_form=None, st
             "my_review": selectors.review_get(entry=entry, reviewer=request.user),
             "fix_allowed": selectors.fix_allowed(reviewer=request.user),
             "category": entry.category,
+            "reviewed_today": selectors.reviews_today(reviewer=request.user),
         },
         status=status,
     )
@@ -146,7 +150,7 @@ def review_entry(request, entry_id: int):
         entry.refresh_from_db()
         return _render_review(request, entry, form, status=exc.status_code)
     messages.success(request, f"Thank you: your review of #{entry.pk} is recorded.")
-    return redirect("annotation:review_home")
+    return _redirect_to_next(request, _chosen_category(request))
 
 
 @login_required
