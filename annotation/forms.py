@@ -5,11 +5,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
+from annotation import selectors
 from annotation.models import (
     MAX_COMMENT_CHARS,
     MAX_DECISION_REASON_CHARS,
     MAX_URL_CHARS,
     ApiToken,
+    Category,
+    EntryStatus,
     FlagKind,
     RejectReason,
     Team,
@@ -49,7 +52,9 @@ class SignUpForm(forms.Form):
         error_messages={"invalid": "Use letters, digits and @ . + - _ only."},
     )
     email = forms.EmailField(label="Company e-mail")
-    display_name = forms.CharField(max_length=100, required=False)
+    display_name = forms.CharField(
+        max_length=100, required=False, widget=forms.TextInput(attrs={"dir": "auto"})
+    )
     team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False)
     password = forms.CharField(widget=forms.PasswordInput, strip=False)
     password_again = forms.CharField(widget=forms.PasswordInput, strip=False)
@@ -63,7 +68,10 @@ class SignUpForm(forms.Form):
 
 class ProfileForm(forms.Form):
     display_name = forms.CharField(
-        max_length=100, required=False, help_text="Shown on leaderboards; your username if empty."
+        max_length=100,
+        required=False,
+        help_text="Shown on leaderboards; your username if empty.",
+        widget=forms.TextInput(attrs={"dir": "auto"}),
     )
     team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False)
     show_on_leaderboard = forms.BooleanField(
@@ -75,6 +83,7 @@ class ApiTokenForm(forms.Form):
     name = forms.CharField(
         max_length=ApiToken._meta.get_field("name").max_length,
         help_text="What the token is for, e.g. “nightly download”.",
+        widget=forms.TextInput(attrs={"dir": "auto"}),
     )
     expires_in_days = forms.TypedChoiceField(
         label="Expires",
@@ -125,7 +134,12 @@ class EntryForm(ServiceErrorsMixin, forms.Form):
         rows = {"instruction": 4, "context": 10, "response": 8}
         for name in TEXT_FIELDS:
             self.fields[name].widget.attrs.update(
-                {"data-max-chars": limits.for_field(name), "rows": rows[name], "spellcheck": "true"}
+                {
+                    "data-max-chars": limits.for_field(name),
+                    "rows": rows[name],
+                    "spellcheck": "true",
+                    "dir": "auto",
+                }
             )
         self.fields["source_url"].widget.attrs.update(
             {"placeholder": "https://en.wikipedia.org/wiki/…", "inputmode": "url"}
@@ -147,27 +161,69 @@ class EntryForm(ServiceErrorsMixin, forms.Form):
             return None
 
 
+class KeyedChoicesMixin:
+    """A choice widget whose options each carry the key that picks them on the review page: the
+    input gets data-key (static/flock/review_keys.js reads it) and the template shows
+    `choice.data.key` beside the option. The one home of the review page's choice keys."""
+
+    def __init__(self, *args, keys: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.keys = keys
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        option["key"] = self.keys.get(str(value), "")
+        if option["key"]:
+            option["attrs"]["data-key"] = option["key"]
+        return option
+
+
+class KeyedRadioSelect(KeyedChoicesMixin, forms.RadioSelect):
+    pass
+
+
+class KeyedCheckboxSelectMultiple(KeyedChoicesMixin, forms.CheckboxSelectMultiple):
+    pass
+
+
+# A letter per reason, mnemonic and clear of the verdict keys (a, r), skip (s) and the digits.
+REASON_KEYS = {
+    RejectReason.WRONG_CATEGORY: "w",
+    RejectReason.FACTUAL_ERROR: "f",
+    RejectReason.UNCLEAR_INSTRUCTION: "u",
+    RejectReason.LOW_EFFORT: "l",
+    RejectReason.CONTEXT_PROBLEM: "c",
+    RejectReason.COPIED_OR_AI: "i",
+    RejectReason.PERSONAL_DATA: "p",
+    RejectReason.DUPLICATE: "d",
+    RejectReason.OTHER: "o",
+}
+
+
 class ReviewForm(ServiceErrorsMixin, forms.Form):
     """A review, plus optional corrected text (a typo fix goes with an approval)."""
 
     seen_revision = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    verdict = forms.ChoiceField(choices=Verdict.choices, widget=forms.RadioSelect)
+    verdict = forms.ChoiceField(
+        choices=Verdict.choices,
+        widget=KeyedRadioSelect(keys={Verdict.APPROVE: "a", Verdict.REJECT: "r"}),
+    )
     rating = forms.TypedChoiceField(
         choices=[(n, str(n)) for n in range(1, 6)],
         coerce=int,
-        widget=forms.RadioSelect,
+        widget=KeyedRadioSelect(keys={str(n): str(n) for n in range(1, 6)}),
         label="Quality (1 = poor, 5 = excellent)",
     )
     reasons = forms.MultipleChoiceField(
         choices=RejectReason.choices,
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=KeyedCheckboxSelectMultiple(keys=REASON_KEYS),
         label="Reasons (needed for a rejection)",
     )
     comment = forms.CharField(
         required=False,
         max_length=MAX_COMMENT_CHARS,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=forms.Textarea(attrs={"rows": 3, "dir": "auto"}),
         label="Comment for the author",
     )
     instruction = forms.CharField(required=False, strip=False, widget=forms.Textarea)
@@ -185,7 +241,7 @@ class ReviewForm(ServiceErrorsMixin, forms.Form):
         self.seen_text = seen_text
         rows = {"instruction": 3, "context": 6, "response": 6}
         for name in TEXT_FIELDS:
-            self.fields[name].widget.attrs["rows"] = rows[name]
+            self.fields[name].widget.attrs.update({"rows": rows[name], "dir": "auto"})
         if not entry.context:
             del self.fields["context"]
 
@@ -206,7 +262,8 @@ class DecideForm(forms.Form):
         choices=[(Verdict.APPROVE, "Accept"), (Verdict.REJECT, "Reject")], widget=forms.RadioSelect
     )
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), max_length=MAX_DECISION_REASON_CHARS
+        widget=forms.Textarea(attrs={"rows": 2, "dir": "auto"}),
+        max_length=MAX_DECISION_REASON_CHARS,
     )
 
 
@@ -215,7 +272,62 @@ class FlagRaiseForm(forms.Form):
 
     kind = forms.ChoiceField(choices=FlagKind.choices, initial=FlagKind.MODERATOR)
     note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=forms.Textarea(attrs={"rows": 2, "dir": "auto"}),
         max_length=MAX_NOTE_CHARS,
         help_text="What is wrong: reviewers and the author read this.",
     )
+
+
+class EntryListFilterForm(forms.Form):
+    """My entries' filters, read from the query string. A filter that does not parse (a category
+    since deactivated, a made-up status) is left out rather than refused, so an old link still
+    lists entries; the search is trimmed and cut to MAX_SEARCH_CHARS."""
+
+    MAX_SEARCH_CHARS = 200
+
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "maxlength": MAX_SEARCH_CHARS,
+                "placeholder": "Words in the text",
+            }
+        ),
+    )
+    category = forms.ModelChoiceField(
+        queryset=Category.objects.none(),
+        to_field_name="slug",
+        required=False,
+        empty_label="All categories",
+    )
+    status = forms.ChoiceField(choices=EntryStatus.choices, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = selectors.category_list_active()
+
+    def clean_q(self) -> str:
+        return self.cleaned_data["q"][: self.MAX_SEARCH_CHARS].strip()
+
+    def filters(self) -> dict:
+        """The valid filters as the selectors take them: status, category, search."""
+        self.is_valid()
+        data = self.cleaned_data
+        return {
+            "status": data.get("status") or None,
+            "category": data.get("category"),
+            "search": data.get("q", ""),
+        }
+
+    def query(self) -> dict[str, str]:
+        """The valid filters as query-string parameters, for links that keep them."""
+        filters = self.filters()
+        category = filters["category"]
+        values = {
+            "q": filters["search"],
+            "category": category.slug if category else "",
+            "status": filters["status"] or "",
+        }
+        return {name: value for name, value in values.items() if value}

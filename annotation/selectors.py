@@ -137,11 +137,45 @@ def entries_visible_to(*, viewer: AbstractBaseUser) -> QuerySet:
     return Entry.objects.filter(own | shared)
 
 
-def entry_list_for_author(*, author: AbstractBaseUser, status: str | None = None) -> QuerySet:
-    entries = Entry.objects.filter(author=author).select_related("category")
+def category_list_active() -> QuerySet:
+    """The categories a writer can pick, in their display order."""
+    return Category.objects.filter(is_active=True).order_by("position", "slug")
+
+
+def _entries_of_author(
+    *, author: AbstractBaseUser, category: Category | None = None, search: str = ""
+) -> QuerySet:
+    """The author's entries in `category`, whose instruction, context or response contains
+    `search` (ignoring case); the shared base of My entries' list and its tab counts."""
+    entries = Entry.objects.filter(author=author)
+    if category is not None:
+        entries = entries.filter(category=category)
+    if search:
+        entries = entries.filter(
+            Q(instruction__icontains=search)
+            | Q(context__icontains=search)
+            | Q(response__icontains=search)
+        )
+    return entries
+
+
+def entry_list_for_author(
+    *,
+    author: AbstractBaseUser,
+    status: str | None = None,
+    category: Category | None = None,
+    search: str = "",
+) -> QuerySet:
+    entries = _entries_of_author(author=author, category=category, search=search)
     if status:
         entries = entries.filter(status=status)
-    return entries.order_by("-updated_at", "-id")
+    return entries.select_related("category").order_by("-updated_at", "-id")
+
+
+def entry_drafts_in_category(*, author: AbstractBaseUser, category: Category) -> QuerySet:
+    """The author's unfinished drafts in `category`, the latest change first (offered when they
+    open the category to write again)."""
+    return entry_list_for_author(author=author, status=EntryStatus.DRAFT, category=category)
 
 
 def entry_get_for_author(*, author: AbstractBaseUser, entry_id: int) -> Entry:
@@ -149,8 +183,12 @@ def entry_get_for_author(*, author: AbstractBaseUser, entry_id: int) -> Entry:
     return Entry.objects.select_related("category").get(pk=entry_id, author=author)
 
 
-def entry_counts_by_status(*, author: AbstractBaseUser) -> dict[str, int]:
-    rows = Entry.objects.filter(author=author).values("status").annotate(n=Count("id"))
+def entry_counts_by_status(
+    *, author: AbstractBaseUser, category: Category | None = None, search: str = ""
+) -> dict[str, int]:
+    """How many of the author's entries (in `category`, matching `search`) are in each state."""
+    entries = _entries_of_author(author=author, category=category, search=search)
+    rows = entries.order_by().values("status").annotate(n=Count("id"))
     counts = {status: 0 for status in EntryStatus.values}
     counts.update({row["status"]: row["n"] for row in rows})
     return counts
@@ -327,6 +365,28 @@ def reviewer_agreement(*, reviewer: AbstractBaseUser) -> ReviewerAgreement:
         | Q(verdict=Verdict.REJECT, outcome=Outcome.REJECTED)
     )
     return ReviewerAgreement(decided=decided.count(), agreed=agreed.count())
+
+
+def company_day(
+    *, now: datetime.datetime | None = None
+) -> tuple[datetime.datetime, datetime.datetime]:
+    """Where today begins and ends in the company's time zone (settings.TIME_ZONE): midnight to
+    midnight on the wall clock, so a day of a daylight-saving change is 23 or 25 hours long."""
+    zone = timezone.get_default_timezone()
+    today = timezone.localtime(now or timezone.now(), zone).date()
+    start = datetime.datetime.combine(today, datetime.time.min, tzinfo=zone)
+    end = datetime.datetime.combine(
+        today + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone
+    )
+    return start, end
+
+
+def reviews_today(*, reviewer: AbstractBaseUser, now: datetime.datetime | None = None) -> int:
+    """How many reviews `reviewer` recorded today, in the company's time zone."""
+    start, end = company_day(now=now)
+    return Review.objects.filter(
+        reviewer=reviewer, created_at__gte=start, created_at__lt=end
+    ).count()
 
 
 def _under_review() -> QuerySet:

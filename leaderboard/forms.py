@@ -33,7 +33,8 @@ class ContestForm(forms.ModelForm):
             "starts_at": _WHEN,
             "ends_at": _WHEN,
             "grace_ends_at": _WHEN,
-            "prize": forms.Textarea(attrs={"rows": 2}),
+            "name": forms.TextInput(attrs={"dir": "auto"}),
+            "prize": forms.Textarea(attrs={"rows": 2, "dir": "auto"}),
             "multipliers": forms.Textarea(attrs={"rows": 2}),
             "focus_categories": forms.CheckboxSelectMultiple,
         }

@@ -39,7 +39,7 @@ def test_the_writing_page_refuses_the_url_beside_the_field_and_keeps_the_draft(
     response = client.post("/entries/submit/", _closed_qa(source_url=url))
     assert response.status_code == 400
     page = response.content.decode()
-    assert 'id="source_url-error"' in page and message in page
+    assert 'id="id_source_url_error"' in page and message in page
     assert "What is the capital of France?</textarea>" in page
     draft = Entry.objects.get(author=agreed)
     assert draft.status == EntryStatus.DRAFT
