@@ -1,3 +1,4 @@
+from datetime import timedelta
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -9,6 +10,22 @@ from annotation.events import entry_submitted
 from annotation.models import Category, Entry, EntryStatus, Revision
 from annotation.text import ENTRY_FIELDS, normalize_fields, validate_draft, validate_submission
 from config.errors import ActionForbidden, StateConflict
+
+# A draft's autosaves within this long of its last save, by its author, with no other revision
+# in between, update that revision instead of adding one: one revision per editing session.
+DRAFT_SESSION = timedelta(minutes=10)
+
+
+class DraftChanged(StateConflict):
+    """The page saved an older version of the draft than the one stored (another tab saved it
+    meanwhile). Carries the stored text and version, so the page can offer both texts."""
+
+    def __init__(self, *, entry: Entry):
+        super().__init__(
+            "This draft changed in another tab. Both texts are below: keep the one you want."
+        )
+        self.current = {name: getattr(entry, name) for name in ENTRY_FIELDS}
+        self.version = selectors.draft_version(entry=entry)
 
 
 def _require_author(entry: Entry, actor: AbstractBaseUser) -> None:
@@ -79,17 +96,20 @@ def entry_save_draft(
     values: dict,
     entry: Entry | None = None,
     draft_key: UUID | None = None,
+    version: str = "",
+    fold: bool = False,
 ) -> Entry | None:
     """Save what the writing page holds: update its draft, or start one on the first keystroke.
 
     The page's `draft_key` makes the start idempotent, so a first autosave still in flight, the
     beacon of a closing tab and the submit button all land on one draft. None when nothing has
-    been typed yet.
+    been typed yet. `version` is the draft's version the page last saw, `fold` asks for this
+    editing session's revision to be updated (see entry_update).
     """
     if entry is None and draft_key is not None:
         entry = Entry.objects.filter(author=author, draft_key=draft_key).first()
     if entry is not None:
-        return entry_update(entry=entry, actor=author, values=values)
+        return entry_update(entry=entry, actor=author, values=values, version=version, fold=fold)
     if not any(str(value).strip() for value in values.values()):
         return None
     try:
@@ -100,14 +120,24 @@ def entry_save_draft(
     except IntegrityError:
         # Another request from the same page created it a moment ago.
         entry = Entry.objects.get(author=author, draft_key=draft_key)
-        return entry_update(entry=entry, actor=author, values=values)
+        return entry_update(entry=entry, actor=author, values=values, fold=fold)
 
 
-def entry_update(*, entry: Entry, actor: AbstractBaseUser, values: dict) -> Entry:
+def entry_update(
+    *,
+    entry: Entry,
+    actor: AbstractBaseUser,
+    values: dict,
+    version: str = "",
+    fold: bool = False,
+) -> Entry:
     """Save a draft's text (autosave calls this as the writer types).
 
     Only fields present in `values` change. A revision is recorded only when the text changed,
-    so repeated autosaves of the same text cost one row.
+    so repeated autosaves of the same text cost one row; with `fold` (the writing page's
+    autosaves) the saves of one editing session make one revision (_revision_fold). A `version` (selectors.draft_version) older than the
+    stored draft's raises DraftChanged instead of overwriting another tab's text, unless the
+    text sent is what is stored already.
     """
     _require_author(entry, actor)
     changes = normalize_fields({k: v for k, v in values.items() if k in ENTRY_FIELDS})
@@ -117,10 +147,54 @@ def entry_update(*, entry: Entry, actor: AbstractBaseUser, values: dict) -> Entr
         _require_status(entry, EntryStatus.DRAFT, action="edited")
         changed = [name for name, value in changes.items() if getattr(entry, name) != value]
         if changed:
+            if version and version != selectors.draft_version(entry=entry):
+                raise DraftChanged(entry=entry)
+            last_saved = entry.updated_at
             for name in changed:
                 setattr(entry, name, changes[name])
             entry.save(update_fields=[*changed, "updated_at"])
-            revision_record(entry=entry, author=actor)
+            if not (fold and _revision_fold(entry=entry, author=actor, last_saved=last_saved)):
+                revision_record(entry=entry, author=actor)
+    return entry
+
+
+def _revision_fold(*, entry: Entry, author: AbstractBaseUser, last_saved) -> bool:
+    """Put the draft's new text into its latest revision when that is the author's own, of
+    this editing session: added since the entry was last submitted, not a reviewer's fix, and
+    the draft saved within DRAFT_SESSION. False when a new revision is due instead."""
+    latest = (
+        Revision.objects.filter(entry=entry, number=entry.revision_count)
+        .select_related("fixed_in_review")
+        .first()
+    )
+    if (
+        latest is None
+        or latest.author_id != author.pk
+        or hasattr(latest, "fixed_in_review")
+        or (entry.submitted_at is not None and latest.created_at <= entry.submitted_at)
+        or timezone.now() - last_saved > DRAFT_SESSION
+    ):
+        return False
+    Revision.objects.filter(pk=latest.pk).update(
+        **{name: getattr(entry, name) for name in ENTRY_FIELDS}
+    )
+    return True
+
+
+def revision_restore(*, entry: Entry, actor: AbstractBaseUser, number: int) -> Entry:
+    """Make a draft's text that of one of its earlier revisions (one its author may see), as a
+    new revision; the revisions in between stay."""
+    _require_author(entry, actor)
+    with transaction.atomic():
+        entry = Entry.objects.select_for_update().get(pk=entry.pk)
+        _require_status(entry, EntryStatus.DRAFT, action="edited")
+        revision = selectors.revision_for_author(entry=entry, number=number)
+        if revision is None:
+            raise StateConflict(f"Draft #{entry.pk} has no revision r{number}.")
+        for name in ENTRY_FIELDS:
+            setattr(entry, name, getattr(revision, name))
+        entry.save(update_fields=[*ENTRY_FIELDS, "updated_at"])
+        revision_record(entry=entry, author=actor)
     return entry
 
 

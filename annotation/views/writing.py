@@ -35,7 +35,15 @@ def category_list(request):
     )
 
 
-def _render_write(request, form: EntryForm, entry: Entry | None, status: int = 200):
+def _render_write(
+    request,
+    form: EntryForm,
+    entry: Entry | None,
+    status: int = 200,
+    *,
+    conflict: services.DraftChanged | None = None,
+    signed_out: bool = False,
+):
     return render(
         request,
         "annotation/write.html",
@@ -43,10 +51,25 @@ def _render_write(request, form: EntryForm, entry: Entry | None, status: int = 2
             "form": form,
             "category": form.category,
             "entry": entry,
-            "agreement": selectors.agreement_status(user=request.user),
+            "version": selectors.draft_version(entry=entry) if entry else "",
+            "conflict": _conflict_context(conflict, form),
+            "signed_out": signed_out,
+            "agreement": None if signed_out else selectors.agreement_status(user=request.user),
         },
         status=status,
     )
+
+
+def _conflict_context(conflict: services.DraftChanged | None, form: EntryForm) -> dict | None:
+    """The text another tab saved, field by field, for the page to offer beside the writer's."""
+    if conflict is None:
+        return None
+    fields = [
+        (name, form[name].label, conflict.current[name])
+        for name in ENTRY_FIELDS
+        if name in form.fields
+    ]
+    return {"message": conflict.message, "version": conflict.version, "fields": fields}
 
 
 DRAFTS_OFFERED = 10
@@ -99,12 +122,16 @@ def _form_from_post(request) -> tuple[EntryForm, Entry | None]:
 
 
 def _save_draft(request, form: EntryForm, entry: Entry | None) -> Entry | None:
+    """Save the page's text; its autosaves of one editing session fold into one revision, and a
+    page that saw an older version of the draft than the stored one gets DraftChanged."""
     return services.entry_save_draft(
         author=request.user,
         category=form.category,
         values=form.text_values(),
         entry=entry,
         draft_key=form.draft_key_value(),
+        version=request.POST.get("version", ""),
+        fold=True,
     )
 
 
@@ -115,14 +142,29 @@ def login_required_htmx(view):
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         if not request.user.is_authenticated:
-            return _autosave_status(
-                request,
-                None,
-                error="Not saved: you are signed out. Sign in again in another tab, then keep "
-                "typing here; your text is still on this page.",
-                status=401,
-            )
+            return _autosave_status(request, None, signed_out=True, status=401)
         return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def login_required_keep_text(view):
+    """For the submit: a signed-out writer (signed out in another tab, session expired) gets the
+    writing page back with every character they posted and a sign-in link opening a new tab,
+    never a redirect to the sign-in page that would drop the text (and land on a GET of this
+    POST-only URL)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        if request.method != "POST":
+            return redirect("annotation:entry_list")
+        category = category_or_404(request.POST.get("category", ""))
+        form = EntryForm(
+            request.POST, category=category, show_context=bool(request.POST.get("context"))
+        )
+        return _render_write(request, form, entry=None, status=401, signed_out=True)
 
     return wrapped
 
@@ -137,6 +179,12 @@ def entry_autosave(request):
     except ValidationError as exc:
         problems = " ".join(exc.messages)
         return _autosave_status(request, None, error=f"Not saved: {problems}", status=400)
+    except services.DraftChanged as exc:
+        response = _autosave_status(
+            request, None, conflict=_conflict_context(exc, form), status=exc.status_code
+        )
+        response["X-Draft-Version"] = exc.version
+        return response
     except DomainError as exc:
         return _autosave_status(request, None, error=exc.message, status=exc.status_code)
     # A passage loses its citation markers when saved: tell the writer, and give the page the
@@ -149,6 +197,8 @@ def entry_autosave(request):
     if entry is not None:
         # A reload (or a reopened tab) lands on the draft, not on an empty form.
         response["HX-Replace-Url"] = reverse("annotation:entry_edit", args=[entry.pk])
+        # The page's next save carries it (the keepalive save of a hidden tab reads it here).
+        response["X-Draft-Version"] = selectors.draft_version(entry=entry)
     return response
 
 
@@ -160,6 +210,8 @@ def _autosave_status(
     status: int = 200,
     removed_markers: tuple[str, ...] | list[str] = (),
     posted_context: str = "",
+    signed_out: bool = False,
+    conflict: dict | None = None,
 ) -> HttpResponse:
     return render(
         request,
@@ -170,12 +222,15 @@ def _autosave_status(
             "saved_at": timezone.localtime(),
             "removed_markers": removed_markers,
             "posted_context": posted_context,
+            "version": selectors.draft_version(entry=entry) if entry else "",
+            "signed_out": signed_out,
+            "conflict": conflict,
         },
         status=status,
     )
 
 
-@login_required
+@login_required_keep_text
 @require_POST
 def entry_submit(request):
     """Save what was typed as a draft first, then try to submit; errors keep every character."""
@@ -187,6 +242,9 @@ def entry_submit(request):
     except ValidationError as exc:
         form.add_service_errors(exc)
         return _render_write(request, form, entry=entry, status=400)
+    except services.DraftChanged as exc:
+        # Both texts on the page: the writer's as posted, the other tab's beside it.
+        return _render_write(request, form, entry=entry, status=exc.status_code, conflict=exc)
     except DomainError as exc:
         form.add_error(None, exc.message)
         return _render_write(request, form, entry=entry, status=exc.status_code)
@@ -210,6 +268,11 @@ def entry_submit(request):
     # The list of submitted entries, offering to write another in the same category.
     query = urlencode({"status": EntryStatus.SUBMITTED, "written_in": entry.category.slug})
     return redirect(f"{reverse('annotation:entry_list')}?{query}")
+
+
+# POST-only: a sign-in whose `next` names them lands on the writer's entries (SignInView).
+entry_submit.after_sign_in = "annotation:entry_list"
+entry_autosave.after_sign_in = "annotation:entry_list"
 
 
 # --- My entries ------------------------------------------------------------------------------
@@ -300,3 +363,48 @@ def entry_action(request, entry_id: int, action: str):
     if action == "reopen":
         return redirect("annotation:entry_edit", entry_id=entry.pk)
     return redirect("annotation:entry_list")
+
+
+def _revision_or_404(request, entry_id: int, number: int):
+    entry = own_entry_or_404(request.user, entry_id)
+    revision = selectors.revision_for_author(entry=entry, number=number)
+    if revision is None:
+        raise Http404("No such revision.")
+    return entry, revision
+
+
+@login_required
+def entry_revision(request, entry_id: int, number: int):
+    """One revision of the author's own entry, with a button to restore it into the draft."""
+    entry, revision = _revision_or_404(request, entry_id, number)
+    return render(
+        request,
+        "annotation/revision_detail.html",
+        {
+            "entry": entry,
+            "revision": revision,
+            "fields": [(name, getattr(revision, name)) for name in ENTRY_FIELDS],
+            "restorable": entry.status == EntryStatus.DRAFT,
+        },
+    )
+
+
+@login_required
+@require_POST
+def entry_revision_restore(request, entry_id: int, number: int):
+    """Make the draft's text this revision's text (a new revision); only while it is a draft."""
+    entry, revision = _revision_or_404(request, entry_id, number)
+    if entry.status != EntryStatus.DRAFT:
+        raise Http404("Only a draft's revisions can be restored.")
+    try:
+        entry = services.revision_restore(entry=entry, actor=request.user, number=revision.number)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("annotation:entry_detail", entry_id=entry.pk)
+    messages.success(
+        request, f"Restored r{revision.number}; it is now revision r{entry.revision_count}."
+    )
+    return redirect("annotation:entry_edit", entry_id=entry.pk)
+
+
+entry_revision_restore.after_sign_in = "annotation:entry_list"

@@ -32,7 +32,20 @@
     form.addEventListener("submit", function () { saved = edits; });
     function flush() {
       if (saved >= edits || !navigator.sendBeacon) { return; }
-      navigator.sendBeacon(form.dataset.autosaveUrl, new FormData(form));
+      if (window.fetch) {
+        // Not a beacon: a tab only hidden (not closed) reads the draft's new version, so that
+        // its next autosave is not refused as coming from an older page (drafts.js).
+        var version = form.querySelector("input[name=version]");
+        fetch(form.dataset.autosaveUrl, {
+          method: "POST", body: new FormData(form), keepalive: true,
+          credentials: "same-origin", headers: { "HX-Request": "true" }
+        }).then(function (response) {
+          var next = response.headers.get("X-Draft-Version");
+          if (response.ok && next && version) { version.value = next; }
+        }).catch(function () { /* the text stays in the page and its storage */ });
+      } else {
+        navigator.sendBeacon(form.dataset.autosaveUrl, new FormData(form));
+      }
       saved = edits;
     }
     window.addEventListener("pagehide", flush);

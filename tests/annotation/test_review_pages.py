@@ -187,7 +187,7 @@ def test_the_author_sees_the_outcome_reasons_comments_and_the_fix(client, alice,
     assert "Fixed a typo." in page and "quality 4/5" in page
     assert "<del>degres.</del>" in page and "<ins>degrees.</ins>" in page
     assert "bob" not in page  # reviewers are not named
-    assert "r2 by a reviewer" in page
+    assert ">r2</a> by a reviewer" in page
 
 
 def test_profile_shows_review_agreement(client, alice, bob, carol):
@@ -350,7 +350,7 @@ def test_the_author_sees_a_fix_only_once_the_round_is_decided(client, alice, bob
     assert "by a reviewer" not in page and "yelow" in page and "yellow" not in page
     services.review_record(entry=entry, reviewer=carol, verdict="approve", rating=4)
     page = client.get(f"/entries/{entry.pk}/").content.decode()
-    assert "r2 by a reviewer" in page and "Red, yellow and blue." in page
+    assert ">r2</a> by a reviewer" in page and "Red, yellow and blue." in page
 
 
 def test_the_chosen_category_is_kept_for_skips(bob_client, alice):

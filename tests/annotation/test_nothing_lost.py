@@ -1,0 +1,266 @@
+"""Nothing lost while writing: the draft's version check, autosaves folding into one revision
+per editing session, restoring a revision, and a sign-in whose `next` is a POST-only URL."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from annotation import selectors, services
+from annotation.models import EntryStatus, Revision
+from annotation.services.entries import DRAFT_SESSION
+from tests.factories import category
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client
+
+
+def _page(entry, **values):
+    """What the writing page posts for `entry`, at the version it last saw."""
+    data = {
+        "entry": str(entry.pk),
+        "category": entry.category.slug,
+        "version": selectors.draft_version(entry=entry),
+        "instruction": entry.instruction,
+        "context": entry.context,
+        "source_url": entry.source_url,
+        "response": entry.response,
+    }
+    data.update(values)
+    return data
+
+
+def _draft(author, **values):
+    return services.entry_create(
+        author=author,
+        category=category("open_qa"),
+        values={"instruction": "Why is the sky blue?", **values},
+    )
+
+
+def _autosave(client, data):
+    return client.post("/entries/autosave/", data, **HTMX)
+
+
+# --- the version check ------------------------------------------------------------------------
+
+
+def test_a_stale_autosave_is_refused_with_409_and_both_texts(alice_client, alice):
+    entry = _draft(alice)
+    first_tab = _page(entry, response="Rayleigh scattering, from tab one.")
+    second_tab = _page(entry, response="Because of the ocean, from tab two.")
+
+    assert _autosave(alice_client, first_tab).status_code == 200
+    response = _autosave(alice_client, second_tab)
+
+    assert response.status_code == 409
+    body = response.content.decode()
+    assert "changed in another tab" in body
+    # The other tab's text comes back for the page to show beside its own, which stays posted.
+    assert "Rayleigh scattering, from tab one." in body
+    entry.refresh_from_db()
+    assert entry.response == "Rayleigh scattering, from tab one."
+    assert response["X-Draft-Version"] == selectors.draft_version(entry=entry)
+
+
+def test_a_fresh_autosave_saves_and_answers_the_new_version(alice_client, alice):
+    entry = _draft(alice)
+    response = _autosave(alice_client, _page(entry, response="Rayleigh."))
+    assert response.status_code == 200
+    entry.refresh_from_db()
+    assert entry.response == "Rayleigh."
+    version = selectors.draft_version(entry=entry)
+    assert response["X-Draft-Version"] == version
+    assert f'value="{version}"' in response.content.decode()
+    # The next save from the same page, at its new version, saves too.
+    again = _autosave(alice_client, {**_page(entry), "response": "Rayleigh scattering."})
+    assert again.status_code == 200
+
+
+def test_a_stale_page_sending_the_stored_text_is_not_a_conflict(alice_client, alice):
+    entry = _draft(alice)
+    stale = _page(entry, response="Rayleigh.")
+    assert _autosave(alice_client, stale).status_code == 200
+    assert _autosave(alice_client, stale).status_code == 200
+
+
+def test_a_stale_submit_shows_both_texts_and_submits_nothing(alice_client, agreed):
+    entry = _draft(agreed)
+    stale = _page(entry, response="Mine, typed in the old tab.")
+    services.entry_update(entry=entry, actor=agreed, values={"response": "From the other tab."})
+
+    response = alice_client.post("/entries/submit/", stale)
+
+    assert response.status_code == 409
+    body = response.content.decode()
+    assert "Mine, typed in the old tab." in body and "From the other tab." in body
+    entry.refresh_from_db()
+    assert entry.status == EntryStatus.DRAFT
+    assert entry.response == "From the other tab."
+
+
+# --- one revision per editing session ------------------------------------------------------------
+
+
+def test_autosaves_of_one_session_make_one_revision(alice_client, alice):
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        entry = _draft(alice)
+        for n in range(5):
+            clock.shift(datetime.timedelta(seconds=30))
+            entry.refresh_from_db()
+            assert _autosave(alice_client, _page(entry, response=f"Draft {n}")).status_code == 200
+
+    revisions = list(Revision.objects.filter(entry=entry))
+    assert [r.number for r in revisions] == [1]
+    assert revisions[0].response == "Draft 4"
+
+
+def test_a_pause_longer_than_the_session_starts_a_new_revision(alice_client, alice):
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        entry = _draft(alice)
+        _autosave(alice_client, _page(entry, response="Before lunch."))
+        clock.shift(DRAFT_SESSION + datetime.timedelta(seconds=1))
+        entry.refresh_from_db()
+        _autosave(alice_client, _page(entry, response="After lunch."))
+
+    revisions = list(Revision.objects.filter(entry=entry))
+    assert [(r.number, r.response) for r in revisions] == [
+        (1, "Before lunch."),
+        (2, "After lunch."),
+    ]
+
+
+def test_a_reviewers_fix_and_the_submitted_text_are_never_folded(alice_client, agreed, carol, bob):
+    from annotation.models import Verdict
+
+    services.agreement_accept(user=bob)
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        entry = _draft(agreed, response="Rayleigh scattering.")
+        services.entry_submit(entry=entry, actor=agreed)
+        services.review_record(
+            entry=entry,
+            reviewer=bob,
+            verdict=Verdict.APPROVE,
+            rating=4,
+            fix_values={"response": "Rayleigh scattering of sunlight."},
+        )
+        services.entry_decide(entry=entry, moderator=carol, verdict="reject", reason="Say more.")
+        entry.refresh_from_db()
+        services.entry_reopen(entry=entry, actor=agreed)
+        clock.shift(datetime.timedelta(seconds=30))
+        entry.refresh_from_db()
+        _autosave(alice_client, _page(entry, response="Rayleigh scattering, explained."))
+        entry.refresh_from_db()
+        _autosave(alice_client, _page(entry, response="Rayleigh scattering, explained well."))
+
+    revisions = list(Revision.objects.filter(entry=entry).order_by("number"))
+    assert [(r.author, r.response) for r in revisions] == [
+        (agreed, "Rayleigh scattering."),
+        (bob, "Rayleigh scattering of sunlight."),
+        (agreed, "Rayleigh scattering, explained well."),
+    ]
+
+
+def test_the_submitted_revision_is_not_folded_into_after_reopening(alice_client, agreed):
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        entry = _draft(agreed, response="Rayleigh scattering.")
+        services.entry_submit(entry=entry, actor=agreed)
+        services.entry_withdraw(entry=entry, actor=agreed)
+        services.entry_reopen(entry=entry, actor=agreed)
+        clock.shift(datetime.timedelta(seconds=10))
+        entry.refresh_from_db()
+        _autosave(alice_client, _page(entry, response="Rayleigh scattering, revised."))
+
+    assert [r.response for r in Revision.objects.filter(entry=entry)] == [
+        "Rayleigh scattering.",
+        "Rayleigh scattering, revised.",
+    ]
+
+
+# --- opening and restoring a revision ----------------------------------------------------------
+
+
+def _two_revisions(author):
+    entry = _draft(author, response="First answer.")
+    return services.entry_update(entry=entry, actor=author, values={"response": "Second answer."})
+
+
+def test_the_author_opens_a_revision_and_restores_it_as_a_new_revision(alice_client, alice):
+    entry = _two_revisions(alice)
+    page = alice_client.get(f"/entries/{entry.pk}/")
+    assert f'href="/entries/{entry.pk}/revisions/1/"' in page.content.decode()
+    opened = alice_client.get(f"/entries/{entry.pk}/revisions/1/")
+    assert opened.status_code == 200
+    assert "First answer." in opened.content.decode()
+
+    response = alice_client.post(f"/entries/{entry.pk}/revisions/1/restore/")
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/entries/{entry.pk}/edit/"
+    entry.refresh_from_db()
+    assert entry.response == "First answer."
+    assert [(r.number, r.response) for r in Revision.objects.filter(entry=entry)] == [
+        (1, "First answer."),
+        (2, "Second answer."),
+        (3, "First answer."),
+    ]
+
+
+def test_only_the_author_may_open_or_restore_a_revision(client, bob, alice, password):
+    entry = _two_revisions(alice)
+    client.force_login(bob)
+    assert client.get(f"/entries/{entry.pk}/revisions/1/").status_code == 404
+    assert client.post(f"/entries/{entry.pk}/revisions/1/restore/").status_code == 404
+    client.force_login(alice)
+    assert client.get(f"/entries/{entry.pk}/revisions/9/").status_code == 404
+    assert client.get(f"/entries/{entry.pk}/revisions/1/restore/").status_code == 405
+    entry.refresh_from_db()
+    assert entry.response == "Second answer."
+
+
+def test_a_revision_is_restored_only_while_the_entry_is_a_draft(alice_client, agreed):
+    entry = _two_revisions(agreed)
+    services.entry_submit(entry=entry, actor=agreed)
+    opened = alice_client.get(f"/entries/{entry.pk}/revisions/1/")
+    assert opened.status_code == 200
+    assert "Restore this revision" not in opened.content.decode()
+    assert alice_client.post(f"/entries/{entry.pk}/revisions/1/restore/").status_code == 404
+    assert Revision.objects.filter(entry=entry).count() == 2
+
+
+# --- signed out ---------------------------------------------------------------------------------
+
+
+def test_a_signed_out_submit_keeps_the_text_on_the_page(client, alice):
+    entry = _draft(alice)
+    response = client.post("/entries/submit/", _page(entry, response="Typed after sign-out."))
+    assert response.status_code == 401
+    body = response.content.decode()
+    assert "you are signed out" in body
+    assert "Typed after sign-out." in body
+    assert 'target="_blank"' in body
+
+
+def test_a_sign_in_whose_next_is_the_post_only_submit_lands_on_my_entries(client, alice, password):
+    response = client.post(
+        "/accounts/sign-in/?next=/entries/submit/",
+        {"username": alice.username, "password": password, "next": "/entries/submit/"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/entries/"
+    assert client.get(response["Location"]).status_code == 200
+
+
+def test_a_sign_in_whose_next_is_a_page_still_lands_there(client, alice, password):
+    response = client.post(
+        "/accounts/sign-in/", {"username": alice.username, "password": password, "next": "/write/"}
+    )
+    assert response["Location"] == "/write/"
