@@ -8,10 +8,20 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from annotation.models import Category, Decision, Outcome, Profile, Review, Verdict
+from annotation.models import (
+    Category,
+    Decision,
+    NotificationKind,
+    Outcome,
+    Profile,
+    Review,
+    Verdict,
+)
 from annotation.roles import is_moderator
+from annotation.services import notifications_create
 from config.errors import ActionForbidden, StateConflict
 from leaderboard import boards, selectors
 from leaderboard.models import Contest, ScoreEvent, ScoreKind, Standing
@@ -193,8 +203,26 @@ def contest_finalize(*, contest: Contest, actor: AbstractBaseUser | None = None)
         )
         contest.finalized_at = timezone.now()
         contest.save(update_fields=["finalized_at"])
+        _notify_finalized(contest, rows)
     logger.info("Finalised %s: %d standings", contest, len(rows))
     return contest
+
+
+def _notify_finalized(contest: Contest, rows) -> None:
+    """Tell each person who scored in the contest their final place (theirs only)."""
+    texts = {
+        row.member: (
+            f"{contest.name} is final: you placed #{row.rank} with {row.points} points"
+            + (", among the winners." if _is_winner(row, contest) else ".")
+        )
+        for row in rows
+        if row.points > 0
+    }
+    notifications_create(
+        kind=NotificationKind.CONTEST_FINALIZED,
+        link=reverse("leaderboard:contest_board", args=[contest.pk]),
+        texts=texts,
+    )
 
 
 def contests_tick(*, now: datetime.datetime | None = None) -> dict:

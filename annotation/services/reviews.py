@@ -25,6 +25,7 @@ from annotation.models import (
 )
 from annotation.roles import is_moderator
 from annotation.services.entries import revision_record
+from annotation.services.notifications import notify_entry_decided, notify_entry_fixed
 from annotation.text import (
     ENTRY_FIELDS,
     TEXT_FIELDS,
@@ -181,6 +182,8 @@ def review_record(
                     "look at the new text and review again."
                 )
         fix = _apply_fix(entry, reviewer, fix_values) if fix_values else None
+        if fix is not None:
+            notify_entry_fixed(entry=entry)
         try:
             with transaction.atomic():
                 review = Review.objects.create(
@@ -250,6 +253,7 @@ def _decide(
     entry.save(update_fields=["status", "decided_at", *Entry.LEASE_FIELDS, "updated_at"])
     # Scoring (leaderboard) happens here, in this transaction: see annotation/events.py.
     entry_decided.send(sender=Decision, decision=decision)
+    notify_entry_decided(decision=decision)
     return decision
 
 
