@@ -14,6 +14,7 @@ from annotation.models import (
     Category,
     EntryStatus,
     FlagKind,
+    Profile,
     RejectReason,
     Team,
     Verdict,
@@ -76,6 +77,13 @@ class ProfileForm(forms.Form):
     team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False)
     show_on_leaderboard = forms.BooleanField(
         required=False, label="Show my name on leaderboards (otherwise 'anonymous')"
+    )
+    email_notifications = forms.ChoiceField(
+        label="E-mail me about my notifications",
+        choices=Profile._meta.get_field("email_notifications").choices,
+        initial=Profile._meta.get_field("email_notifications").default,
+        help_text="When your entries are decided or fixed, or a contest you scored in is final.",
+        required=False,  # left out (an older form): the choice stays as it was
     )
 
 

@@ -40,6 +40,19 @@ class Profile(models.Model):
         default="",
         help_text="The company account (issuer|subject) that signs in to this account.",
     )
+    # Which e-mails of their notifications the person gets (annotation.services.notifications).
+    email_notifications = models.CharField(
+        max_length=10,
+        choices=[
+            ("each", "Each one as it happens"),
+            ("digest", "A daily digest"),
+            ("none", "None (only the list in Flock)"),
+        ],
+        default="digest",
+        help_text="E-mails about your notifications.",
+    )
+    # When the last daily digest covered up to; the next one tells what happened since.
+    digest_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [
@@ -241,7 +254,9 @@ class Entry(models.Model):
 
 
 class Revision(models.Model):
-    """An immutable copy of an entry's text after each change; rows are only ever added."""
+    """A copy of an entry's text after each change; rows are only ever added, except that the
+    writing page's autosaves of one editing session update the author's latest draft revision
+    (services.entries._revision_fold; never a submitted text or a reviewer's fix)."""
 
     entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="revisions")
     number = models.PositiveIntegerField()
@@ -480,3 +495,40 @@ class ApiToken(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
+
+
+class NotificationKind(models.TextChoices):
+    ENTRY_DECIDED = "entry_decided", "Entry decided"
+    ENTRY_FIXED = "entry_fixed", "Entry fixed by a reviewer"
+    CONTEST_FINALIZED = "contest_finalized", "Contest finalised"
+
+
+class Notification(models.Model):
+    """Something that happened to a person's work, for their list (and e-mail, as they chose).
+
+    `text` holds only what the recipient may read; `link` is a path within Flock they may open.
+    """
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    text = models.CharField(max_length=300)
+    link = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"], name="notification_recipient_new"),
+            models.Index(
+                fields=["recipient"],
+                condition=Q(read_at__isnull=True),
+                name="notification_unread",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for {self.recipient_id}: {self.text[:40]}"

@@ -18,6 +18,7 @@ from annotation.models import (
     Entry,
     EntryStatus,
     Flag,
+    Notification,
     Outcome,
     Profile,
     Review,
@@ -270,6 +271,17 @@ def revision_list_for_author(*, entry: Entry) -> list[Revision]:
     ]
 
 
+def revision_for_author(*, entry: Entry, number: int) -> Revision | None:
+    """One revision of the entry, if its author may see it (revision_list_for_author)."""
+    return next((r for r in revision_list_for_author(entry=entry) if r.number == number), None)
+
+
+def draft_version(*, entry: Entry) -> str:
+    """The draft's version as the writing page carries it: the time of its last save, which
+    every save moves on (entry_update refuses a save made from an older one)."""
+    return entry.updated_at.isoformat()
+
+
 def entry_text_for_author(*, entry: Entry) -> dict[str, str]:
     """The text the author sees: while a round is open, their own latest text, not a fix."""
     visible = revision_list_for_author(entry=entry)
@@ -456,3 +468,44 @@ def api_tokens_of(*, user: AbstractBaseUser) -> QuerySet:
 def api_token_get_for_owner(*, owner: AbstractBaseUser, token_id: int) -> ApiToken:
     """One of `owner`'s tokens; anyone else's is reported as missing (ApiToken.DoesNotExist)."""
     return api_tokens_of(user=owner).get(pk=token_id)
+
+
+# --- Notifications ---------------------------------------------------------------------------
+
+
+def notifications_of(*, user: AbstractBaseUser) -> QuerySet[Notification]:
+    """The user's notifications, newest first (nobody else's, ever)."""
+    return Notification.objects.filter(recipient=user).order_by("-created_at", "-pk")
+
+
+def notifications_unread_count(*, user: AbstractBaseUser) -> int:
+    """How many of the user's notifications are unread: the menu's badge (one small query)."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def users_choosing_email(*, user_ids: list[int], choice: str) -> set[int]:
+    """Which of these users chose `choice` for their notification e-mails (a missing profile
+    counts as the default choice)."""
+    chosen = dict(
+        Profile.objects.filter(user_id__in=user_ids).values_list("user_id", "email_notifications")
+    )
+    default = Profile._meta.get_field("email_notifications").default
+    return {uid for uid in user_ids if chosen.get(uid, default) == choice}
+
+
+def digest_recipients(*, until: datetime.datetime) -> list[int]:
+    """The active users who chose the daily digest (or left the default, if it is the digest)
+    and have notifications not yet mailed, made up to `until`."""
+    default = Profile._meta.get_field("email_notifications").default
+    chose = Q(profile__email_notifications="digest")
+    if default == "digest":
+        chose |= Q(profile__isnull=True)
+    waiting = Notification.objects.filter(
+        recipient=OuterRef("pk"), emailed_at__isnull=True, created_at__lte=until
+    )
+    return list(
+        get_user_model()
+        .objects.filter(chose, Exists(waiting), is_active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

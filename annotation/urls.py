@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from annotation.views import accounts, oidc, review, writing
+from annotation.views import accounts, notifications, oidc, review, writing
 
 app_name = "annotation"
 
@@ -14,10 +14,27 @@ urlpatterns = [
     path("entries/<int:entry_id>/", writing.entry_detail, name="entry_detail"),
     path("entries/<int:entry_id>/edit/", writing.entry_edit, name="entry_edit"),
     path(
+        "entries/<int:entry_id>/revisions/<int:number>/",
+        writing.entry_revision,
+        name="entry_revision",
+    ),
+    path(
+        "entries/<int:entry_id>/revisions/<int:number>/restore/",
+        writing.entry_revision_restore,
+        name="entry_revision_restore",
+    ),
+    path(
         "entries/<int:entry_id>/<slug:action>/",
         writing.entry_action,
         name="entry_action",
     ),
+    path("notifications/", notifications.notification_list, name="notification_list"),
+    path(
+        "notifications/<int:notification_id>/",
+        notifications.notification_open,
+        name="notification_open",
+    ),
+    path("notifications/read/", notifications.notifications_read_all, name="notifications_read"),
     path("review/", review.review_home, name="review_home"),
     path("review/next/", review.review_next, name="review_next"),
     path("review/<int:entry_id>/", review.review_entry, name="review_entry"),

@@ -81,6 +81,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "exports.context_processors.roles",
+                "annotation.context_processors.notifications",
             ],
         },
     },
@@ -139,6 +140,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 1,
 }
 CELERY_TIMEZONE = env_str("TIME_ZONE", "UTC")
+# The hour (0-23, in TIME_ZONE) at which the daily digest of notifications is mailed.
+FLOCK_DIGEST_HOUR = env_int("FLOCK_DIGEST_HOUR", 7)
+if FLOCK_DIGEST_HOUR > 23:
+    raise ImproperlyConfigured(
+        f"FLOCK_DIGEST_HOUR must be an hour, 0 to 23, not {FLOCK_DIGEST_HOUR}."
+    )
 CELERY_BEAT_SCHEDULE = {
     # Make this week's contest, finalise the ones past their grace period.
     "contests-tick": {"task": "leaderboard.tasks.contests_tick", "schedule": 15 * 60},
@@ -152,6 +159,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Mark failed the snapshot builds that stopped beating, so none blocks the next build.
     "snapshots-reap": {"task": "exports.tasks.snapshots_reap", "schedule": 60},
+    # The daily digest of notifications, at FLOCK_DIGEST_HOUR:00 in TIME_ZONE.
+    "notifications-digest": {
+        "task": "annotation.tasks.notifications_digest",
+        "schedule": crontab(hour=FLOCK_DIGEST_HOUR, minute=0),
+    },
 }
 # A nightly export snapshot at 04:00, with the default options (FLOCK_NIGHTLY_SNAPSHOT=true).
 if env_bool("FLOCK_NIGHTLY_SNAPSHOT", False):
@@ -301,6 +313,8 @@ MAILERS = {
 }
 del EMAIL_HOST
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "flock@localhost")
+# Where Flock is reached, for the links in mails sent outside a request (notifications).
+FLOCK_SITE_URL = env_str("FLOCK_SITE_URL", "http://localhost:8000")
 
 # Production hardening: on whenever DEBUG is off, each one can be turned down behind a proxy.
 # Trust X-Forwarded-Proto only behind a proxy that sets it (and strips a client's own).

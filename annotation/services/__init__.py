@@ -11,6 +11,7 @@ from annotation.services.accounts import (
     user_sign_up,
 )
 from annotation.services.entries import (
+    DraftChanged,
     entry_create,
     entry_delete,
     entry_reopen,
@@ -18,6 +19,7 @@ from annotation.services.entries import (
     entry_submit,
     entry_update,
     entry_withdraw,
+    revision_restore,
 )
 from annotation.services.flags import (
     flag_close,
@@ -28,6 +30,14 @@ from annotation.services.flags import (
     flags_raise_many,
 )
 from annotation.services.imports import categories_by_slug, entries_import, source_ensure
+from annotation.services.notifications import (
+    notification_email_send,
+    notifications_create,
+    notifications_mark_read,
+    notifications_send_digests,
+    notify_entry_decided,
+    notify_entry_fixed,
+)
 from annotation.services.oidc import SignInRefused, oidc_user_sign_in
 from annotation.services.reviews import (
     entry_decide,
@@ -45,6 +55,7 @@ from annotation.services.tokens import (
 )
 
 __all__ = [
+    "DraftChanged",
     "SignInRefused",
     "TokenRefused",
     "activation_user",
@@ -69,12 +80,19 @@ __all__ = [
     "flag_resolve",
     "flags_mask_personal_data",
     "flags_raise_many",
+    "notification_email_send",
+    "notifications_create",
+    "notifications_mark_read",
+    "notifications_send_digests",
+    "notify_entry_decided",
+    "notify_entry_fixed",
     "oidc_user_sign_in",
     "profile_ensure",
     "profile_update",
     "review_next",
     "review_record",
     "review_skip",
+    "revision_restore",
     "signup_email_allowed",
     "signup_open",
     "source_ensure",

@@ -28,12 +28,19 @@ def profile_ensure(*, user: AbstractBaseUser) -> Profile:
 
 
 def profile_update(
-    *, user: AbstractBaseUser, display_name: str, team: Team | None, show_on_leaderboard: bool
+    *,
+    user: AbstractBaseUser,
+    display_name: str,
+    team: Team | None,
+    show_on_leaderboard: bool,
+    email_notifications: str | None = None,
 ) -> Profile:
     profile = profile_ensure(user=user)
     profile.display_name = display_name.strip()
     profile.team = team
     profile.show_on_leaderboard = show_on_leaderboard
+    if email_notifications:
+        profile.email_notifications = email_notifications
     profile.full_clean()
     profile.save()
     return profile

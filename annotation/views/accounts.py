@@ -1,6 +1,6 @@
 """Sign-in, sign-up, profile and the contributor agreement."""
 
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
@@ -33,6 +33,20 @@ class SignInView(auth_views.LoginView):
             "password_sign_in": settings.FLOCK_PASSWORD_SIGN_IN,
             "oidc_provider": settings.OIDC_PROVIDER_NAME if oidc.enabled() else None,
         }
+
+    def get_redirect_url(self):
+        """The safe `next`, except that a POST-only page (a form's target, e.g. the submit of
+        a writer whose session ended) lands on the page its view names instead: following it
+        with a GET would only answer 405."""
+        url = super().get_redirect_url()
+        if not url:
+            return url
+        try:
+            view = resolve(urlsplit(url).path).func
+        except Resolver404:
+            return url
+        landing = getattr(view, "after_sign_in", None)
+        return reverse(landing) if landing else url
 
     def post(self, request, *args, **kwargs):
         if not settings.FLOCK_PASSWORD_SIGN_IN:
@@ -157,6 +171,7 @@ def _profile_initial(user) -> dict:
         "display_name": current.display_name,
         "team": current.team,
         "show_on_leaderboard": current.show_on_leaderboard,
+        "email_notifications": current.email_notifications,
     }
 
 

@@ -73,7 +73,9 @@ def _new_context(browser, live_server, violations=None):
 
 def _record_policy_error(message, violations):
     if message.type == "error" and any(marker in message.text for marker in POLICY_ERRORS):
-        violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
+        where = message.location or {}
+        source = f" (from {where.get('url')}:{where.get('lineNumber')})" if where.get("url") else ""
+        violations.append(f"{message.page.url if message.page else '?'}: {message.text}{source}")
 
 
 @pytest.fixture

@@ -1,25 +1,18 @@
 """My entries in a browser: delete and withdraw ask first; opening a category offers its drafts."""
 
 import re
-import time
 
 import pytest
 from playwright.sync_api import expect
 
 from annotation.models import Entry, EntryStatus
+from tests.browser.waiting import wait_for
 from tests.factories import EntryFactory, category
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def wait_for(condition, seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the server never stored it"
-        time.sleep(0.05)
 
 
 def test_delete_and_withdraw_ask_before_acting(page, sign_in, alice):

@@ -1,24 +1,16 @@
 import re
-import time
 
 import pytest
 from playwright.sync_api import expect
 
 from annotation import services
 from annotation.models import Entry, EntryStatus
+from tests.browser.waiting import wait_for
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def wait_for(condition, seconds: float = 10) -> None:
-    """Poll the database until the server has stored what the page sent."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the server never stored it"
-        time.sleep(0.05)
 
 
 PASSAGE = (
