@@ -142,7 +142,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TIMEZONE = env_str("TIME_ZONE", "UTC")
 # The hour (0-23, in TIME_ZONE) at which the daily digest of notifications is mailed.
 FLOCK_DIGEST_HOUR = env_int("FLOCK_DIGEST_HOUR", 7)
-if FLOCK_DIGEST_HOUR > 23:
+if not 0 <= FLOCK_DIGEST_HOUR <= 23:
     raise ImproperlyConfigured(
         f"FLOCK_DIGEST_HOUR must be an hour, 0 to 23, not {FLOCK_DIGEST_HOUR}."
     )

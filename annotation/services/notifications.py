@@ -30,6 +30,7 @@ EACH, DIGEST, NONE = "each", "digest", "none"
 EMAIL_TASK = "annotation.tasks.notification_email"
 # A first digest (the person never had one) tells at most this far back.
 FIRST_DIGEST_SPAN = datetime.timedelta(days=1)
+DIGEST_OVERLAP = datetime.timedelta(hours=1)
 
 
 def notifications_create(*, kind: str, link: str, texts: dict[int, str]) -> list[Notification]:
@@ -147,7 +148,14 @@ def notifications_send_digests(*, now: datetime.datetime | None = None) -> int:
             profile = Profile.objects.select_for_update().select_related("user").get(user=user_id)
             if profile.email_notifications != DIGEST:  # changed their mind meanwhile
                 continue
-            since = profile.digest_sent_at or now - FIRST_DIGEST_SPAN
+            # From the last digest, less DIGEST_OVERLAP: a notification is stamped when its
+            # event's transaction runs, and one still open when the last digest ran committed
+            # after it with an earlier time. emailed_at keeps anything from going out twice.
+            since = (
+                profile.digest_sent_at - DIGEST_OVERLAP
+                if profile.digest_sent_at
+                else now - FIRST_DIGEST_SPAN
+            )
             news = list(
                 Notification.objects.filter(
                     recipient=profile.user,

@@ -46,3 +46,7 @@ def notifications_read_all(request):
     count = services.notifications_mark_read(user=request.user)
     messages.success(request, f"Marked {count} notification{'' if count == 1 else 's'} read.")
     return redirect("annotation:notification_list")
+
+
+# Signing in with this POST-only address as `next` lands on the list, never a GET of it (a 405).
+notifications_read_all.after_sign_in = "annotation:notification_list"

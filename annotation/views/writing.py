@@ -43,6 +43,7 @@ def _render_write(
     *,
     conflict: services.DraftChanged | None = None,
     signed_out: bool = False,
+    version: str = "",
 ):
     return render(
         request,
@@ -51,7 +52,7 @@ def _render_write(
             "form": form,
             "category": form.category,
             "entry": entry,
-            "version": selectors.draft_version(entry=entry) if entry else "",
+            "version": selectors.draft_version(entry=entry) if entry else version,
             "conflict": _conflict_context(conflict, form),
             "signed_out": signed_out,
             "agreement": None if signed_out else selectors.agreement_status(user=request.user),
@@ -164,7 +165,16 @@ def login_required_keep_text(view):
         form = EntryForm(
             request.POST, category=category, show_context=bool(request.POST.get("context"))
         )
-        return _render_write(request, form, entry=None, status=401, signed_out=True)
+        # The version the page had stays on it, so that the save after signing in again is still
+        # checked against what another tab may have saved meanwhile.
+        return _render_write(
+            request,
+            form,
+            entry=None,
+            status=401,
+            signed_out=True,
+            version=request.POST.get("version", "")[:64],
+        )
 
     return wrapped
 

@@ -14,7 +14,8 @@
 
   function attach(form) {
     var status = document.getElementById("save-status");
-    var version = form.querySelector("input[name=version]");
+    // Looked up each time: an autosave's answer replaces the input (an out-of-band swap).
+    function version() { return form.querySelector("input[name=version]"); }
     var edits = 0, sending = 0, submitting = false;
 
     function field(name) { return form.querySelector("[name=" + name + "]"); }
@@ -30,7 +31,7 @@
     }
     function store() {
       try {
-        localStorage.setItem(key(), JSON.stringify({ texts: texts(), version: version.value }));
+        localStorage.setItem(key(), JSON.stringify({ texts: texts(), version: version().value }));
       } catch (e) { /* storage full or refused: the text is still in the page */ }
     }
     function forget() { try { localStorage.removeItem(key()); } catch (e) { /* nothing kept */ } }
@@ -63,7 +64,7 @@
         forget();
       } else {
         fill(kept.texts);
-        if (kept.version) { version.value = kept.version; }
+        if (kept.version) { version().value = kept.version; }
         edits += 1;
         var note = document.createElement("span");
         note.className = "notice";
@@ -81,7 +82,7 @@
         event.detail.headers["X-CSRFToken"] = token;
         event.detail.parameters.csrfmiddlewaretoken = token;
       }
-      event.detail.parameters.version = version.value;
+      event.detail.parameters.version = version().value;
     });
     form.addEventListener("htmx:beforeRequest", function () { sending = edits; });
     form.addEventListener("htmx:afterRequest", function (event) {
@@ -89,7 +90,7 @@
       submitting = false;
       if (xhr.status === 200) {
         var next = xhr.getResponseHeader("X-Draft-Version");
-        if (next) { version.value = next; }
+        if (next) { version().value = next; }
         // Saved: what the save carried need not be kept; anything typed since still is.
         if (edits === sending) { forget(); } else { store(); }
         if (wasSubmitting) {
@@ -124,7 +125,7 @@
         });
         fill(theirs);
       }
-      version.value = panel.dataset.version;
+      version().value = panel.dataset.version;
       panel.hidden = true;
       panel.innerHTML = "";
       edits += 1;

@@ -264,3 +264,11 @@ def test_a_sign_in_whose_next_is_a_page_still_lands_there(client, alice, passwor
         "/accounts/sign-in/", {"username": alice.username, "password": password, "next": "/write/"}
     )
     assert response["Location"] == "/write/"
+
+
+def test_the_signed_out_page_keeps_the_version_it_was_at(client, alice):
+    """Signed in again, the next save is still checked against what another tab saved."""
+    entry = _draft(alice)
+    posted = _page(entry, response="Typed after sign-out.")
+    response = client.post("/entries/submit/", posted)
+    assert f'value="{posted["version"]}"' in response.content.decode()

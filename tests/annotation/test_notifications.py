@@ -309,3 +309,33 @@ def test_the_profile_page_saves_the_e_mail_choice(client, alice):
     # A form without the field (posted before it existed) leaves the choice as it was.
     client.post(reverse("profile"), {"display_name": "Al", "show_on_leaderboard": "on"})
     assert Profile.objects.get(user=alice).email_notifications == "none"
+
+
+def test_a_notification_committed_after_the_last_digest_ran_is_in_the_next(alice):
+    """A notification is stamped when its event's transaction runs; one still open when the
+    digest ran commits after it with an earlier time, and must not be skipped for good."""
+    alice.email = "alice@corp.example"
+    alice.save(update_fields=["email"])
+    choose(alice, "digest")
+    last_digest = timezone.now()
+    Profile.objects.filter(user=alice).update(digest_sent_at=last_digest)
+    late = notify(alice, text="Decided while the digest ran.")
+    Notification.objects.filter(pk=late.pk).update(
+        created_at=last_digest - datetime.timedelta(seconds=1)
+    )
+    mail.outbox.clear()
+    assert services.notifications_send_digests(now=last_digest + datetime.timedelta(days=1)) == 1
+    (sent,) = mail.outbox
+    assert "Decided while the digest ran." in sent.body
+    late.refresh_from_db()
+    assert late.emailed_at is not None
+    # Mailed once: the next digest has nothing for her.
+    assert services.notifications_send_digests(now=last_digest + datetime.timedelta(days=2)) == 0
+
+
+def test_signing_in_with_mark_all_read_as_next_lands_on_the_list(client, alice, password):
+    response = client.post(
+        "/accounts/sign-in/",
+        {"username": alice.username, "password": password, "next": "/notifications/read/"},
+    )
+    assert response["Location"] == reverse("annotation:notification_list")
