@@ -21,6 +21,14 @@ class Team(models.Model):
         return self.name
 
 
+class EmailChoice(models.TextChoices):
+    """Which e-mails of their notifications a person gets (Profile.email_notifications)."""
+
+    EACH = "each", "Each one as it happens"
+    DIGEST = "digest", "A daily digest"
+    NONE = "none", "None (only the list in Flock)"
+
+
 class Profile(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
@@ -43,12 +51,8 @@ class Profile(models.Model):
     # Which e-mails of their notifications the person gets (annotation.services.notifications).
     email_notifications = models.CharField(
         max_length=10,
-        choices=[
-            ("each", "Each one as it happens"),
-            ("digest", "A daily digest"),
-            ("none", "None (only the list in Flock)"),
-        ],
-        default="digest",
+        choices=EmailChoice.choices,
+        default=EmailChoice.DIGEST,
         help_text="E-mails about your notifications.",
     )
     # When the last daily digest covered up to; the next one tells what happened since.

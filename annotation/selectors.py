@@ -15,6 +15,7 @@ from annotation.models import (
     Category,
     ContributorAgreement,
     Decision,
+    EmailChoice,
     Entry,
     EntryStatus,
     Flag,
@@ -497,8 +498,8 @@ def digest_recipients(*, until: datetime.datetime) -> list[int]:
     """The active users who chose the daily digest (or left the default, if it is the digest)
     and have notifications not yet mailed, made up to `until`."""
     default = Profile._meta.get_field("email_notifications").default
-    chose = Q(profile__email_notifications="digest")
-    if default == "digest":
+    chose = Q(profile__email_notifications=EmailChoice.DIGEST)
+    if default == EmailChoice.DIGEST:
         chose |= Q(profile__isnull=True)
     waiting = Notification.objects.filter(
         recipient=OuterRef("pk"), emailed_at__isnull=True, created_at__lte=until

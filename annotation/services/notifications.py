@@ -21,12 +21,20 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotation import selectors
-from annotation.models import Decision, Entry, Notification, NotificationKind, Outcome, Profile
+from annotation.models import (
+    Decision,
+    EmailChoice,
+    Entry,
+    Notification,
+    NotificationKind,
+    Outcome,
+    Profile,
+)
 from annotation.services.accounts import profile_ensure
 from config.celery import enqueue_on_commit
 
 User = get_user_model()
-EACH, DIGEST, NONE = "each", "digest", "none"
+EACH, DIGEST, NONE = EmailChoice.EACH, EmailChoice.DIGEST, EmailChoice.NONE
 EMAIL_TASK = "annotation.tasks.notification_email"
 # A first digest (the person never had one) tells at most this far back.
 FIRST_DIGEST_SPAN = datetime.timedelta(days=1)

@@ -37,6 +37,15 @@
   // The legend and the hints beside the controls say what works, so they show only with this script.
   area.querySelectorAll(".review-keys, .key-hint").forEach(function (element) { element.hidden = false; });
 
+  // Whether the reviewer wrote something in the review form (a comment or a fix) that leaving
+  // the page would lose.
+  function typed() {
+    if (!form) { return false; }
+    return Array.prototype.some.call(form.querySelectorAll("textarea, input[type=text]"), function (field) {
+      return field.value !== field.defaultValue;
+    });
+  }
+
   function pick(control) {
     if (control.type === "radio") {
       if (!control.checked) {
@@ -77,6 +86,11 @@
     var control = controls[(event.key || "").toLowerCase()];
     if (!control || event.repeat) { return; }
     event.preventDefault();
+    // Skip (a button of another form) leaves the page: ask first if the review holds typed text.
+    if (control.type === "submit" && control.form !== form && typed() &&
+        !window.confirm("Skip this entry and lose what you typed in the review?")) {
+      return;
+    }
     pick(control);
   });
 })();

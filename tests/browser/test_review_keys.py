@@ -31,6 +31,7 @@ def test_review_by_keyboard_alone(browser_as, alice, bob):
     expect(page.locator('input[name="rating"][value="4"]')).to_be_checked()
     page.keyboard.press("Control+Enter")
     expect(page).to_have_url(re.compile(rf"/review/{second.pk}/$"))
+    expect(page.get_by_role("complementary", name="Keyboard shortcuts")).to_be_visible()
     expect(page.get_by_text(f"your review of #{first.pk} is recorded")).to_be_visible()
 
     # Typing in the comment box types, whatever the letters; Esc leaves the box.
@@ -51,6 +52,7 @@ def test_review_by_keyboard_alone(browser_as, alice, bob):
     expect(page.get_by_label("Factual error")).to_be_checked()
     page.keyboard.press("Control+Enter")
     expect(page).to_have_url(re.compile(rf"/review/{third.pk}/$"))
+    expect(page.get_by_role("complementary", name="Keyboard shortcuts")).to_be_visible()
 
     # Skip the last one: nothing is left, and /review/ says so.
     page.keyboard.press("s")
@@ -98,3 +100,29 @@ def test_the_rating_is_one_row_that_arrow_keys_move_along(browser_as, alice, bob
     page.wait_for_timeout(500)
     assert posts == []
     expect(page.locator(".error")).to_have_count(0)
+
+
+def test_skipping_by_key_asks_before_losing_a_typed_comment(browser_as, alice, bob):
+    first = submitted(alice, instruction="Name a prime number.")
+    page = browser_as(bob)
+    page.goto("/review/")
+    page.get_by_role("button", name="Review next").click()
+    expect(page).to_have_url(re.compile(rf"/review/{first.pk}/$"))
+    expect(page.get_by_role("complementary", name="Keyboard shortcuts")).to_be_visible()
+    comment = page.get_by_label("Comment for the author")
+    comment.fill("Seven is prime, but say why.")
+    page.keyboard.press("Escape")
+
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.keyboard.press("s")
+    page.wait_for_timeout(300)
+    assert asked == ["Skip this entry and lose what you typed in the review?"]
+    expect(page).to_have_url(re.compile(rf"/review/{first.pk}/$"))
+    expect(comment).to_have_value("Seven is prime, but say why.")
+    assert not ReviewSkip.objects.exists()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.keyboard.press("s")
+    expect(page).to_have_url(re.compile(r"/review/$"))
+    assert ReviewSkip.objects.filter(reviewer=bob, entry=first).exists()
