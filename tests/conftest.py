@@ -116,6 +116,13 @@ def dave(db):
 
 
 @pytest.fixture
+def alice_client(client, alice):
+    """The test client, signed in as Alice."""
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
 def agreed(alice):
     """Alice, having accepted the contributor agreement in force."""
     services.agreement_accept(user=alice)

@@ -15,12 +15,6 @@ from tests.factories import EntryFactory, category
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def alice_client(client, alice):
-    client.force_login(alice)
-    return client
-
-
 def rows(page: str) -> list[int]:
     """The entry ids listed in My entries' table, in order."""
     return [int(pk) for pk in re.findall(r'<tr data-entry="(\d+)"', page)]

@@ -17,12 +17,6 @@ pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture
-def alice_client(client, alice):
-    client.force_login(alice)
-    return client
-
-
 def _page(entry, **values):
     """What the writing page posts for `entry`, at the version it last saw."""
     data = {
