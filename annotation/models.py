@@ -315,6 +315,9 @@ class Review(models.Model):
     fix = models.OneToOneField(
         Revision, null=True, blank=True, on_delete=models.PROTECT, related_name="fixed_in_review"
     )
+    # Whether the verdict counts toward consensus and earns review points: false when the
+    # reviewer's gold accuracy was below FLOCK_GOLD_MIN_ACCURACY as they gave it.
+    counts = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -356,12 +359,25 @@ class Decision(models.Model):
     reason = models.TextField(blank=True)
     approvals = models.PositiveIntegerField(default=0)
     rejections = models.PositiveIntegerField(default=0)
+    # Set when a moderator overturned the round's earlier decision to this outcome (approve or
+    # reject): the new decision keeps the round's number. Consensus decides a round once.
+    overturn = models.OneToOneField(
+        "Overturn",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="decision_made",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["entry", "round"]
+        ordering = ["entry", "round", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["entry", "round"], name="one_decision_per_round")
+            models.UniqueConstraint(
+                fields=["entry", "round"],
+                condition=Q(overturn__isnull=True),
+                name="one_decision_per_round",
+            )
         ]
 
     def __str__(self):
@@ -370,6 +386,97 @@ class Decision(models.Model):
     @property
     def by_moderator(self) -> bool:
         return self.decided_by_id is not None
+
+
+class OverturnVerdict(models.TextChoices):
+    APPROVE = "approve", "Accept it"
+    REJECT = "reject", "Reject it"
+    REOPEN = "reopen", "Reopen it for review"
+
+
+class Overturn(models.Model):
+    """A moderator's reversal of a decision, with the reason its author reads.
+
+    `approve`/`reject` make a new Decision of the same round (Decision.overturn); `reopen` puts
+    the entry back under review in a new round. A decision is overturned at most once; the
+    points it earned are reversed in the ledger by compensating events, never by edits.
+    """
+
+    decision = models.OneToOneField(
+        Decision, on_delete=models.CASCADE, related_name="overturned_by"
+    )
+    verdict = models.CharField(max_length=10, choices=OverturnVerdict.choices)
+    reason = models.TextField()
+    moderator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="overturns_made"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"#{self.decision.entry_id} round {self.decision.round} overturned: {self.verdict}"
+
+
+class GoldEntry(models.Model):
+    """An entry a moderator knows the right verdict for, handed to reviewers among the others to
+    measure how well they review (their gold record, GoldReview).
+
+    A known-bad entry carries the reasons a reviewer should give. The mark holds for the text as
+    it was marked (`revision`): once the entry's text changes, it is no longer handed out.
+    """
+
+    entry = models.OneToOneField(Entry, on_delete=models.CASCADE, related_name="gold")
+    expected = models.CharField(max_length=10, choices=Verdict.choices)
+    reasons = models.JSONField(default=list, blank=True)
+    revision = models.PositiveIntegerField(help_text="Entry.revision_count when it was marked.")
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    marked_at = models.DateTimeField(auto_now_add=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-marked_at", "-id"]
+        verbose_name_plural = "gold entries"
+
+    def __str__(self):
+        return f"Gold #{self.entry_id}: {self.expected}"
+
+
+class GoldReview(models.Model):
+    """A gold entry handed to a reviewer (pending until they answer), and their answer.
+
+    `caught` is whether the answer matched the known verdict (and, for a known-bad entry, named
+    one of its reasons); None while pending or when skipped. Never a Review: a gold answer does
+    not decide the entry, count toward any consensus, or earn points.
+    """
+
+    gold = models.ForeignKey(GoldEntry, on_delete=models.CASCADE, related_name="answers")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="gold_reviews"
+    )
+    handed_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    skipped_at = models.DateTimeField(null=True, blank=True)
+    verdict = models.CharField(max_length=10, choices=Verdict.choices, blank=True)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    reasons = models.JSONField(default=list, blank=True)
+    comment = models.TextField(blank=True)
+    caught = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-handed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gold", "reviewer"], name="one_gold_review_per_reviewer"
+            )
+        ]
+        indexes = [models.Index(fields=["reviewer", "answered_at"], name="gold_review_record")]
+
+    def __str__(self):
+        return f"{self.reviewer} on gold #{self.gold.entry_id}: {self.caught}"
 
 
 class ReviewSkip(models.Model):
@@ -505,6 +612,7 @@ class NotificationKind(models.TextChoices):
     ENTRY_DECIDED = "entry_decided", "Entry decided"
     ENTRY_FIXED = "entry_fixed", "Entry fixed by a reviewer"
     CONTEST_FINALIZED = "contest_finalized", "Contest finalised"
+    ENTRY_OVERTURNED = "entry_overturned", "Entry's outcome overturned by a moderator"
 
 
 class Notification(models.Model):

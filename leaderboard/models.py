@@ -66,6 +66,10 @@ class Contest(models.Model):
 class ScoreKind(models.TextChoices):
     ENTRY_ACCEPTED = "entry_accepted", "Entry accepted"
     REVIEW_AGREED = "review_agreed", "Review agreed with the outcome"
+    # Compensating events: an overturned decision's points taken back (object_key
+    # "event:<id of the event reversed>"), never an edit or a deletion of the ledger.
+    ENTRY_REVERSED = "entry_reversed", "Accepted entry's points reversed"
+    REVIEW_REVERSED = "review_reversed", "Review's points reversed"
 
 
 class ScoreEvent(models.Model):
