@@ -66,6 +66,7 @@ bench: install-dev
 	$(PY) -m bench.leaderboard
 	$(PY) -m bench.dedupe
 	$(PY) -m bench.export
+	$(PY) -m bench.drive
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

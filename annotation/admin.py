@@ -13,6 +13,9 @@ from annotation.models import (
     Decision,
     Entry,
     Flag,
+    GoldEntry,
+    GoldReview,
+    Overturn,
     Profile,
     Review,
     Revision,
@@ -112,6 +115,37 @@ class DecisionAdmin(VisibleEntriesAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
     entry_lookup = "entry__in"
     list_display = ["entry", "round", "outcome", "decided_by", "created_at"]
     list_filter = ["outcome"]
+
+
+@admin.register(Overturn)
+class OverturnAdmin(VisibleEntriesAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Moderators' overturns, read-only: an overturn is made on the entry's review page or the
+    API (services.entry_overturn), which also takes back the points in the ledger."""
+
+    entry_lookup = "decision__entry__in"
+    list_display = ["decision", "verdict", "moderator", "created_at"]
+    list_filter = ["verdict"]
+    search_fields = ["reason", "moderator__username"]
+
+
+@admin.register(GoldEntry)
+class GoldEntryAdmin(VisibleEntriesAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Gold marks, read-only: a mark is made on the entry's review page or the API
+    (services.gold_mark), which check that the entry is decided and not the moderator's own."""
+
+    entry_lookup = "entry__in"
+    list_display = ["entry", "expected", "is_active", "marked_by", "marked_at"]
+    list_filter = ["expected", "is_active"]
+
+
+@admin.register(GoldReview)
+class GoldReviewAdmin(VisibleEntriesAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Reviewers' answers to gold entries (their gold record), read-only."""
+
+    entry_lookup = "gold__entry__in"
+    list_display = ["gold", "reviewer", "verdict", "caught", "handed_at", "answered_at"]
+    list_filter = ["caught", "verdict"]
+    search_fields = ["reviewer__username"]
 
 
 @admin.register(Team)

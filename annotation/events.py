@@ -2,15 +2,21 @@
 
 `annotation` imports none of them (the dependency points one way), yet scoring must happen in
 the same transaction as the decision that earns the points. So the decision is announced,
-explicitly, at the one place it is taken (`services.reviews._decide`), and `leaderboard`
-connects its scorer in its AppConfig.ready(). Receivers run synchronously inside the caller's
-transaction: an exception in one rolls the decision back too.
+explicitly, at the one place it is taken (`services.reviews._decide`; an overturn likewise in
+`services.reviews.entry_overturn`), and `leaderboard` connects its scorer in its
+AppConfig.ready(). Receivers run synchronously inside the caller's transaction: an exception in
+one rolls the decision back too.
 """
 
 from django.dispatch import Signal
 
 # Sent with `decision` (an annotation.models.Decision) right after a review round is decided.
 entry_decided = Signal()
+
+# Sent with `overturn` (an annotation.models.Overturn) when a moderator overturns a decision, before
+# any new decision of the round is taken: leaderboard takes back the points the overturned decision
+# earned (compensating events), in the overturn's transaction.
+entry_overturned = Signal()
 
 # Sent with `entry` (an annotation.models.Entry) when it is submitted for review, so that quality
 # checks can look at it; receivers should defer slow work with transaction.on_commit.

@@ -1,3 +1,4 @@
+import datetime
 from uuid import UUID
 
 from django import forms
@@ -14,13 +15,18 @@ from annotation.models import (
     Category,
     EntryStatus,
     FlagKind,
+    FlagStatus,
+    OverturnVerdict,
     Profile,
     RejectReason,
     Team,
     Verdict,
 )
 from annotation.services.flags import MAX_NOTE_CHARS
+from annotation.services.moderation import BulkAction
 from annotation.text import ENTRY_FIELDS, TEXT_FIELDS, Limits, normalize_text
+
+MAX_ID = 2**63 - 1  # the largest id a database row can have (a 64-bit signed integer)
 
 
 class SignInForm(AuthenticationForm):
@@ -286,6 +292,38 @@ class FlagRaiseForm(forms.Form):
     )
 
 
+class OverturnForm(ServiceErrorsMixin, forms.Form):
+    """A moderator's overturn of a decided entry (services.entry_overturn); `decision` is the
+    decision the page showed, so that one changed meanwhile is not overturned blind."""
+
+    verdict = forms.ChoiceField(choices=OverturnVerdict.choices, widget=forms.RadioSelect)
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2, "dir": "auto"}),
+        max_length=MAX_DECISION_REASON_CHARS,
+        help_text="Why: the author reads this.",
+    )
+    decision = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, min_value=1, max_value=MAX_ID
+    )
+
+
+class GoldMarkForm(forms.Form):
+    """A moderator marks a decided entry as gold (services.gold_mark): the verdict a careful
+    reviewer gives it and, for a known-bad entry, the reasons they should name."""
+
+    expected = forms.ChoiceField(
+        label="A careful reviewer would",
+        choices=[(Verdict.APPROVE, "Approve it"), (Verdict.REJECT, "Reject it")],
+        widget=forms.RadioSelect,
+    )
+    reasons = forms.MultipleChoiceField(
+        choices=RejectReason.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="For a rejection, the reasons they should give (one of them is enough)",
+    )
+
+
 class EntryListFilterForm(forms.Form):
     """My entries' filters, read from the query string. A filter that does not parse (a category
     since deactivated, a made-up status) is left out rather than refused, so an old link still
@@ -339,3 +377,157 @@ class EntryListFilterForm(forms.Form):
             "status": filters["status"] or "",
         }
         return {name: value for name, value in values.items() if value}
+
+
+FIRST_DAY, LAST_DAY = datetime.date(2000, 1, 1), datetime.date(9998, 12, 31)
+_DAY_BOUNDS = {"type": "date", "min": FIRST_DAY.isoformat(), "max": LAST_DAY.isoformat()}
+
+
+def _day_in_range(day: datetime.date) -> None:
+    """A filter day far enough from the ends of the calendar that its midnight (and the next
+    day's) exists in every time zone: 9999-12-31 or 0001-01-01 would not be a 500 but a field
+    error."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationError(
+            f"Give a day between the years {FIRST_DAY.year} and {LAST_DAY.year}.",
+            code="out_of_range",
+        )
+
+
+class ModerationFilterForm(forms.Form):
+    """The workbench's filters, read from the query string. Unlike My entries, a filter that does
+    not parse is refused beside its field: a moderator about to act in bulk must never get a
+    wider list than they asked for."""
+
+    MAX_SEARCH_CHARS = 200
+
+    q = forms.CharField(
+        required=False,
+        label="Text",
+        max_length=MAX_SEARCH_CHARS,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Words in the text"}),
+    )
+    category = forms.ModelChoiceField(
+        queryset=Category.objects.none(),
+        to_field_name="slug",
+        required=False,
+        empty_label="All categories",
+    )
+    status = forms.ChoiceField(
+        choices=[
+            ("", "Any status"),
+            *[(v, label) for v, label in EntryStatus.choices if v != EntryStatus.DRAFT],
+        ],
+        required=False,
+    )
+    flag_kind = forms.ChoiceField(
+        label="Flag kind", choices=[("", "Any or none"), *FlagKind.choices], required=False
+    )
+    flag_status = forms.ChoiceField(
+        label="Flag status", choices=[("", "Any or none"), *FlagStatus.choices], required=False
+    )
+    author = forms.CharField(
+        required=False,
+        max_length=150,
+        help_text="Username or display name",
+        widget=forms.TextInput(attrs={"dir": "auto"}),
+    )
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.all(), required=False, empty_label="All teams"
+    )
+    submitted_from = forms.DateField(
+        label="Submitted from",
+        required=False,
+        widget=forms.DateInput(attrs=_DAY_BOUNDS),
+        validators=[_day_in_range],
+    )
+    submitted_to = forms.DateField(
+        label="Submitted to",
+        required=False,
+        widget=forms.DateInput(attrs=_DAY_BOUNDS),
+        validators=[_day_in_range],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = Category.objects.order_by("position", "slug")
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("submitted_from"), cleaned.get("submitted_to")
+        if start and end and start > end:
+            self.add_error("submitted_to", "The last day comes before the first.")
+        return cleaned
+
+    def filters(self) -> dict:
+        """The filters as selectors.moderation_entries takes them (call once the form is valid)."""
+        data = self.cleaned_data
+        return {
+            "search": data["q"],
+            "category": data["category"],
+            "status": data["status"] or None,
+            "flag_kind": data["flag_kind"] or None,
+            "flag_status": data["flag_status"] or None,
+            "author": data["author"],
+            "team": data["team"],
+            "submitted_from": data["submitted_from"],
+            "submitted_to": data["submitted_to"],
+        }
+
+    def query(self) -> dict[str, str]:
+        """The filters as given, for links that keep them (page links, the bulk form's target)."""
+        return {name: self.data[name] for name in self.fields if self.data.get(name)}
+
+
+class EntryIdsField(forms.Field):
+    """The entries ticked in a list: their ids, each once, in the order given. A number no row
+    can have (0, negative, past MAX_ID, which SQLite cannot even compare) is refused."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "required": "Select at least one entry.",
+        "invalid": f"Entries are chosen by their numbers (from 1 to {MAX_ID}).",
+    }
+
+    def to_python(self, value) -> list[int]:
+        try:
+            return list(dict.fromkeys(int(v) for v in value or []))
+        except (TypeError, ValueError):
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+    def validate(self, value: list[int]) -> None:
+        super().validate(value)
+        if any(not 1 <= pk <= MAX_ID for pk in value):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+class ModerationBulkForm(ServiceErrorsMixin, forms.Form):
+    """One action on the entries ticked on the workbench. The rules (a reason needed, at most
+    MAX_BULK_ENTRIES) are the service's (moderation_bulk); its errors come back beside these
+    fields."""
+
+    entries = EntryIdsField()
+    action = forms.ChoiceField(
+        label="With the selected entries", choices=[("", "Choose…"), *BulkAction.choices]
+    )
+    kind = forms.ChoiceField(
+        label="Flag kind",
+        choices=[("", "Any (to confirm or dismiss)"), *FlagKind.choices],
+        required=False,
+        help_text="The flag to raise, or the only kind to confirm or dismiss.",
+    )
+    reason = forms.CharField(
+        label="Reason or note",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "dir": "auto"}),
+        help_text="The authors read it. Needed to accept, reject, reopen or raise a flag.",
+    )
+
+    def selected(self) -> set[int]:
+        """The ids ticked, as sent (kept ticked when the page comes back with an error)."""
+        if not self.is_bound:
+            return set()
+        try:
+            return set(self.fields["entries"].to_python(self.data.getlist("entries")))
+        except ValidationError:
+            return set()

@@ -224,6 +224,9 @@ class Entry(models.Model):
             models.Index(fields=["status", "review_count", "submitted_at"], name="review_queue"),
             # The quality rescans look at what changed since their last run.
             models.Index(fields=["updated_at"], name="entry_changed"),
+            # The moderation workbench's order; its text search has a pg_trgm index on
+            # PostgreSQL (migration 0016).
+            models.Index(fields=["submitted_at", "id"], name="entry_submitted"),
         ]
         constraints = [
             models.CheckConstraint(

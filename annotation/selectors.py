@@ -1,10 +1,12 @@
 import datetime
+import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from annotation import holds
@@ -19,8 +21,13 @@ from annotation.models import (
     Entry,
     EntryStatus,
     Flag,
+    FlagStatus,
+    GoldEntry,
+    GoldReview,
     Notification,
     Outcome,
+    Overturn,
+    OverturnVerdict,
     Profile,
     Review,
     ReviewSkip,
@@ -81,6 +88,13 @@ def fix_allowed(*, reviewer: AbstractBaseUser) -> bool:
     return agreement_status(user=reviewer).accepted
 
 
+def counts_toward_target(prefix: str = "") -> Q:
+    """The accepted entries that count toward their category's target: the drive's own work.
+    Imported corpora are not: they do not count. `prefix` reaches entries through a relation
+    (`"entries__"` from a category)."""
+    return Q(**{f"{prefix}status": EntryStatus.ACCEPTED, f"{prefix}source__isnull": True})
+
+
 def category_list_with_progress() -> list[Category]:
     """Active categories with accepted/submitted counts, those furthest from their target first.
 
@@ -89,11 +103,7 @@ def category_list_with_progress() -> list[Category]:
     """
     categories = list(
         Category.objects.filter(is_active=True).annotate(
-            # Imported corpora are not the drive's work: they do not count toward targets.
-            accepted_count=Count(
-                "entries",
-                filter=Q(entries__status=EntryStatus.ACCEPTED, entries__source__isnull=True),
-            ),
+            accepted_count=Count("entries", filter=counts_toward_target("entries__")),
             submitted_count=Count("entries", filter=Q(entries__status=EntryStatus.SUBMITTED)),
         )
     )
@@ -125,6 +135,8 @@ def entries_visible_to(*, viewer: AbstractBaseUser) -> QuerySet:
       to them and they have not yet reviewed it, skipped it or asked for another) and the
       moderators'.
     - A withdrawn entry is on its way back to its author: its author's and the moderators'.
+    - A decided entry handed to a reviewer as gold (services/gold.py) is theirs to read while
+      they hold it and after they answered it, as any entry they were handed or reviewed.
 
     Anyone else gets a 404 through annotation/lookups.py, as for an id never used, so ids reveal
     nothing. Flags follow their entry (flag_list, flag_get_visible).
@@ -135,7 +147,8 @@ def entries_visible_to(*, viewer: AbstractBaseUser) -> QuerySet:
     if is_moderator(viewer):
         return Entry.objects.filter(own | ~Q(status=EntryStatus.DRAFT))
     reviewed = Exists(Review.objects.filter(entry=OuterRef("pk"), reviewer=viewer))
-    shared = Q(status__in=REVIEWED_STATUSES) & (Q(leased_to=viewer) | reviewed)
+    handed_gold = Exists(gold_hand_outs(reviewer=viewer).filter(gold__entry=OuterRef("pk")))
+    shared = Q(status__in=REVIEWED_STATUSES) & (Q(leased_to=viewer) | reviewed | handed_gold)
     return Entry.objects.filter(own | shared)
 
 
@@ -205,9 +218,9 @@ def review_queue(
     category: Category | None = None,
     now: datetime.datetime | None = None,
 ) -> QuerySet:
-    """Entries `reviewer` may be handed: under review, not theirs, not reviewed or skipped by them,
-    not leased to someone else, and without a blocking flag a moderator confirmed (holds.py).
-    Fewest reviews in the current round first, then oldest."""
+    """Entries `reviewer` may be handed: under review, not theirs, not reviewed or skipped by them
+    (nor seen by them as gold), not leased to someone else, and without a blocking flag a
+    moderator confirmed (holds.py). Fewest reviews in the current round first, then oldest."""
     now = now or timezone.now()
     entries = (
         Entry.objects.filter(status=EntryStatus.SUBMITTED)
@@ -215,6 +228,7 @@ def review_queue(
         .exclude(holds.judged_blocking())
         .filter(~Exists(Review.objects.filter(entry=OuterRef("pk"), reviewer=reviewer)))
         .filter(~Exists(ReviewSkip.objects.filter(entry=OuterRef("pk"), reviewer=reviewer)))
+        .filter(~Exists(GoldReview.objects.filter(gold__entry=OuterRef("pk"), reviewer=reviewer)))
         .filter(
             Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now) | Q(leased_to=reviewer)
         )
@@ -255,7 +269,37 @@ def round_reviews(*, entry: Entry) -> QuerySet:
     return Review.objects.filter(entry=entry, round=entry.review_round).select_related("reviewer")
 
 
+def decisions_current(*, as_of: datetime.datetime | None = None) -> QuerySet:
+    """The decisions that stand: every "how did this round end" look-up reads these.
+
+    A decision a moderator overturned (Overturn) no longer stands; the decision that replaced
+    it does (or, after a reopen, none until the new round ends). With `as_of`, the decisions
+    that stood at that moment: made before it and not yet overturned then, so that scoring
+    computed "as of a decision" gives the same answer when replayed later.
+
+    Written as NOT EXISTS rather than a LEFT JOIN … IS NULL: PostgreSQL plans it as an anti-join,
+    where the join (with few or no overturns) became a nested loop over every decision.
+    """
+    overturns = Overturn.objects.filter(decision=OuterRef("pk"))
+    if as_of is None:
+        return Decision.objects.filter(~Exists(overturns))
+    return Decision.objects.filter(created_at__lt=as_of).filter(
+        ~Exists(overturns.filter(created_at__lt=as_of))
+    )
+
+
+def decision_current(*, entry: Entry) -> Decision | None:
+    """The decision the entry stands on: its latest, unless a moderator overturned it (then
+    the entry is back under review); None for an entry never decided here (an import)."""
+    latest = Decision.objects.filter(entry=entry).order_by("-pk").first()
+    if latest is None or not decisions_current().filter(pk=latest.pk).exists():
+        return None
+    return latest
+
+
 def _decided_rounds(entry: Entry) -> set[int]:
+    # Rounds that were ever decided, overturned or not: once decided, a round's reviews (and
+    # fixes) were shown to the author, and a later overturn does not hide them again.
     return set(Decision.objects.filter(entry=entry).values_list("round", flat=True))
 
 
@@ -293,11 +337,25 @@ def entry_text_for_author(*, entry: Entry) -> dict[str, str]:
 
 @dataclass
 class RoundFeedback:
-    """What the author learns from one decided review round."""
+    """What the author learns from one decided review round: how it ended (its latest
+    decision) and, where a moderator overturned the round's outcome, why."""
 
     round: int
     decision: Decision
     reviews: list[Review] = field(default_factory=list)
+
+    @property
+    def reopened(self) -> Overturn | None:
+        """The moderator's reopening of this round's decision: it no longer stands, and the
+        entry went back under review in a new round."""
+        overturn = getattr(self.decision, "overturned_by", None)
+        reopen = overturn is not None and overturn.verdict == OverturnVerdict.REOPEN
+        return overturn if reopen else None
+
+    @property
+    def overturn(self) -> Overturn | None:
+        """The moderator's overturn that made this decision, replacing the round's earlier one."""
+        return self.decision.overturn
 
 
 @dataclass(frozen=True)
@@ -318,14 +376,17 @@ def _fix_diffs(fix: Revision, before: Revision | None) -> list[FixDiff]:
 
 def entry_feedback_many(*, entries) -> dict[int, list[RoundFeedback]]:
     """The author's view of review, for many entries in four queries: every decided round with
-    its reviews (each with the diff of its fix, if any), newest round first.
+    its reviews (each with the diff of its fix, if any) and any moderator's overturn, newest
+    round first.
 
     Reviews of a round still open stay hidden until it is decided, so that authors cannot
     react to partial votes. Reviewers are not named.
     """
     ids = [entry.pk for entry in entries]
     feedback: dict[int, dict[int, RoundFeedback]] = {pk: {} for pk in ids}
-    for decision in Decision.objects.filter(entry_id__in=ids):
+    # In order, so that a round's latest decision (an overturn's, say) is the one kept.
+    decisions = Decision.objects.filter(entry_id__in=ids).order_by("entry", "round", "pk")
+    for decision in decisions.select_related("overturn__decision", "overturned_by"):
         feedback[decision.entry_id][decision.round] = RoundFeedback(decision.round, decision)
     reviews = [
         review
@@ -353,6 +414,27 @@ def entry_feedback(*, entry: Entry) -> list[RoundFeedback]:
     return entry_feedback_many(entries=[entry])[entry.pk]
 
 
+def feedback_decision_standing(feedback: list[RoundFeedback]) -> Decision | None:
+    """The decision the entry stands on, read from its feedback (no query): the newest round's
+    latest decision, unless a moderator reopened it since (decisions_current's rule: then
+    none stands until the new round is decided)."""
+    if not feedback:
+        return None
+    decision = feedback[0].decision
+    return None if getattr(decision, "overturned_by", None) is not None else decision
+
+
+def feedback_latest_overturn(feedback: list[RoundFeedback]) -> Overturn | None:
+    """A moderator's latest overturn of the entry, from its feedback (newest round first):
+    within a round, the overturn of its latest decision (a reopen) came after the one that
+    made that decision; an older round's overturns came before any newer round existed."""
+    for rnd in feedback:
+        for overturn in (getattr(rnd.decision, "overturned_by", None), rnd.decision.overturn):
+            if overturn is not None:
+                return overturn
+    return None
+
+
 @dataclass(frozen=True)
 class ReviewerAgreement:
     decided: int
@@ -366,9 +448,11 @@ class ReviewerAgreement:
 def reviewer_agreement(*, reviewer: AbstractBaseUser) -> ReviewerAgreement:
     """How often the reviewer's verdicts matched the decision of their round (decided rounds only).
 
-    An approval agrees with an acceptance and a rejection with a rejection, whoever decided.
+    An approval agrees with an acceptance and a rejection with a rejection, whoever decided;
+    a round a moderator overturned is judged by the decision that replaced it, and a reopened
+    one is not decided.
     """
-    decision = Decision.objects.filter(entry=OuterRef("entry"), round=OuterRef("round"))
+    decision = decisions_current().filter(entry=OuterRef("entry"), round=OuterRef("round"))
     reviews = Review.objects.filter(reviewer=reviewer).annotate(
         outcome=decision.values("outcome")[:1]
     )
@@ -395,27 +479,32 @@ def company_day(
 
 
 def reviews_today(*, reviewer: AbstractBaseUser, now: datetime.datetime | None = None) -> int:
-    """How many reviews `reviewer` recorded today, in the company's time zone."""
+    """How many reviews `reviewer` recorded today, in the company's time zone (answers to gold
+    entries too: to the reviewer they are reviews like any other)."""
     start, end = company_day(now=now)
-    return Review.objects.filter(
-        reviewer=reviewer, created_at__gte=start, created_at__lt=end
-    ).count()
+    reviews = Review.objects.filter(reviewer=reviewer, created_at__gte=start, created_at__lt=end)
+    gold = GoldReview.objects.filter(reviewer=reviewer, answered_at__gte=start, answered_at__lt=end)
+    return reviews.count() + gold.count()
+
+
+def votes_counting(prefix: str = "") -> Q:
+    """Which reviews are votes that count: those given while the reviewer's gold accuracy was good
+    (Review.counts). The one rule for consensus (services.reviews), points (leaderboard) and the
+    moderators' split-vote and stale lists; `prefix` reaches reviews through a relation
+    (`"reviews__"` from an entry)."""
+    return Q(**{f"{prefix}counts": True})
 
 
 def _under_review() -> QuerySet:
-    """Entries under review with their current round's approvals and rejections counted."""
+    """Entries under review with their current round's approvals and rejections counted (votes
+    that count only: see votes_counting)."""
+    this_round = Q(reviews__round=F("review_round")) & votes_counting("reviews__")
     return (
         Entry.objects.filter(status=EntryStatus.SUBMITTED)
         .select_related("category", "author")
         .annotate(
-            approvals=Count(
-                "reviews",
-                filter=Q(reviews__round=F("review_round"), reviews__verdict=Verdict.APPROVE),
-            ),
-            rejections=Count(
-                "reviews",
-                filter=Q(reviews__round=F("review_round"), reviews__verdict=Verdict.REJECT),
-            ),
+            approvals=Count("reviews", filter=this_round & Q(reviews__verdict=Verdict.APPROVE)),
+            rejections=Count("reviews", filter=this_round & Q(reviews__verdict=Verdict.REJECT)),
         )
     )
 
@@ -430,6 +519,80 @@ def moderation_stale(*, now: datetime.datetime | None = None) -> QuerySet:
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(hours=settings.FLOCK_REVIEW_STALE_HOURS)
     return _under_review().filter(submitted_at__lte=cutoff).order_by("submitted_at")
+
+
+def _company_midnight(day: datetime.date) -> datetime.datetime:
+    """The moment `day` begins in the company's time zone (settings.TIME_ZONE)."""
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_default_timezone())
+
+
+def text_contains(search: str) -> Q:
+    """Entries whose instruction, context or response contains `search`, ignoring case.
+
+    On PostgreSQL the test is a case-insensitive regular expression of the escaped words
+    (`column ~* 'words'`): it folds case while matching instead of upper-casing a copy of every
+    text as `icontains` does (about a third less time on 150,000 entries, docs/moderation.md),
+    and a pg_trgm GIN index on the columns, should the table get one, serves it as it is."""
+    if connection.vendor == "postgresql":
+        lookup, value = "iregex", re.escape(search)
+    else:
+        lookup, value = "icontains", search
+    return (
+        Q(**{f"instruction__{lookup}": value})
+        | Q(**{f"context__{lookup}": value})
+        | Q(**{f"response__{lookup}": value})
+    )
+
+
+def moderation_entries(
+    *,
+    moderator: AbstractBaseUser,
+    search: str = "",
+    category: Category | None = None,
+    status: str | None = None,
+    flag_kind: str | None = None,
+    flag_status: str | None = None,
+    author: str = "",
+    team=None,
+    submitted_from: datetime.date | None = None,
+    submitted_to: datetime.date | None = None,
+) -> QuerySet:
+    """The moderation workbench's list: entries the moderator may read (never a draft), newest
+    submission first, narrowed by every filter given.
+
+    `flag_kind` and `flag_status` ask for entries having one flag with both; `author` is a
+    username or display name (either, ignoring case); `submitted_from`/`submitted_to` are days
+    in the company's time zone, both included. Each row carries `open_flags`.
+    """
+    entries = entries_visible_to(viewer=moderator).exclude(status=EntryStatus.DRAFT)
+    if search:
+        entries = entries.filter(text_contains(search))
+    if category is not None:
+        entries = entries.filter(category=category)
+    if status:
+        entries = entries.filter(status=status)
+    if flag_kind or flag_status:
+        flags = Flag.objects.filter(entry=OuterRef("pk"))
+        flags = flags.filter(kind=flag_kind) if flag_kind else flags
+        flags = flags.filter(status=flag_status) if flag_status else flags
+        entries = entries.filter(Exists(flags))
+    if author:
+        entries = entries.filter(
+            Q(author__username__iexact=author) | Q(author__profile__display_name__iexact=author)
+        )
+    if team is not None:
+        entries = entries.filter(author__profile__team=team)
+    if submitted_from is not None:
+        entries = entries.filter(submitted_at__gte=_company_midnight(submitted_from))
+    if submitted_to is not None:
+        next_day = submitted_to + datetime.timedelta(days=1)
+        entries = entries.filter(submitted_at__lt=_company_midnight(next_day))
+    open_flags = Flag.objects.filter(status=FlagStatus.OPEN).order_by("kind", "id")
+    return (
+        entries.select_related("category", "source", "author__profile__team")
+        .prefetch_related(Prefetch("flags", queryset=open_flags, to_attr="open_flags"))
+        .order_by("-submitted_at", "-id")
+    )
 
 
 # --- Flags -----------------------------------------------------------------------------------
@@ -510,3 +673,182 @@ def digest_recipients(*, until: datetime.datetime) -> list[int]:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+
+# --- Gold entries: reviewer calibration (services/gold.py) -----------------------------------
+
+
+def gold_hand_outs(*, reviewer: AbstractBaseUser) -> QuerySet:
+    """The gold hand-outs `reviewer` holds or answered (not those skipped or taken back): their
+    entries are the reviewer's to read (entries_visible_to)."""
+    return GoldReview.objects.filter(reviewer=reviewer, skipped_at__isnull=True)
+
+
+# The standing outcome a gold mark's expected verdict agrees with.
+GOLD_OUTCOME = {Verdict.APPROVE: EntryStatus.ACCEPTED, Verdict.REJECT: EntryStatus.REJECTED}
+
+
+def gold_handable() -> Q:
+    """Which gold entries may be handed out (a filter on GoldEntry): still marked, their text as it
+    was when marked, and still decided the way the mark says (approve: accepted, reject:
+    rejected), so that the known answer holds; an overturn that flips the outcome, or reopens
+    the entry, stops it."""
+    agrees = Q()
+    for expected, status in GOLD_OUTCOME.items():
+        agrees |= Q(expected=expected, entry__status=status)
+    return Q(is_active=True, revision=F("entry__revision_count")) & agrees
+
+
+def gold_is_handable(*, gold: GoldEntry) -> bool:
+    return GoldEntry.objects.filter(gold_handable(), pk=gold.pk).exists()
+
+
+def gold_candidates(*, reviewer: AbstractBaseUser, category: Category | None = None) -> QuerySet:
+    """The gold entries `reviewer` may be handed (in `category`): handable, not written or marked
+    by them, and never seen by them: not reviewed, skipped or held in review, nor handed to them
+    as gold before. Ordered by id, so that a seeded draw picks the same one again.
+    Never moderators: their verdicts are not gated, and their page of a gold hand-out would
+    lack the moderators' sections, which would give it away."""
+    if is_moderator(reviewer):
+        return GoldEntry.objects.none()
+    entry = OuterRef("entry")
+    candidates = (
+        GoldEntry.objects.filter(gold_handable())
+        .exclude(entry__author=reviewer)
+        .exclude(marked_by=reviewer)
+        .exclude(entry__leased_to=reviewer)
+        .filter(~Exists(Review.objects.filter(entry=entry, reviewer=reviewer)))
+        .filter(~Exists(ReviewSkip.objects.filter(entry=entry, reviewer=reviewer)))
+        .filter(~Exists(GoldReview.objects.filter(gold=OuterRef("pk"), reviewer=reviewer)))
+    )
+    if category is not None:
+        candidates = candidates.filter(entry__category=category)
+    return candidates.order_by("pk")
+
+
+def gold_mark_of(*, entry: Entry) -> GoldEntry | None:
+    """The entry's gold mark (active or lifted), with how often it was answered and caught, for
+    the moderators' form on its review page."""
+    return (
+        GoldEntry.objects.filter(entry=entry)
+        .annotate(
+            answered=Count("answers", filter=Q(answers__caught__isnull=False)),
+            caught=Count("answers", filter=Q(answers__caught=True)),
+        )
+        .first()
+    )
+
+
+def gold_pending(*, reviewer: AbstractBaseUser) -> GoldReview | None:
+    """The gold entry handed to `reviewer` that they have neither answered nor skipped."""
+    return (
+        GoldReview.objects.filter(reviewer=reviewer, answered_at__isnull=True)
+        .filter(skipped_at__isnull=True)
+        .select_related("gold__entry__category")
+        .first()
+    )
+
+
+def gold_hand_out_of(*, viewer: AbstractBaseUser, entry: Entry) -> GoldReview | None:
+    """`viewer`'s gold hand-out of `entry` (held or answered), if it reached them as gold: the
+    pages and the API then show it as any entry under review (entry_as_handed)."""
+    if viewer is None or not viewer.is_authenticated:
+        return None
+    return gold_hand_outs(reviewer=viewer).filter(gold__entry=entry).select_related("gold").first()
+
+
+def entry_as_handed(*, entry: Entry, hand_out: GoldReview) -> Entry:
+    """`entry` dressed as the review queue hands out an entry, for a gold hand-out: under review,
+    no reviews yet, held by the reviewer for a lease's length from when it was last handed to
+    them (`handed_at`, renewed by each "review next" that hands it back, as a held lease is).
+    Only the in-memory copy changes (never save it), so a gold entry looks like any other."""
+    entry.status = EntryStatus.SUBMITTED
+    entry.review_count = 0
+    entry.decided_at = None
+    entry.leased_to_id = hand_out.reviewer_id
+    lease = datetime.timedelta(minutes=settings.FLOCK_REVIEW_LEASE_MINUTES)
+    entry.lease_expires_at = hand_out.handed_at + lease
+    return entry
+
+
+def flags_shown_to(*, viewer: AbstractBaseUser, entry: Entry) -> QuerySet:
+    """The entry's flags as its review page and the API show them to `viewer`: none on a gold
+    hand-out (a decided entry's flags would give it away), all of them otherwise."""
+    if gold_hand_out_of(viewer=viewer, entry=entry) is not None:
+        return Flag.objects.none()
+    return flags_for_entry(entry=entry)
+
+
+@dataclass(frozen=True)
+class GoldRecord:
+    """A reviewer's answers to gold entries: caught (the known verdict, and for a known-bad
+    entry one of its reasons) or missed. Skipped hand-outs, and answers to an entry whose
+    mark lapsed while the reviewer held it, count neither way."""
+
+    caught: int
+    missed: int
+
+    @property
+    def answered(self) -> int:
+        return self.caught + self.missed
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.caught / self.answered if self.answered else None
+
+
+def gold_record(*, reviewer: AbstractBaseUser) -> GoldRecord:
+    counts = GoldReview.objects.filter(reviewer=reviewer).aggregate(
+        caught_n=Count("pk", filter=Q(caught=True)), missed_n=Count("pk", filter=Q(caught=False))
+    )
+    return GoldRecord(caught=counts["caught_n"], missed=counts["missed_n"])
+
+
+def _in_good_standing(record: GoldRecord) -> bool:
+    if record.answered < settings.FLOCK_GOLD_MIN_REVIEWS:
+        return True
+    return record.accuracy >= settings.FLOCK_GOLD_MIN_ACCURACY
+
+
+def reviewer_in_good_standing(*, reviewer: AbstractBaseUser) -> bool:
+    """Whether `reviewer`'s verdicts count toward consensus and earn review points: always until
+    they answered FLOCK_GOLD_MIN_REVIEWS gold entries (too few to judge), then while their gold
+    accuracy is at least FLOCK_GOLD_MIN_ACCURACY. Read as each review is recorded
+    (Review.counts), so a later change of standing does not rewrite past rounds."""
+    return _in_good_standing(gold_record(reviewer=reviewer))
+
+
+def gold_accuracy_table() -> list[dict]:
+    """Every reviewer with a scored gold answer, least accurate first (then most answers first,
+    then name), for the drive dashboard. Each row is a dict with the keys:
+
+    - `reviewer_id` (int) and `name` (display name, or the username when there is none);
+    - `answered`, `caught`, `missed` (ints: answered = caught + missed);
+    - `accuracy` (float 0..1, caught / answered);
+    - `in_good_standing` (bool: whether their verdicts count now, reviewer_in_good_standing).
+    """
+    rows = (
+        GoldReview.objects.filter(caught__isnull=False)
+        .values("reviewer_id", "reviewer__username", "reviewer__profile__display_name")
+        .annotate(
+            caught_n=Count("pk", filter=Q(caught=True)),
+            missed_n=Count("pk", filter=Q(caught=False)),
+        )
+        .order_by()
+    )
+    table = []
+    for row in rows:
+        record = GoldRecord(caught=row["caught_n"], missed=row["missed_n"])
+        table.append(
+            {
+                "reviewer_id": row["reviewer_id"],
+                "name": row["reviewer__profile__display_name"] or row["reviewer__username"],
+                "answered": record.answered,
+                "caught": record.caught,
+                "missed": record.missed,
+                "accuracy": record.accuracy,
+                "in_good_standing": _in_good_standing(record),
+            }
+        )
+    table.sort(key=lambda r: (r["accuracy"], -r["answered"], r["name"].casefold()))
+    return table

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from annotation.views import accounts, notifications, oidc, review, writing
+from annotation.views import accounts, moderation, notifications, oidc, review, writing
 
 app_name = "annotation"
 
@@ -40,8 +40,12 @@ urlpatterns = [
     path("review/<int:entry_id>/", review.review_entry, name="review_entry"),
     path("review/<int:entry_id>/skip/", review.review_skip, name="review_skip"),
     path("review/<int:entry_id>/decide/", review.entry_decide, name="entry_decide"),
+    path("review/<int:entry_id>/overturn/", review.entry_overturn, name="entry_overturn"),
     path("review/<int:entry_id>/flags/", review.flag_raise, name="flag_raise"),
+    path("review/<int:entry_id>/gold/", review.gold_mark, name="gold_mark"),
+    path("review/<int:entry_id>/gold/unmark/", review.gold_unmark, name="gold_unmark"),
     path("moderation/", review.moderation, name="moderation"),
+    path("moderation/entries/", moderation.moderation_entries, name="moderation_entries"),
     path("moderation/flags/<int:flag_id>/resolve/", review.flag_resolve, name="flag_resolve"),
 ]
 

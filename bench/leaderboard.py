@@ -33,8 +33,8 @@ def fill(users: int, events: int) -> tuple[list[int], Contest]:
     contest = Contest.objects.create(
         name="Bench week",
         starts_at=now - datetime.timedelta(days=8),
-        ends_at=now - datetime.timedelta(days=1),  # over, in its grace period: ready to finalise
-        grace_ends_at=now + datetime.timedelta(days=1),
+        ends_at=now - datetime.timedelta(days=2),
+        grace_ends_at=now - datetime.timedelta(hours=1),  # its grace period over: due to finalise
     )
     ids = []
     for start in range(0, users, 10_000):

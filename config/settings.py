@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "leaderboard",
     "quality",
     "exports",
+    "drive",
 ]
 
 MIDDLEWARE = [
@@ -380,7 +381,12 @@ SPECTACULAR_SETTINGS = {
     # No validator badge: Swagger UI would send the schema's address to validator.swagger.io.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # Flag kinds are one choice set, read and written (FlagSerializer, FlagRaiseSerializer).
-    "ENUM_NAME_OVERRIDES": {"FlagKindEnum": "annotation.models.FlagKind"},
+    "ENUM_NAME_OVERRIDES": {
+        "FlagKindEnum": "annotation.models.FlagKind",
+        # approve/reject: a review's verdict and a gold entry's expected one.
+        "VerdictEnum": "annotation.models.Verdict",
+        "OverturnVerdictEnum": "annotation.models.OverturnVerdict",
+    },
 }
 
 # One console handler on the root logger; Django's loggers propagate to it (instead of printing
@@ -423,6 +429,12 @@ FLOCK_REVIEW_STALE_HOURS = env_int("FLOCK_REVIEW_STALE_HOURS", 48, minimum=1)
 # A reviewer's fix may change at most this share of a field's words (5 words always): it corrects
 # the author's text, it does not rewrite it (annotation.text.fix_errors).
 FLOCK_FIX_MAX_SHARE = env_float("FLOCK_FIX_MAX_SHARE", 0.25, minimum=0.0, maximum=1.0)
+# Gold entries (annotation/services/gold.py): the share of "Review next" hand-outs that are a gold
+# entry with a known answer; a reviewer's verdicts stop counting toward consensus and points when,
+# after FLOCK_GOLD_MIN_REVIEWS gold answers, their accuracy is below FLOCK_GOLD_MIN_ACCURACY.
+FLOCK_GOLD_RATE = env_float("FLOCK_GOLD_RATE", 0.1, minimum=0.0, maximum=1.0)
+FLOCK_GOLD_MIN_REVIEWS = env_int("FLOCK_GOLD_MIN_REVIEWS", 5, minimum=1)
+FLOCK_GOLD_MIN_ACCURACY = env_float("FLOCK_GOLD_MIN_ACCURACY", 0.7, minimum=0.0, maximum=1.0)
 # Scoring and contests. Points: an accepted entry earns FLOCK_POINTS_ACCEPTED × its category's
 # multiplier, plus FLOCK_POINTS_SHORT_CATEGORY_BONUS while the category is short of its target;
 # a review that agrees with the final outcome earns FLOCK_POINTS_REVIEW. Contests may override.
@@ -437,6 +449,32 @@ FLOCK_LEADERBOARD_SIZE = env_int("FLOCK_LEADERBOARD_SIZE", 50, minimum=1)
 # Prefix of every Redis key Flock writes (leaderboard sorted sets), so that several Flock
 # installations or test runs can share one Redis.
 FLOCK_REDIS_PREFIX = env_str("FLOCK_REDIS_PREFIX", "flock:")
+# Django's cache (the drive dashboard's figures): Redis when REDIS_URL is set, under keys of its
+# own ("<FLOCK_REDIS_PREFIX>cache:…"), so that every web process shares one computation;
+# otherwise each process's memory.
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"{FLOCK_REDIS_PREFIX}cache",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# The drive dashboard (drive/figures.py): a beat job recomputes its figures this often into the
+# cache, which the page and API read; review rings need at least FLOCK_RING_MIN_REVIEWS reviews
+# in each direction of a pair.
+FLOCK_DRIVE_CACHE_SECONDS = env_int("FLOCK_DRIVE_CACHE_SECONDS", 60, minimum=1)
+FLOCK_RING_MIN_REVIEWS = env_int("FLOCK_RING_MIN_REVIEWS", 5, minimum=1)
+CELERY_BEAT_SCHEDULE["drive-refresh"] = {
+    "task": "drive.tasks.drive_refresh",
+    "schedule": FLOCK_DRIVE_CACHE_SECONDS,
+    # A run the workers could not start within its interval is dropped: the next one is due.
+    "options": {"expires": FLOCK_DRIVE_CACHE_SECONDS},
+}
 # More phrases that give away a chatbot's text (comma-separated), on top of exports' own list.
 FLOCK_EXTRA_AI_PHRASES = env_list("FLOCK_EXTRA_AI_PHRASES")
 # Near duplicates: entries whose instruction + response shingles (and passages, if any) are at

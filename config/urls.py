@@ -12,10 +12,12 @@ urlpatterns = [
     path("", include("leaderboard.urls")),
     path("", include("quality.urls")),
     path("", include("exports.urls")),
+    path("", include("drive.urls")),
     *account_urlpatterns,
     path("api/v1/", include("annotation.api.urls")),
     path("api/v1/", include("leaderboard.api_urls")),
     path("api/v1/", include("exports.api_urls")),
+    path("api/v1/", include("drive.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file of its own (?script), not
     # inline, so that the page runs under the Content-Security-Policy.

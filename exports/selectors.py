@@ -1,7 +1,8 @@
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from annotation import holds
-from annotation.models import Decision, Entry, EntryStatus, Outcome
+from annotation.models import Entry, EntryStatus, Outcome
+from annotation.selectors import decisions_current
 from exports.models import Snapshot, SnapshotStatus
 from exports.services.snapshots.options import SnapshotOptions
 
@@ -18,8 +19,9 @@ def exportable_entries(
 
     Kept out: what annotation/holds.py keeps out (a blocking flag open or confirmed, which
     includes every copy of a duplicate but the one kept). `min_approvals` counts the approvals
-    of the round that accepted an entry; imported entries were not reviewed here and are
-    governed by `include_imported` alone.
+    of the round that accepted an entry (by its decision that stands, where a moderator
+    overturned one); imported entries were not reviewed here and are governed by
+    `include_imported` alone.
     """
     entries = Entry.objects.filter(status=EntryStatus.ACCEPTED).exclude(holds.held_back())
     if categories:
@@ -27,7 +29,7 @@ def exportable_entries(
     if not include_imported:
         entries = entries.filter(source__isnull=True)
     if min_approvals:
-        approved = Decision.objects.filter(
+        approved = decisions_current().filter(
             entry=OuterRef("pk"),
             round=OuterRef("review_round"),
             outcome=Outcome.ACCEPTED,

@@ -38,7 +38,9 @@ class ContestSerializer(serializers.ModelSerializer):
 class BoardRowSerializer(serializers.Serializer):
     rank = serializers.IntegerField()
     user = serializers.CharField(
-        source="name", help_text='Display name, "anonymous", or the team for ?scope=team.'
+        source="name",
+        help_text='Display name, "anonymous", or the team for ?scope=team. Names alike on one '
+        'board are told apart: "Sam Lee (Finance)", "Sam Lee (Finance) · 2".',
     )
     points = serializers.IntegerField()
     accepted = serializers.IntegerField()
@@ -128,9 +130,9 @@ class ContestFinalizeApi(APIView):
         request=None,
         responses={
             200: ContestSerializer,
-            409: OpenApiResponse(description="The contest is still running."),
+            409: OpenApiResponse(description="Not due yet: its review grace period has not ended."),
         },
-        summary="Freeze standings (admins)",
+        summary="Freeze standings (admins), once its grace period is over",
     )
     def post(self, request, contest_id: int):
         contest = get_object_or_404(Contest, pk=contest_id)

@@ -6,8 +6,10 @@ class LeaderboardConfig(AppConfig):
     verbose_name = "Leaderboard: contests and points"
 
     def ready(self):
-        from annotation.events import entry_decided
-        from leaderboard.services import on_entry_decided
+        from annotation.events import entry_decided, entry_overturned
+        from leaderboard.services import on_entry_decided, on_entry_overturned
 
-        # Points are written in the transaction that decides an entry (annotation/events.py).
+        # Points are written in the transaction that decides an entry (annotation/events.py),
+        # and taken back in the one that overturns its decision.
         entry_decided.connect(on_entry_decided, dispatch_uid="leaderboard.score_decision")
+        entry_overturned.connect(on_entry_overturned, dispatch_uid="leaderboard.score_reverse")

@@ -1,4 +1,5 @@
 import datetime
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -8,6 +9,7 @@ from django.db.models.functions import Rank, TruncDate
 from django.utils import timezone
 
 from annotation.models import Category, EntryStatus, Profile, Review, Team
+from annotation.text import comparable
 from leaderboard import boards
 from leaderboard.models import Contest, ScoreEvent, ScoreKind, Standing
 
@@ -32,7 +34,7 @@ class BoardRow:
     accepted: int = 0
     reviews: int = 0
     is_viewer: bool = False
-    is_winner: bool = False
+    is_winner: bool | None = False  # None: not known yet (a contest not finalised)
     members: int = 0  # team boards only
 
 
@@ -60,27 +62,121 @@ def _review_counts(user_ids, contest: Contest | None) -> dict[int, int]:
     return dict(reviews.values_list("reviewer_id").annotate(n=Count("id")))
 
 
+def _net_accepted(events: QuerySet, member: str) -> dict[int, int]:
+    """Accepted entries per `member` (a field of the events: user, team), from the ledger: each
+    acceptance counts one, each acceptance a moderator's overturn took back (ENTRY_REVERSED)
+    minus one, so that the counts follow the points."""
+    rows = (
+        events.filter(kind__in=[ScoreKind.ENTRY_ACCEPTED, ScoreKind.ENTRY_REVERSED])
+        .values_list(member)
+        .annotate(
+            n=Count("id", filter=Q(kind=ScoreKind.ENTRY_ACCEPTED))
+            - Count("id", filter=Q(kind=ScoreKind.ENTRY_REVERSED))
+        )
+    )
+    return dict(rows)
+
+
 def _accepted_counts(user_ids, contest: Contest | None) -> dict[int, int]:
-    events = ScoreEvent.objects.filter(kind=ScoreKind.ENTRY_ACCEPTED)
+    events = ScoreEvent.objects.all()
     if user_ids is not None:
         events = events.filter(user_id__in=user_ids)
     if contest is not None:
         events = events.filter(contest=contest)
-    return dict(events.values_list("user_id").annotate(n=Count("id")))
+    return _net_accepted(events, "user_id")
 
 
-def display_names(user_ids, viewer: AbstractBaseUser | None = None) -> dict[int, str]:
+def display_names(
+    user_ids, viewer: AbstractBaseUser | None = None, *, real: bool = False
+) -> dict[int, str]:
     """Leaderboard names: the display name (or username), or "anonymous" for those who opted
-    out, except that viewers always see their own name."""
+    out, except that viewers always see their own name (and `real` shows everyone's, for the
+    admins' standings file); names that collide are told apart (names_told_apart). One query,
+    teams included, whatever the number of rows."""
     from django.contrib.auth import get_user_model
 
-    users = get_user_model().objects.filter(pk__in=user_ids).select_related("profile")
-    names = {}
+    users = get_user_model().objects.filter(pk__in=user_ids).select_related("profile__team")
+    names, teams, team_ids = {}, {}, {}
     for user in users:
         profile = getattr(user, "profile", None) or Profile(user=user)
-        visible = profile.show_on_leaderboard or (viewer is not None and viewer.pk == user.pk)
+        own = viewer is not None and viewer.pk == user.pk
+        visible = real or profile.show_on_leaderboard or own
         names[user.pk] = profile.name if visible else ANONYMOUS
-    return names
+        teams[user.pk] = profile.team.name if profile.team_id else None
+        team_ids[user.pk] = profile.team_id
+    return names_told_apart(names, teams, team_ids)
+
+
+def names_told_apart(
+    names: dict[int, str], teams: dict[int, str | None], team_ids: dict[int, int | None]
+) -> dict[int, str]:
+    """Rows of one board whose names are the same (annotation.text.comparable: case, spacing)
+    get their team added, "Sam Lee (Finance)"; those still alike (same team, or none) are
+    numbered, "Sam Lee (Finance) · 2": the person's place by user id among all shown accounts of
+    that name and team (_account_numbers), so that one person has the same number on every board,
+    chart and file, whoever else is listed. It says nothing private (never a username or an
+    e-mail). "anonymous" rows stay as they are: telling them apart would unmask them."""
+    told = dict(names)
+    for group in _alike(names):
+        for member in group:
+            if teams.get(member):
+                told[member] = f"{names[member].strip()} ({teams[member]})"
+    still = _alike(told)
+    if not still:
+        return told
+    numbers = _account_numbers([m for group in still for m in group], names, team_ids)
+    for group in still:
+        if len({numbers[member] for member in group}) < len(group):
+            # Made alike only by a team added ("Sam Lee (Finance)" typed as a name): by row.
+            numbers.update({member: n for n, member in enumerate(group, start=1)})
+        for member in group:
+            told[member] = f"{told[member].strip()} · {numbers[member]}"
+    return told
+
+
+def _same_name_pattern(name: str) -> str:
+    """A regular expression matching `name` ignoring case and spacing (with iregex)."""
+    return r"^\s*" + r"\s+".join(re.escape(word) for word in name.split()) + r"\s*$"
+
+
+def _account_numbers(
+    members: list[int], names: dict[int, str], team_ids: dict[int, int | None]
+) -> dict[int, int]:
+    """Each member's place (1, 2, …) by user id among every account shown on the boards whose
+    leaderboard name reads the same (comparable) and whose team is the same, listed on this
+    board or not: one query for all the groups."""
+    from django.contrib.auth import get_user_model
+
+    def key(name: str, team_id: int | None) -> tuple[str, int | None]:
+        return comparable(name), team_id
+
+    wanted = {key(names[m], team_ids[m]) for m in members}
+    query = Q(pk__in=members)
+    for pattern, team_id in {(_same_name_pattern(names[m]), team_ids[m]) for m in members}:
+        by_name = Q(profile__display_name__iregex=pattern) | (
+            (Q(profile__isnull=True) | Q(profile__display_name="")) & Q(username__iregex=pattern)
+        )
+        query |= by_name & Q(profile__team_id=team_id)
+    # Accounts hidden from the boards are not counted: a "· 2" must not reveal that someone who
+    # opted out shares the name and team.
+    shown = Q(profile__show_on_leaderboard=True) | Q(pk__in=members)
+    accounts = get_user_model().objects.filter(query & shown).order_by("pk")
+    places: dict[tuple[str, int | None], list[int]] = {}
+    for pk, username, display_name, team_id in accounts.values_list(
+        "pk", "username", "profile__display_name", "profile__team_id"
+    ):
+        if key(display_name or username, team_id) in wanted:
+            places.setdefault(key(display_name or username, team_id), []).append(pk)
+    return {m: places[key(names[m], team_ids[m])].index(m) + 1 for m in members}
+
+
+def _alike(names: dict[int, str]) -> list[list[int]]:
+    """Groups (by user id) of two or more shown names that read the same; anonymous left out."""
+    groups: dict[str, list[int]] = {}
+    for member, name in names.items():
+        if name != ANONYMOUS:
+            groups.setdefault(comparable(name), []).append(member)
+    return [sorted(group) for group in groups.values() if len(group) > 1]
 
 
 def _fill_counts(rows: list[BoardRow], contest: Contest | None, *, everyone=False) -> None:
@@ -108,10 +204,8 @@ def _fill_teams(rows: list[BoardRow], viewer) -> None:
     members = dict(
         Profile.objects.filter(team_id__in=ids).values_list("team_id").annotate(n=Count("id"))
     )
-    accepted = dict(
-        ScoreEvent.objects.filter(user__profile__team_id__in=ids, kind=ScoreKind.ENTRY_ACCEPTED)
-        .values_list("user__profile__team_id")
-        .annotate(n=Count("id"))
+    accepted = _net_accepted(
+        ScoreEvent.objects.filter(user__profile__team_id__in=ids), "user__profile__team_id"
     )
     reviews = dict(
         Review.objects.filter(reviewer__profile__team_id__in=ids)
@@ -209,26 +303,21 @@ def contest_live_rows(*, contest: Contest) -> list[BoardRow]:
 
 
 def standings_for_csv(*, contest: Contest) -> list[BoardRow]:
-    """Final standings with real display names (admins export them to hand out prizes)."""
+    """Standings with real display names, told apart (admins export them to hand out prizes).
+
+    Winners are recorded only when the contest is finalised: until then the rows are the live
+    ledger's, provisional, and every row's is_winner is None (not known yet).
+    """
     if contest.is_finalized:
         rows = [_standing_row(s) for s in Standing.objects.filter(contest=contest)]
     else:
         rows = contest_live_rows(contest=contest)
         for row in rows:
-            row.is_winner = row.rank <= contest.winner_count and row.points > 0
-    names = {
-        user.pk: user.profile.name if hasattr(user, "profile") else user.get_username()
-        for user in _users(r.member for r in rows)
-    }
+            row.is_winner = None
+    names = display_names({row.member for row in rows}, real=True)
     for row in rows:
         row.name = names.get(row.member, "")
     return rows
-
-
-def _users(ids):
-    from django.contrib.auth import get_user_model
-
-    return get_user_model().objects.filter(pk__in=list(ids)).select_related("profile")
 
 
 def points_for_user(*, user: AbstractBaseUser) -> QuerySet:

@@ -1,6 +1,7 @@
 import datetime
 import logging
 import math
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -8,14 +9,18 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
+from annotation import selectors as annotation_selectors
 from annotation.models import (
     Category,
     Decision,
     NotificationKind,
     Outcome,
+    Overturn,
+    OverturnVerdict,
     Profile,
     Review,
     Verdict,
@@ -43,6 +48,14 @@ def _week_window(moment: datetime.datetime) -> tuple[datetime.datetime, datetime
     )
     year, week, _ = monday.isocalendar()
     return starts, ends, f"{year}-W{week:02d}"
+
+
+def contest_suggested_window(
+    *, now: datetime.datetime | None = None
+) -> tuple[datetime.datetime, datetime.datetime]:
+    """What a new contest's form proposes: next week, Monday 00:00 to Monday 00:00 company time."""
+    starts, ends, _ = _week_window((now or timezone.now()) + datetime.timedelta(days=7))
+    return starts, ends
 
 
 def contest_ensure_week(*, moment: datetime.datetime | None = None) -> Contest | None:
@@ -173,10 +186,16 @@ def _is_winner(row, contest: Contest) -> bool:
     return row.rank <= contest.winner_count and row.points > 0
 
 
-def contest_finalize(*, contest: Contest, actor: AbstractBaseUser | None = None) -> Contest:
+def contest_finalize(
+    *,
+    contest: Contest,
+    actor: AbstractBaseUser | None = None,
+    now: datetime.datetime | None = None,
+) -> Contest:
     """Freeze the contest's standings from the ledger and record its winners (idempotent).
 
-    The periodic job calls this once the grace period is over; an admin may call it earlier.
+    Only once it is due (Contest.phase "due"): reviews still change its points until its grace
+    period ends, so neither the periodic job nor an admin freezes it earlier.
     """
     if actor is not None:
         _require_admin(actor)
@@ -184,8 +203,8 @@ def contest_finalize(*, contest: Contest, actor: AbstractBaseUser | None = None)
         contest = Contest.objects.select_for_update().get(pk=contest.pk)
         if contest.is_finalized:
             return contest
-        if timezone.now() < contest.ends_at:
-            raise StateConflict("The contest is still running; finalise it after it ends.")
+        if contest.phase(now) != "due":
+            raise StateConflict(_not_due_yet(contest))
         rows = selectors.contest_live_rows(contest=contest)
         Standing.objects.bulk_create(
             [
@@ -206,6 +225,14 @@ def contest_finalize(*, contest: Contest, actor: AbstractBaseUser | None = None)
         _notify_finalized(contest, rows)
     logger.info("Finalised %s: %d standings", contest, len(rows))
     return contest
+
+
+def _not_due_yet(contest: Contest) -> str:
+    when = dateformat.format(timezone.localtime(contest.grace_ends_at), "D j M Y, H:i T")
+    return (
+        f"{contest.name} is not due to be finalised yet: reviews still count until its grace "
+        f"period ends, {when}. It can be finalised from then."
+    )
 
 
 def _notify_finalized(contest: Contest, rows) -> None:
@@ -231,7 +258,7 @@ def contests_tick(*, now: datetime.datetime | None = None) -> dict:
     now = now or timezone.now()
     week = contest_ensure_week(moment=now)
     due = Contest.objects.filter(finalized_at__isnull=True, grace_ends_at__lte=now)
-    finalized = [contest_finalize(contest=c).pk for c in due]
+    finalized = [contest_finalize(contest=c, now=now).pk for c in due]
     return {"week": week.pk if week else None, "finalized": finalized}
 
 
@@ -255,11 +282,8 @@ def _entry_points(decision: Decision, contest: Contest | None) -> tuple[int, str
     parts = [f"{base} × {multiplier.normalize():f} for an accepted {category.name} entry"]
     # Counted as of this decision, so that a replay later gives the same points.
     accepted_before = (
-        Decision.objects.filter(
-            entry__category=category,
-            outcome=Outcome.ACCEPTED,
-            created_at__lt=decision.created_at,
-        )
+        annotation_selectors.decisions_current(as_of=decision.created_at)
+        .filter(entry__category=category, outcome=Outcome.ACCEPTED)
         .exclude(entry=entry)
         .count()
     )
@@ -310,9 +334,57 @@ def _contest_open_at(
     if contest is None:
         return None, ""
     contest = Contest.objects.select_for_update().get(pk=contest.pk)
-    if contest.is_finalized or decided_at >= contest.grace_ends_at:
+    if not _contest_taking_points(contest, decided_at):
         return None, f" (after {contest.name} closed: counts all-time only)"
     return contest, ""
+
+
+def _contest_taking_points(contest: Contest, at: datetime.datetime) -> bool:
+    """Whether the contest's standings still change at `at`: not once it is final, nor after
+    its grace period (finalising is due from then). The one rule for points earned and taken
+    back, so that a contest's ledger never takes a reversal of points it would not give again."""
+    return not contest.is_finalized and at < contest.grace_ends_at
+
+
+@dataclass(frozen=True)
+class LedgerKeys:
+    """The ledger keys one decision scores under (see ledger_keys)."""
+
+    suffix: str
+
+    def entry(self, entry_id: int) -> str:
+        return f"entry:{entry_id}{self.suffix}"
+
+    def review(self, review_id: int) -> str:
+        return f"review:{review_id}{self.suffix}"
+
+
+def ledger_keys(*, decision: Decision) -> LedgerKeys:
+    """The keys a decision's points are written under, for scoring it and for reversing it.
+
+    "entry:<id>" and "review:<id>" (an entry earns once, a review once), unless a moderator
+    overturned an earlier decision of the same entry: then "entry:<id>@<decision id>", so that
+    an entry accepted, overturned and accepted again earns again. Only an entry's current
+    decision can be overturned, so every overturn of an earlier decision happened before this
+    one was made: the keys come out the same whenever they are computed, and a replay adds
+    nothing twice.
+    """
+    overturned_before = Overturn.objects.filter(
+        decision__entry_id=decision.entry_id, decision_id__lt=decision.pk
+    ).exists()
+    return LedgerKeys(suffix=f"@{decision.pk}" if overturned_before else "")
+
+
+def _agreeing_reviews(decision: Decision):
+    """The reviews of the decision's round whose verdict matches its outcome: they earn, if they
+    counted (Review.counts: the reviewer's gold accuracy was good when they gave it)."""
+    agreeing = Verdict.APPROVE if decision.outcome == Outcome.ACCEPTED else Verdict.REJECT
+    return Review.objects.filter(
+        annotation_selectors.votes_counting(),
+        entry_id=decision.entry_id,
+        round=decision.round,
+        verdict=agreeing,
+    )
 
 
 def score_decision(*, decision: Decision) -> list[ScoreEvent]:
@@ -320,9 +392,13 @@ def score_decision(*, decision: Decision) -> list[ScoreEvent]:
 
     The author earns the accepted-entry points when it is accepted (rejected work earns
     nothing); each reviewer whose verdict matches the outcome earns the review points. The
-    ledger's unique key makes a replay add nothing.
+    ledger's unique key makes a replay add nothing. A decision a moderator overturned earns
+    nothing (any points it earned were taken back: score_reverse).
     """
+    if Overturn.objects.filter(decision=decision).exists():
+        return []
     entry = decision.entry
+    keys = ledger_keys(decision=decision)
     recorded = []
     if decision.outcome == Outcome.ACCEPTED:
         contest, late = _contest_open_at(entry.submitted_at, decision.created_at)
@@ -332,7 +408,7 @@ def score_decision(*, decision: Decision) -> list[ScoreEvent]:
             _record(
                 ScoreEvent(
                     kind=ScoreKind.ENTRY_ACCEPTED,
-                    object_key=f"entry:{entry.pk}",
+                    object_key=keys.entry(entry.pk),
                     user_id=entry.author_id,
                     points=points,
                     entry=entry,
@@ -342,15 +418,14 @@ def score_decision(*, decision: Decision) -> list[ScoreEvent]:
                 )
             )
         )
-    agreeing = Verdict.APPROVE if decision.outcome == Outcome.ACCEPTED else Verdict.REJECT
-    for review in Review.objects.filter(entry=entry, round=decision.round, verdict=agreeing):
+    for review in _agreeing_reviews(decision):
         contest, late = _contest_open_at(review.created_at, decision.created_at)
         points = _rule(contest, "review_points", settings.FLOCK_POINTS_REVIEW)
         recorded.append(
             _record(
                 ScoreEvent(
                     kind=ScoreKind.REVIEW_AGREED,
-                    object_key=f"review:{review.pk}",
+                    object_key=keys.review(review.pk),
                     user_id=review.reviewer_id,
                     points=points,
                     entry=entry,
@@ -365,16 +440,85 @@ def score_decision(*, decision: Decision) -> list[ScoreEvent]:
     return [event for event in recorded if event is not None]
 
 
+REVERSAL_OF = {
+    ScoreKind.ENTRY_ACCEPTED: ScoreKind.ENTRY_REVERSED,
+    ScoreKind.REVIEW_AGREED: ScoreKind.REVIEW_REVERSED,
+}
+
+
+def _scored_by(decision: Decision):
+    """The ledger events the decision earned, found by the keys it scored under."""
+    keys = ledger_keys(decision=decision)
+    reviews = Review.objects.filter(entry_id=decision.entry_id, round=decision.round)
+    return ScoreEvent.objects.filter(
+        Q(kind=ScoreKind.ENTRY_ACCEPTED, object_key=keys.entry(decision.entry_id))
+        | Q(
+            kind=ScoreKind.REVIEW_AGREED,
+            object_key__in=[keys.review(pk) for pk in reviews.values_list("pk", flat=True)],
+        )
+    ).order_by("pk")
+
+
+# What an overturn made of the entry, as a reversal's reason tells it.
+_NOW = {
+    OverturnVerdict.APPROVE: "now accepted",
+    OverturnVerdict.REJECT: "now rejected",
+    OverturnVerdict.REOPEN: "reopened for review",
+}
+
+
+def _reversal(event: ScoreEvent, overturn: Overturn) -> ScoreEvent:
+    """The compensating event of `event`: its points taken back from the same boards, except
+    a contest's that no longer takes points (_contest_taking_points: final, or past its grace
+    period), whose standings stay as they are (then all-time only, and it says so).
+    The contest's row is locked, so a reversal and the contest's finalising never interleave."""
+    contest, frozen = event.contest, ""
+    if contest is not None:
+        contest = Contest.objects.select_for_update().get(pk=contest.pk)
+        if not _contest_taking_points(contest, overturn.created_at):
+            contest, frozen = None, f" (after {contest.name} closed: taken back all-time only)"
+    decision = overturn.decision
+    return ScoreEvent(
+        kind=REVERSAL_OF[event.kind],
+        object_key=f"event:{event.pk}",
+        user_id=event.user_id,
+        points=-event.points,
+        entry_id=event.entry_id,
+        review_id=event.review_id,
+        contest=contest,
+        reason=f"A moderator overturned the decision on #{decision.entry_id} (was "
+        f"{decision.get_outcome_display().lower()}; {_NOW[overturn.verdict]}){frozen}",
+        created_at=overturn.created_at,
+    )
+
+
+def score_reverse(*, overturn: Overturn) -> list[ScoreEvent]:
+    """Take back the points of an overturned decision, in the overturn's transaction.
+
+    The ledger is append-only: every event the decision earned gets a compensating event
+    (ENTRY_REVERSED / REVIEW_REVERSED, negative points, key "event:<id reversed>"), so each
+    board stays a sum of the ledger and a replay adds no reversal twice.
+    """
+    events = _scored_by(overturn.decision).select_related("contest")
+    recorded = [_record(_reversal(event, overturn)) for event in events]
+    return [event for event in recorded if event is not None]
+
+
 def score_replay(*, since: datetime.datetime | None = None) -> int:
-    """Score every decision again (e.g. after a fix); the ledger keys make it add only what is
-    missing. Returns how many events were added."""
+    """Score every decision and reverse every overturned one again (e.g. after a fix); the
+    ledger keys make it add only what is missing. Returns how many events were added."""
     decisions = Decision.objects.select_related("entry__category").order_by("created_at")
+    overturns = Overturn.objects.select_related("decision").order_by("created_at")
     if since is not None:
         decisions = decisions.filter(created_at__gte=since)
+        overturns = overturns.filter(created_at__gte=since)
     added = 0
     for decision in decisions:
         with transaction.atomic():
             added += len(score_decision(decision=decision))
+    for overturn in overturns:
+        with transaction.atomic():
+            added += len(score_reverse(overturn=overturn))
     return added
 
 
@@ -416,3 +560,8 @@ def boards_check(*, repair: bool = True) -> list[boards.Drift]:
 def on_entry_decided(sender, *, decision: Decision, **kwargs) -> None:
     """Receiver of annotation.events.entry_decided (connected in LeaderboardConfig.ready)."""
     score_decision(decision=decision)
+
+
+def on_entry_overturned(sender, *, overturn: Overturn, **kwargs) -> None:
+    """Receiver of annotation.events.entry_overturned (connected in LeaderboardConfig.ready)."""
+    score_reverse(overturn=overturn)

@@ -16,7 +16,7 @@ from config import charts
 from config.errors import DomainError
 from leaderboard import selectors, services
 from leaderboard.csv_safety import spreadsheet_safe
-from leaderboard.forms import ContestForm
+from leaderboard.forms import contest_form
 from leaderboard.models import Contest
 
 
@@ -86,18 +86,19 @@ def contest_admin(request, contest_id: int | None = None):
     """List contests and create or edit one (staff only)."""
     _admin(request)
     contest = get_object_or_404(Contest, pk=contest_id) if contest_id else None
-    form = ContestForm(request.POST or None, instance=contest)
+    form = contest_form()(request.POST or None, instance=contest)
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            data = dict(form.cleaned_data)
-            focus = data.pop("focus_categories")
             try:
                 saved = services.contest_save(
-                    actor=request.user, values=data, contest=contest, focus=focus
+                    actor=request.user,
+                    values=form.contest_values(),
+                    contest=contest,
+                    focus=form.cleaned_data["focus_categories"],
                 )
             except ValidationError as exc:
-                form.add_error(None, exc)
+                form.add_service_errors(exc)
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
@@ -115,6 +116,7 @@ def contest_admin(request, contest_id: int | None = None):
 @login_required
 @require_POST
 def contest_finalize(request, contest_id: int):
+    """Finalise a contest that is due; before then the service says when it will be."""
     _admin(request)
     contest = get_object_or_404(Contest, pk=contest_id)
     try:
@@ -128,17 +130,22 @@ def contest_finalize(request, contest_id: int):
 
 @login_required
 def contest_standings_csv(request, contest_id: int):
+    """The standings as a spreadsheet; until the contest is finalised the file is provisional:
+    named standings-<id>-provisional.csv, its "final" column False and no winners marked."""
     _admin(request)
     contest = get_object_or_404(Contest, pk=contest_id)
+    rows = selectors.standings_for_csv(contest=contest)
+    final = contest.is_finalized
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    filename = f"standings-{contest.pk}.csv"
+    filename = f"standings-{contest.pk}.csv" if final else f"standings-{contest.pk}-provisional.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
-    writer.writerow(["rank", "name", "points", "accepted", "reviews", "winner"])
-    for row in selectors.standings_for_csv(contest=contest):
+    writer.writerow(["rank", "name", "points", "accepted", "reviews", "winner", "final"])
+    for row in rows:
+        winner = "" if row.is_winner is None else row.is_winner
         writer.writerow(
             spreadsheet_safe(
-                [row.rank, row.name, row.points, row.accepted, row.reviews, row.is_winner]
+                [row.rank, row.name, row.points, row.accepted, row.reviews, winner, final]
             )
         )
     return response

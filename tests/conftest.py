@@ -64,6 +64,17 @@ def own_redis_keys(settings):
                 client.delete(*keys)
 
 
+@pytest.fixture(autouse=True)
+def fresh_drive_figures():
+    """The drive dashboard caches its figures for a minute (in Redis when REDIS_URL is set):
+    each test computes its own, never another test's."""
+    from drive.figures import figures_forget
+
+    figures_forget()
+    yield
+    figures_forget()
+
+
 @pytest.fixture
 def postgresql():
     """Skip the test unless it runs on PostgreSQL: for row locks and races that SQLite, one writer
@@ -119,6 +130,13 @@ def dave(db):
 def alice_client(client, alice):
     """The test client, signed in as Alice."""
     client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def carol_client(client, carol):
+    """The test client, signed in as Carol (staff: a moderator and contest admin)."""
+    client.force_login(carol)
     return client
 
 

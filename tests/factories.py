@@ -67,3 +67,21 @@ class EntryFactory(factory.django.DjangoModelFactory):
     submitted_at = factory.LazyAttribute(
         lambda e: None if e.status == EntryStatus.DRAFT else timezone.now()
     )
+
+
+def approve(entry, reviewer, **kwargs):
+    """`reviewer` approves `entry` (rating 4) through the review service."""
+    from annotation import services
+
+    return services.review_record(
+        entry=entry, reviewer=reviewer, verdict="approve", rating=4, **kwargs
+    )
+
+
+def reject(entry, reviewer, reasons=("factual_error",), **kwargs):
+    """`reviewer` rejects `entry` (rating 2, a factual error unless told) through the service."""
+    from annotation import services
+
+    return services.review_record(
+        entry=entry, reviewer=reviewer, verdict="reject", rating=2, reasons=list(reasons), **kwargs
+    )

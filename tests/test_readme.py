@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = ["config", "annotation", "leaderboard", "quality", "exports"]
+APPS = ["config", "annotation", "leaderboard", "quality", "exports", "drive"]
 
 
 def layout_sections() -> dict[str, str]:

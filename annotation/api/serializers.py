@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotation import selectors
+from annotation.forms import MAX_ID
 from annotation.models import (
     MAX_COMMENT_CHARS,
     MAX_DECISION_REASON_CHARS,
@@ -11,6 +12,9 @@ from annotation.models import (
     Entry,
     Flag,
     FlagKind,
+    GoldEntry,
+    Overturn,
+    OverturnVerdict,
     RejectReason,
     Review,
     Verdict,
@@ -85,10 +89,14 @@ class AuthorReviewSerializer(serializers.Serializer):
 
 class DecisionSerializer(serializers.ModelSerializer):
     by_moderator = serializers.BooleanField(read_only=True)
+    overturned = serializers.SerializerMethodField(
+        help_text="A moderator overturned this decision since: it no longer stands."
+    )
 
     class Meta:
         model = Decision
         fields = [
+            "id",
             "round",
             "outcome",
             "by_moderator",
@@ -96,7 +104,20 @@ class DecisionSerializer(serializers.ModelSerializer):
             "approvals",
             "rejections",
             "created_at",
+            "overturned",
         ]
+        read_only_fields = fields
+
+    def get_overturned(self, decision) -> bool:
+        return getattr(decision, "overturned_by", None) is not None
+
+
+class OverturnNoticeSerializer(serializers.ModelSerializer):
+    """A moderator's overturn as the entry's author reads it: no moderator named."""
+
+    class Meta:
+        model = Overturn
+        fields = ["verdict", "reason", "created_at"]
         read_only_fields = fields
 
 
@@ -114,7 +135,14 @@ class EntrySerializer(serializers.ModelSerializer):
     reviews = serializers.SerializerMethodField(
         help_text="Reviews of every decided round (empty while the entry is under review)."
     )
-    decision = serializers.SerializerMethodField(help_text="How the latest decided round ended.")
+    decision = serializers.SerializerMethodField(
+        help_text="The decision that stands: how the latest decided round ended, as a moderator's "
+        "overturn left it; null while the entry is under review (reopened included)."
+    )
+    overturn = serializers.SerializerMethodField(
+        help_text="A moderator's latest overturn of the entry (why it was reopened or its outcome "
+        "changed), or null."
+    )
 
     class Meta:
         model = Entry
@@ -131,6 +159,7 @@ class EntrySerializer(serializers.ModelSerializer):
             "submitted_at",
             "reviews",
             "decision",
+            "overturn",
         ]
         read_only_fields = fields
 
@@ -149,8 +178,13 @@ class EntrySerializer(serializers.ModelSerializer):
 
     @extend_schema_field(DecisionSerializer(allow_null=True))
     def get_decision(self, entry):
-        feedback = self._feedback(entry)
-        return DecisionSerializer(feedback[0].decision).data if feedback else None
+        standing = selectors.feedback_decision_standing(self._feedback(entry))
+        return DecisionSerializer(standing).data if standing is not None else None
+
+    @extend_schema_field(OverturnNoticeSerializer(allow_null=True))
+    def get_overturn(self, entry):
+        latest = selectors.feedback_latest_overturn(self._feedback(entry))
+        return OverturnNoticeSerializer(latest).data if latest is not None else None
 
 
 class ReviewEntrySerializer(serializers.ModelSerializer):
@@ -218,12 +252,60 @@ class ReviewSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_fixed(self, review) -> bool:
-        return review.fix_id is not None
+        # A gold answer's reply (services/gold.py) says whether its fix, vetted but not applied,
+        # would have changed the text, as a review's would.
+        return review.fix_id is not None or getattr(review, "fix_checked", False)
 
 
 class DecideSerializer(serializers.Serializer):
     verdict = serializers.ChoiceField(choices=Verdict.choices)
     reason = serializers.CharField(max_length=MAX_DECISION_REASON_CHARS)
+
+
+class OverturnCreateSerializer(serializers.Serializer):
+    verdict = serializers.ChoiceField(
+        choices=OverturnVerdict.choices,
+        help_text="approve or reject: the round's new outcome; reopen: back under review.",
+    )
+    reason = serializers.CharField(
+        max_length=MAX_DECISION_REASON_CHARS, help_text="Why; the entry's author reads it."
+    )
+    decision = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="Optional: the id of the decision you mean to overturn (`overturn.decision` "
+        "of an earlier answer); refused with 409 if the entry's outcome changed since.",
+    )
+
+
+class OverturnSerializer(serializers.ModelSerializer):
+    """A moderator's overturn, with the decision it overturned and the one it made (none for a
+    reopen) and the entry's state after it."""
+
+    entry = serializers.IntegerField(source="decision.entry_id", read_only=True)
+    entry_status = serializers.CharField(source="decision.entry.status", read_only=True)
+    overturned = DecisionSerializer(source="decision", read_only=True)
+    decision = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Overturn
+        fields = [
+            "id",
+            "entry",
+            "entry_status",
+            "verdict",
+            "reason",
+            "created_at",
+            "overturned",
+            "decision",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(DecisionSerializer(allow_null=True))
+    def get_decision(self, overturn):
+        made = getattr(overturn, "decision_made", None)
+        return DecisionSerializer(made).data if made is not None else None
 
 
 class EntryTextSerializer(serializers.Serializer):
@@ -332,3 +414,43 @@ class FlagRaiseSerializer(serializers.Serializer):
 class FlagResolveSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=["confirm", "dismiss"])
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class GoldMarkSerializer(serializers.Serializer):
+    expected = serializers.ChoiceField(
+        choices=Verdict.choices, help_text="The verdict a careful reviewer gives this entry."
+    )
+    reasons = serializers.ListField(
+        child=serializers.ChoiceField(choices=RejectReason.choices),
+        required=False,
+        default=list,
+        help_text="For reject, at least one: a reviewer's rejection catches it when it names one "
+        "of them. For approve, none.",
+    )
+
+
+class GoldEntrySerializer(serializers.ModelSerializer):
+    """A gold mark: the entry's known verdict, and how reviewers answered it so far."""
+
+    entry = serializers.IntegerField(source="entry_id", read_only=True)
+    marked_by = serializers.CharField(source="marked_by.get_username", read_only=True)
+    handed_out = serializers.SerializerMethodField(
+        help_text="Whether it is handed to reviewers now: marked, its text unchanged, decided."
+    )
+
+    class Meta:
+        model = GoldEntry
+        fields = [
+            "entry",
+            "expected",
+            "reasons",
+            "revision",
+            "is_active",
+            "handed_out",
+            "marked_by",
+            "marked_at",
+        ]
+        read_only_fields = fields
+
+    def get_handed_out(self, gold) -> bool:
+        return selectors.gold_is_handable(gold=gold)

@@ -17,6 +17,12 @@ urlpatterns = [
     path("entries/<int:entry_id>/reviews/", views.EntryReviewsApi.as_view(), name="api-reviews"),
     path("entries/<int:entry_id>/skip/", views.EntrySkipApi.as_view(), name="api-entry-skip"),
     path("entries/<int:entry_id>/decide/", views.EntryDecideApi.as_view(), name="api-entry-decide"),
+    path("entries/<int:entry_id>/gold/", views.EntryGoldApi.as_view(), name="api-entry-gold"),
+    path(
+        "entries/<int:entry_id>/overturn/",
+        views.EntryOverturnApi.as_view(),
+        name="api-entry-overturn",
+    ),
     path("reviews/next/", views.ReviewNextApi.as_view(), name="api-review-next"),
     path("entries/<int:entry_id>/flags/", views.EntryFlagsApi.as_view(), name="api-entry-flags"),
     path("flags/", views.FlagListApi.as_view(), name="api-flags"),

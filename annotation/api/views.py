@@ -22,7 +22,11 @@ from annotation.api.serializers import (
     FlagRaiseSerializer,
     FlagResolveSerializer,
     FlagSerializer,
+    GoldEntrySerializer,
+    GoldMarkSerializer,
     MeSerializer,
+    OverturnCreateSerializer,
+    OverturnSerializer,
     ReviewCreateSerializer,
     ReviewEntrySerializer,
     ReviewNextSerializer,
@@ -309,6 +313,92 @@ class EntryDecideApi(APIView):
         return Response(DecisionSerializer(decision).data)
 
 
+class IsModeratorToOverturn(IsModerator):
+    message = "Only moderators can overturn decisions."
+
+
+class EntryOverturnApi(APIView):
+    permission_classes = [IsAuthenticated, IsModeratorToOverturn]
+
+    @extend_schema(
+        request=OverturnCreateSerializer,
+        responses={
+            201: OverturnSerializer,
+            400: _ERRORS[400],
+            403: OpenApiResponse(ErrorSerializer, description="Not a moderator, or your entry."),
+            404: _ERRORS[404],
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="Not decided (under review, a draft, withdrawn, imported without a "
+                "decision), already that outcome, or changed meanwhile.",
+            ),
+        },
+        summary="Moderators: overturn a decided entry's outcome, or reopen it for review",
+    )
+    def post(self, request, entry_id: int):
+        entry = entry_for_review_or_404(request.user, entry_id)
+        serializer = OverturnCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        overturn = services.entry_overturn(
+            entry=entry,
+            moderator=request.user,
+            verdict=serializer.validated_data["verdict"],
+            reason=serializer.validated_data["reason"],
+            seen_decision_id=serializer.validated_data.get("decision"),
+        )
+        return Response(OverturnSerializer(overturn).data, status=status.HTTP_201_CREATED)
+
+
+class IsModeratorToMarkGold(IsModerator):
+    message = "Only moderators mark gold entries."
+
+
+class EntryGoldApi(APIView):
+    """A gold entry's mark: its known verdict, handed to reviewers to measure them."""
+
+    permission_classes = [IsAuthenticated, IsModeratorToMarkGold]
+
+    @extend_schema(
+        request=GoldMarkSerializer,
+        responses={
+            200: OpenApiResponse(GoldEntrySerializer, description="The mark, changed."),
+            201: OpenApiResponse(GoldEntrySerializer, description="The entry is gold now."),
+            400: _ERRORS[400],
+            403: OpenApiResponse(ErrorSerializer, description="Not a moderator, or your entry."),
+            404: _ERRORS[404],
+            409: OpenApiResponse(
+                ErrorSerializer, description="Not decided: only an accepted or rejected entry."
+            ),
+        },
+        summary="Moderators: mark a decided entry as gold, with the verdict it should get",
+    )
+    def post(self, request, entry_id: int):
+        entry = entry_for_review_or_404(request.user, entry_id)
+        serializer = GoldMarkSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        gold, created = services.gold_mark(
+            entry=entry,
+            moderator=request.user,
+            expected=serializer.validated_data["expected"],
+            reasons=serializer.validated_data["reasons"],
+        )
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(GoldEntrySerializer(gold).data, status=code)
+
+    @extend_schema(
+        responses={
+            204: None,
+            403: OpenApiResponse(ErrorSerializer, description="Not a moderator."),
+            404: _ERRORS[404],
+        },
+        summary="Moderators: stop handing an entry out as gold (its answers stay on record)",
+    )
+    def delete(self, request, entry_id: int):
+        entry = entry_for_review_or_404(request.user, entry_id)
+        services.gold_unmark(entry=entry, moderator=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 # --- Flags -----------------------------------------------------------------------------------
 
 
@@ -319,7 +409,8 @@ class EntryFlagsApi(APIView):
     )
     def get(self, request, entry_id: int):
         entry = entry_for_review_or_404(request.user, entry_id)
-        return Response(FlagSerializer(selectors.flags_for_entry(entry=entry), many=True).data)
+        flags = selectors.flags_shown_to(viewer=request.user, entry=entry)
+        return Response(FlagSerializer(flags, many=True).data)
 
     @extend_schema(
         request=FlagRaiseSerializer,

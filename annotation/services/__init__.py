@@ -29,7 +29,9 @@ from annotation.services.flags import (
     flags_mask_personal_data,
     flags_raise_many,
 )
+from annotation.services.gold import gold_mark, gold_unmark
 from annotation.services.imports import categories_by_slug, entries_import, source_ensure
+from annotation.services.moderation import moderation_bulk
 from annotation.services.notifications import (
     notification_email_send,
     notifications_create,
@@ -37,10 +39,12 @@ from annotation.services.notifications import (
     notifications_send_digests,
     notify_entry_decided,
     notify_entry_fixed,
+    notify_entry_overturned,
 )
 from annotation.services.oidc import SignInRefused, oidc_user_sign_in
 from annotation.services.reviews import (
     entry_decide,
+    entry_overturn,
     review_next,
     review_record,
     review_skip,
@@ -69,6 +73,7 @@ __all__ = [
     "entry_create",
     "entry_decide",
     "entry_delete",
+    "entry_overturn",
     "entry_reopen",
     "entry_save_draft",
     "entry_submit",
@@ -80,12 +85,16 @@ __all__ = [
     "flag_resolve",
     "flags_mask_personal_data",
     "flags_raise_many",
+    "gold_mark",
+    "gold_unmark",
+    "moderation_bulk",
     "notification_email_send",
     "notifications_create",
     "notifications_mark_read",
     "notifications_send_digests",
     "notify_entry_decided",
     "notify_entry_fixed",
+    "notify_entry_overturned",
     "oidc_user_sign_in",
     "profile_ensure",
     "profile_update",

@@ -28,6 +28,28 @@ class DraftChanged(StateConflict):
         self.version = selectors.draft_version(entry=entry)
 
 
+def entry_new_round(entry: Entry, *, status: str) -> None:
+    """Start a new review round for `entry` (its row locked by the caller), in `status`: a
+    revision after a rejection (a draft again) or a moderator's reopen (under review again).
+    The round's reviews start over; earlier reviewers, who reviewed the entry once, are not
+    handed it again (one review per reviewer per entry)."""
+    entry.status = status
+    entry.review_round += 1
+    entry.review_count = 0
+    entry.decided_at = None
+    entry.release_lease()
+    entry.save(
+        update_fields=[
+            "status",
+            "review_round",
+            "review_count",
+            "decided_at",
+            *Entry.LEASE_FIELDS,
+            "updated_at",
+        ]
+    )
+
+
 def _require_author(entry: Entry, actor: AbstractBaseUser) -> None:
     if entry.author_id != actor.pk:
         raise ActionForbidden("Only the author can change this entry.")
@@ -238,22 +260,8 @@ def entry_reopen(*, entry: Entry, actor: AbstractBaseUser) -> Entry:
     with transaction.atomic():
         entry = Entry.objects.select_for_update().get(pk=entry.pk)
         _require_status(entry, EntryStatus.REJECTED, EntryStatus.WITHDRAWN, action="revised")
-        entry.status = EntryStatus.DRAFT
         # The revised text is a new submission: its reviews start over in a new round.
-        entry.review_round += 1
-        entry.review_count = 0
-        entry.decided_at = None
-        entry.release_lease()
-        entry.save(
-            update_fields=[
-                "status",
-                "review_round",
-                "review_count",
-                "decided_at",
-                *Entry.LEASE_FIELDS,
-                "updated_at",
-            ]
-        )
+        entry_new_round(entry, status=EntryStatus.DRAFT)
     return entry
 
 

@@ -6,7 +6,8 @@ after that transaction commits: one mail as it happens for those who chose "each
 digest (the beat job `annotation.tasks.notifications_digest`) for those who chose "digest", and
 none for "none". A notification's text says only what its recipient may read: the outcome of
 their own entry, that a reviewer fixed it (not the fix: authors see a fix once the round is
-decided, selectors.entry_feedback), their own contest placing.
+decided, selectors.entry_feedback), a moderator's overturn of their entry's outcome with the
+reason, their own contest placing.
 """
 
 import datetime
@@ -28,6 +29,8 @@ from annotation.models import (
     Notification,
     NotificationKind,
     Outcome,
+    Overturn,
+    OverturnVerdict,
     Profile,
 )
 from annotation.services.accounts import profile_ensure
@@ -72,6 +75,31 @@ def notify_entry_decided(*, decision: Decision) -> Notification | None:
     link = reverse("annotation:entry_detail", args=[entry.pk])
     return notifications_create(
         kind=NotificationKind.ENTRY_DECIDED, link=link, texts={entry.author_id: text}
+    )[0]
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def notify_entry_overturned(*, overturn: Overturn) -> Notification | None:
+    """Tell the author a moderator overturned their entry's outcome (or reopened it), with the
+    moderator's reason: as much of it as a notification holds; the entry's page has it all."""
+    entry = overturn.decision.entry
+    if entry.author_id is None:
+        return None
+    now = {
+        OverturnVerdict.APPROVE: "it is now accepted",
+        OverturnVerdict.REJECT: "it is now rejected",
+        OverturnVerdict.REOPEN: "it is back under review",
+    }[overturn.verdict]
+    was = overturn.decision.get_outcome_display().lower()
+    head = f"A moderator overturned the decision on {_entry_name(entry)} (was {was}): {now}. "
+    limit = Notification._meta.get_field("text").max_length
+    text = head + _cut(f"Reason: {overturn.reason}", limit - len(head))
+    link = reverse("annotation:entry_detail", args=[entry.pk])
+    return notifications_create(
+        kind=NotificationKind.ENTRY_OVERTURNED, link=link, texts={entry.author_id: text}
     )[0]
 
 

@@ -9,7 +9,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from annotation import selectors
-from annotation.events import entry_decided
+from annotation.events import entry_decided, entry_overturned
 from annotation.models import (
     MAX_COMMENT_CHARS,
     MAX_DECISION_REASON_CHARS,
@@ -18,14 +18,21 @@ from annotation.models import (
     Entry,
     EntryStatus,
     Outcome,
+    Overturn,
+    OverturnVerdict,
     RejectReason,
     Review,
     ReviewSkip,
     Verdict,
 )
 from annotation.roles import is_moderator
-from annotation.services.entries import revision_record
-from annotation.services.notifications import notify_entry_decided, notify_entry_fixed
+from annotation.services import gold
+from annotation.services.entries import entry_new_round, revision_record
+from annotation.services.notifications import (
+    notify_entry_decided,
+    notify_entry_fixed,
+    notify_entry_overturned,
+)
 from annotation.text import (
     ENTRY_FIELDS,
     TEXT_FIELDS,
@@ -54,16 +61,26 @@ def review_next(*, reviewer: AbstractBaseUser, category: Category | None = None)
     back first. Otherwise their old lease is released and the queue's head is taken with
     SELECT … FOR UPDATE SKIP LOCKED, so that reviewers asking at the same moment each lock a
     different row and nobody waits; the lease is written in the same transaction.
+    Gold entries (services/gold.py) take part: a gold hand-out the reviewer holds comes back
+    before anything else, and now and then one is handed out instead of the queue's head.
     """
     now = timezone.now()
     with transaction.atomic():
         # One hand-out per reviewer at a time, so two quick clicks cannot take two leases.
         get_user_model().objects.select_for_update().filter(pk=reviewer.pk).first()
+        held_gold = gold.gold_held(reviewer=reviewer, category=category, now=now)
+        if held_gold is not None:
+            return held_gold
         queue = selectors.review_queue(reviewer=reviewer, category=category, now=now)
         entry = queue.filter(leased_to=reviewer).select_for_update(of=("self",)).first()
         if entry is None:
             Entry.objects.filter(leased_to=reviewer).update(leased_to=None, lease_expires_at=None)
             entry = queue.select_for_update(skip_locked=True, of=("self",)).first()
+            # Gold stands in only for a head there is, so it never shows where the queue is empty.
+            if entry is not None:
+                drawn_gold = gold.gold_drawn(reviewer=reviewer, category=category, now=now)
+                if drawn_gold is not None:
+                    return drawn_gold
         if entry is None:
             return None
         entry.leased_to = reviewer
@@ -74,6 +91,8 @@ def review_next(*, reviewer: AbstractBaseUser, category: Category | None = None)
 
 def review_skip(*, entry: Entry, reviewer: AbstractBaseUser) -> None:
     """Pass on an entry: its lease is released and the queue stops offering it to this reviewer."""
+    if gold.gold_skip(entry=entry, reviewer=reviewer):
+        return
     with transaction.atomic():
         ReviewSkip.objects.get_or_create(entry=entry, reviewer=reviewer)
         Entry.objects.filter(pk=entry.pk, leased_to=reviewer).update(
@@ -121,16 +140,33 @@ def _fix_changed(entry: Entry, fix_values: dict | None) -> dict[str, str]:
     return {k: v for k, v in changes.items() if getattr(entry, k) != v}
 
 
-def _apply_fix(entry: Entry, reviewer: AbstractBaseUser, fix_values: dict):
-    """Store a reviewer's corrections as a revision by the reviewer; None when nothing changed."""
-    changed = _fix_changed(entry, fix_values)
+def _vet_fix(entry: Entry, changed: dict[str, str], seen_revision: int | None) -> None:
+    """Refuse a fix (`changed`: _fix_changed) made on an older text than the entry's now (409:
+    another reviewer fixed it meanwhile, and theirs would be undone), one that rewrites rather
+    than corrects, or text the entry's rules refuse (400). A gold answer's fix is vetted the
+    same way, though never applied, so that its reply gives nothing away."""
     if not changed:
-        return None
+        return
+    if seen_revision is not None:
+        latest = entry.revisions.aggregate(n=Max("number"))["n"] or 0
+        if latest != seen_revision:
+            raise StateConflict(
+                "Another reviewer changed this entry while you were reviewing it; "
+                "look at the new text and review again."
+            )
     errors = fix_errors(before={name: getattr(entry, name) for name in changed}, after=changed)
     if errors:
         raise ValidationError(errors)
     values = {name: getattr(entry, name) for name in ENTRY_FIELDS} | changed
     validate_submission(category=entry.category, values=values)
+
+
+def _apply_fix(entry: Entry, reviewer: AbstractBaseUser, fix_values: dict):
+    """Store a reviewer's corrections (vetted: _vet_fix) as a revision by the reviewer; None when
+    nothing changed."""
+    changed = _fix_changed(entry, fix_values)
+    if not changed:
+        return None
     if not entry.revisions.exists():
         # Keep the author's text as the baseline, so the fix can be shown as a diff against it.
         revision_record(entry=entry, author=entry.author)
@@ -157,6 +193,8 @@ def review_record(
     taken exactly once, by whichever review reaches the threshold (see `_consensus`).
     `seen_revision` is the revision the reviewer was shown: a fix made on an older text than
     the entry's now (another reviewer fixed it meanwhile) is refused rather than undoing theirs.
+    The review counts toward consensus and points only while the reviewer's gold accuracy is
+    good (`Review.counts`, selectors.reviewer_in_good_standing, read now).
     """
     fix_values = _fix_changed(entry, fix_values)
     rating, reasons, comment = _clean_review(
@@ -167,6 +205,16 @@ def review_record(
             "Accept the contributor agreement before fixing an entry's text: a fix becomes part "
             "of the released data. You can record this review without the fix."
         )
+    # An entry handed out as gold takes the answer apart (services/gold.py): no Review, no
+    # decision, no points, no notification, and no fix applied (but vetted, as below).
+    with transaction.atomic():
+        hand_out = gold.gold_hand_out_to_answer(entry=entry, reviewer=reviewer)
+        if hand_out is not None:
+            _vet_fix(entry, fix_values, seen_revision)
+            answer = dict(verdict=verdict, rating=rating, reasons=reasons, comment=comment)
+            return gold.gold_answer(
+                hand_out=hand_out, entry=entry, fixed=bool(fix_values), **answer
+            )
     with transaction.atomic():
         entry = Entry.objects.select_for_update().select_related("category").get(pk=entry.pk)
         if entry.author_id == reviewer.pk:
@@ -174,13 +222,7 @@ def review_record(
         _require_under_review(entry)
         if Review.objects.filter(entry=entry, reviewer=reviewer).exists():
             raise StateConflict("You have already reviewed this entry.")
-        if fix_values and seen_revision is not None:
-            latest = entry.revisions.aggregate(n=Max("number"))["n"] or 0
-            if latest != seen_revision:
-                raise StateConflict(
-                    "Another reviewer changed this entry while you were reviewing it; "
-                    "look at the new text and review again."
-                )
+        _vet_fix(entry, fix_values, seen_revision)
         fix = _apply_fix(entry, reviewer, fix_values) if fix_values else None
         if fix is not None:
             notify_entry_fixed(entry=entry)
@@ -195,6 +237,7 @@ def review_record(
                     reasons=reasons,
                     comment=comment,
                     fix=fix,
+                    counts=selectors.reviewer_in_good_standing(reviewer=reviewer),
                 )
         except IntegrityError:
             raise StateConflict("You have already reviewed this entry.") from None
@@ -207,7 +250,8 @@ def review_record(
 
 
 def _round_votes(entry: Entry) -> tuple[int, int]:
-    votes = Review.objects.filter(entry=entry, round=entry.review_round)
+    # A reviewer whose gold accuracy fell short gave a review that does not count (Review.counts).
+    votes = Review.objects.filter(selectors.votes_counting(), entry=entry, round=entry.review_round)
     approvals = votes.filter(verdict=Verdict.APPROVE).count()
     return approvals, votes.count() - approvals
 
@@ -233,8 +277,10 @@ def _decide(
     rejections: int,
     decided_by: AbstractBaseUser | None = None,
     reason: str = "",
+    overturn: Overturn | None = None,
 ) -> Decision:
-    """Close the entry's current round. Callers hold the entry's row lock."""
+    """Close the entry's current round (again, when `overturn` replaces its decision). Callers
+    hold the entry's row lock."""
     decision = Decision.objects.create(
         entry=entry,
         round=entry.review_round,
@@ -243,6 +289,7 @@ def _decide(
         reason=reason,
         approvals=approvals,
         rejections=rejections,
+        overturn=overturn,
     )
     entry.status = outcome
     entry.decided_at = decision.created_at
@@ -253,7 +300,8 @@ def _decide(
     entry.save(update_fields=["status", "decided_at", *Entry.LEASE_FIELDS, "updated_at"])
     # Scoring (leaderboard) happens here, in this transaction: see annotation/events.py.
     entry_decided.send(sender=Decision, decision=decision)
-    notify_entry_decided(decision=decision)
+    if overturn is None:  # an overturn's author is told by entry_overturn, with the reason
+        notify_entry_decided(decision=decision)
     return decision
 
 
@@ -286,3 +334,106 @@ def entry_decide(
             decided_by=moderator,
             reason=reason,
         )
+
+
+def _clean_overturn(verdict: str, reason: str) -> str:
+    reason = (reason or "").strip()
+    errors = {}
+    if verdict not in OverturnVerdict.values:
+        errors["verdict"] = "Choose approve, reject or reopen."
+    if not reason:
+        errors["reason"] = "Say why you are overturning the decision; the author will see it."
+    elif len(reason) > MAX_DECISION_REASON_CHARS:
+        errors["reason"] = f"Keep the reason to {MAX_DECISION_REASON_CHARS:,} characters."
+    if errors:
+        raise ValidationError(errors)
+    return reason
+
+
+# The outcome an overturn to approve or reject gives the round.
+_OVERTURN_OUTCOME = {
+    OverturnVerdict.APPROVE: Outcome.ACCEPTED,
+    OverturnVerdict.REJECT: Outcome.REJECTED,
+}
+
+
+def _decision_to_overturn(entry: Entry, verdict: str, seen_decision_id: int | None) -> Decision:
+    """The entry's current decision, if `verdict` can overturn it; a StateConflict saying why
+    not otherwise. Call while holding the entry's row lock."""
+    if entry.status == EntryStatus.SUBMITTED:
+        raise StateConflict(
+            "This entry is under review, not decided: accept or reject it (moderator decision)."
+        )
+    if entry.status not in (EntryStatus.ACCEPTED, EntryStatus.REJECTED):
+        raise StateConflict(
+            f"Only a decided entry can be overturned; this one is "
+            f"{entry.get_status_display().lower()}."
+        )
+    decision = selectors.decision_current(entry=entry)
+    if decision is None:
+        raise StateConflict(
+            "This entry has no review decision to overturn (imported entries were accepted "
+            "without one)."
+        )
+    if seen_decision_id is not None and decision.pk != seen_decision_id:
+        raise StateConflict(
+            "Another moderator changed this entry's outcome meanwhile; look at it again."
+        )
+    if verdict != OverturnVerdict.REOPEN and decision.outcome == _OVERTURN_OUTCOME[verdict]:
+        raise StateConflict(f"This entry is already {decision.get_outcome_display().lower()}.")
+    return decision
+
+
+def entry_overturn(
+    *,
+    entry: Entry,
+    moderator: AbstractBaseUser,
+    verdict: str,
+    reason: str,
+    seen_decision_id: int | None = None,
+) -> Overturn:
+    """A moderator overturns a decided entry's outcome (`approve`, `reject`) or reopens it for
+    review (`reopen`), with a reason its author reads.
+
+    The entry's row is locked, so two overturns of one entry are serialised and a decision is
+    overturned at most once. The points the overturned decision earned are taken back in the
+    ledger (entry_overturned: leaderboard writes compensating events) before the round is
+    decided again: approve/reject make a new decision of the same round (entry_decided scores
+    it, the reviews agreeing with the new outcome earning); reopen starts a new round.
+    `seen_decision_id` is the decision the moderator was shown, if known: a page refuses to
+    overturn a decision that changed since.
+    """
+    if not is_moderator(moderator):
+        raise ActionForbidden("Only moderators can overturn decisions.")
+    if entry.author_id == moderator.pk:
+        raise ActionForbidden(
+            "Moderators do not overturn decisions on their own entries; ask a colleague."
+        )
+    reason = _clean_overturn(verdict, reason)
+    with transaction.atomic():
+        entry = Entry.objects.select_for_update().select_related("category").get(pk=entry.pk)
+        decision = _decision_to_overturn(entry, verdict, seen_decision_id)
+        try:
+            with transaction.atomic():
+                overturn = Overturn.objects.create(
+                    decision=decision, verdict=verdict, reason=reason, moderator=moderator
+                )
+        except IntegrityError:
+            raise StateConflict("This decision was overturned already.") from None
+        # Points first taken back (leaderboard), in this transaction: see annotation/events.py.
+        entry_overturned.send(sender=Overturn, overturn=overturn)
+        if verdict == OverturnVerdict.REOPEN:
+            entry_new_round(entry, status=EntryStatus.SUBMITTED)
+        else:
+            approvals, rejections = _round_votes(entry)
+            _decide(
+                entry,
+                outcome=_OVERTURN_OUTCOME[verdict],
+                approvals=approvals,
+                rejections=rejections,
+                decided_by=moderator,
+                reason=reason,
+                overturn=overturn,
+            )
+        notify_entry_overturned(overturn=overturn)
+    return overturn

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from annotation import selectors, services
-from annotation.forms import DecideForm, FlagRaiseForm, ReviewForm
+from annotation.forms import DecideForm, FlagRaiseForm, GoldMarkForm, OverturnForm, ReviewForm
 from annotation.lookups import category_or_404, entry_for_review_or_404, flag_or_404
-from annotation.models import Category, Entry, FlagStatus
+from annotation.models import Category, Entry, EntryStatus, FlagStatus
 from annotation.roles import is_moderator
 from annotation.text import TEXT_FIELDS
 from config.errors import DomainError
@@ -56,6 +56,9 @@ def review_home(request):
             "waiting": selectors.review_queue_size(reviewer=request.user),
             "reviewed_today": selectors.reviews_today(reviewer=request.user),
             "agreement_rate": selectors.reviewer_agreement(reviewer=request.user),
+            "gold_record": selectors.gold_record(reviewer=request.user),
+            "gold_counts": selectors.reviewer_in_good_standing(reviewer=request.user),
+            "gold_min_accuracy": settings.FLOCK_GOLD_MIN_ACCURACY,
             "accept_at": settings.FLOCK_ACCEPT_APPROVALS,
             "reject_at": settings.FLOCK_REJECT_REJECTIONS,
         },
@@ -96,7 +99,59 @@ def _review_form(entry: Entry, data=None) -> ReviewForm:
     )
 
 
-def _render_review(request, entry, form, *, decide_form=None, flag_form=None, status=200):
+def _overturn_context(request, entry, overturn_form) -> dict:
+    """A moderator on a decided entry's page may overturn the decision it stands on."""
+    decision = selectors.decision_current(entry=entry) if is_moderator(request.user) else None
+    if decision is None:
+        return {"overturn_form": None, "current_decision": None}
+    form = overturn_form or OverturnForm(initial={"decision": decision.pk})
+    return {"overturn_form": form, "current_decision": decision}
+
+
+def _gold_context(request, entry, gold_form) -> dict:
+    """A moderator on a decided entry's page may mark it as gold, or change or lift the mark."""
+    decided = entry.status in (EntryStatus.ACCEPTED, EntryStatus.REJECTED)
+    if not (decided and is_moderator(request.user)):
+        return {"gold_form": None, "gold": None}
+    mark = selectors.gold_mark_of(entry=entry)
+    initial = {"expected": mark.expected, "reasons": mark.reasons} if mark else {}
+    return {"gold_form": gold_form or GoldMarkForm(initial=initial), "gold": mark}
+
+
+def _render_gold_hand_out(request, entry, form, hand_out, *, status: int):
+    """A gold entry handed to this reviewer, shown as any entry under review (services/gold.py):
+    no flags, votes, decision or moderators' forms; their answer shows as their review."""
+    entry = selectors.entry_as_handed(entry=entry, hand_out=hand_out)
+    return render(
+        request,
+        "annotation/review_entry.html",
+        {
+            "entry": entry,
+            "text": {name: getattr(entry, name) for name in [*TEXT_FIELDS, "source_url"]},
+            "form": form,
+            "my_review": hand_out if hand_out.answered_at else None,
+            "fix_allowed": selectors.fix_allowed(reviewer=request.user),
+            "category": entry.category,
+            "reviewed_today": selectors.reviews_today(reviewer=request.user),
+        },
+        status=status,
+    )
+
+
+def _render_review(
+    request,
+    entry,
+    form,
+    *,
+    decide_form=None,
+    flag_form=None,
+    overturn_form=None,
+    gold_form=None,
+    status=200,
+):
+    hand_out = selectors.gold_hand_out_of(viewer=request.user, entry=entry)
+    if hand_out is not None:
+        return _render_gold_hand_out(request, entry, form, hand_out, status=status)
     moderator = is_moderator(request.user)
     return render(
         request,
@@ -113,6 +168,8 @@ def _render_review(request, entry, form, *, decide_form=None, flag_form=None, st
             "fix_allowed": selectors.fix_allowed(reviewer=request.user),
             "category": entry.category,
             "reviewed_today": selectors.reviews_today(reviewer=request.user),
+            **_overturn_context(request, entry, overturn_form),
+            **_gold_context(request, entry, gold_form),
         },
         status=status,
     )
@@ -177,6 +234,55 @@ def entry_decide(request, entry_id: int):
         done=f"Entry #{entry.pk} decided.",
         then=reverse("annotation:moderation"),
     )
+
+
+@moderator_required
+@require_POST
+def entry_overturn(request, entry_id: int):
+    """A moderator overturns a decided entry's outcome or reopens it, from its review page."""
+    entry = entry_for_review_or_404(request.user, entry_id)
+    return _moderator_form(
+        request,
+        entry,
+        OverturnForm(request.POST),
+        lambda data: services.entry_overturn(
+            entry=entry,
+            moderator=request.user,
+            verdict=data["verdict"],
+            reason=data["reason"],
+            seen_decision_id=data["decision"],
+        ),
+        form_key="overturn_form",
+        done=f"Decision on #{entry.pk} overturned; the author is told why.",
+        then=reverse("annotation:review_entry", args=[entry.pk]),
+    )
+
+
+@moderator_required
+@require_POST
+def gold_mark(request, entry_id: int):
+    """A moderator marks a decided entry as gold (or changes its mark), from its review page."""
+    entry = entry_for_review_or_404(request.user, entry_id)
+    return _moderator_form(
+        request,
+        entry,
+        GoldMarkForm(request.POST),
+        lambda data: services.gold_mark(
+            entry=entry, moderator=request.user, expected=data["expected"], reasons=data["reasons"]
+        ),
+        form_key="gold_form",
+        done=f"#{entry.pk} is a gold entry: reviewers are handed it among the others.",
+        then=reverse("annotation:review_entry", args=[entry.pk]),
+    )
+
+
+@moderator_required
+@require_POST
+def gold_unmark(request, entry_id: int):
+    entry = entry_for_review_or_404(request.user, entry_id)
+    services.gold_unmark(entry=entry, moderator=request.user)
+    messages.success(request, f"#{entry.pk} is no longer handed out as a gold entry.")
+    return redirect("annotation:review_entry", entry_id=entry.pk)
 
 
 def _moderator_form(request, entry, form, act, *, form_key: str, done: str, then: str):

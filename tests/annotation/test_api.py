@@ -72,8 +72,9 @@ def test_the_whole_writing_flow_through_the_api(alice_api, alice):
         "submitted_at",
         "reviews",
         "decision",
+        "overturn",
     ]
-    assert (entry["reviews"], entry["decision"]) == ([], None)
+    assert (entry["reviews"], entry["decision"], entry["overturn"]) == ([], None, None)
     assert (entry["status"], entry["category"], entry["submitted_at"]) == (
         "draft",
         "closed_qa",

@@ -13,21 +13,9 @@ from django.utils import timezone
 
 from annotation import selectors, services, tasks
 from annotation.models import Notification, NotificationKind, Profile
-from tests.factories import UserFactory, category, submitted
+from tests.factories import UserFactory, approve, category, reject, submitted
 
 pytestmark = pytest.mark.django_db
-
-
-def approve(entry, reviewer, **kwargs):
-    return services.review_record(
-        entry=entry, reviewer=reviewer, verdict="approve", rating=4, **kwargs
-    )
-
-
-def reject(entry, reviewer):
-    return services.review_record(
-        entry=entry, reviewer=reviewer, verdict="reject", rating=2, reasons=["factual_error"]
-    )
 
 
 def choose(user, choice):

@@ -7,7 +7,7 @@ from django.utils import timezone
 from annotation import selectors, services
 from annotation.models import Decision, Entry, EntryStatus, Review, Revision
 from config.errors import ActionForbidden, StateConflict
-from tests.factories import EntryFactory, UserFactory, category, submitted
+from tests.factories import EntryFactory, UserFactory, approve, category, reject, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -15,18 +15,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def erin(db):
     return UserFactory(username="erin")
-
-
-def approve(entry, reviewer, **kwargs):
-    return services.review_record(
-        entry=entry, reviewer=reviewer, verdict="approve", rating=4, **kwargs
-    )
-
-
-def reject(entry, reviewer, reasons=("factual_error",), **kwargs):
-    return services.review_record(
-        entry=entry, reviewer=reviewer, verdict="reject", rating=2, reasons=list(reasons), **kwargs
-    )
 
 
 # --- Consensus -------------------------------------------------------------------------------

@@ -26,8 +26,10 @@ CONTRIBUTOR_PAGES = {
 STAFF_PAGES = {
     **CONTRIBUTOR_PAGES,
     "moderation": "/moderation/",
+    "workbench": "/moderation/entries/",
     "contests": "/contests/",
     "exports": "/exports/",
+    "drive": "/drive/",
 }
 
 
@@ -52,6 +54,17 @@ def main_pages(*, contributor, moderator, other) -> dict[str, dict[str, str]]:
         pages[persona] = {
             name: url.format(entry=own.pk, review=to_review.pk) for name, url in names.items()
         }
+    # A decided entry, whose review page offers the moderator the overturn form; and an entry of
+    # the contributor's whose outcome a moderator overturned, as its author reads it.
+    decided = submitted(other)
+    services.entry_decide(entry=decided, moderator=moderator, verdict="approve", reason="Fine.")
+    pages["moderator"]["review decided"] = f"/review/{decided.pk}/"
+    overturned = submitted(contributor)
+    services.entry_decide(entry=overturned, moderator=moderator, verdict="approve", reason="Fine.")
+    services.entry_overturn(
+        entry=overturned, moderator=moderator, verdict="reject", reason="The date is wrong."
+    )
+    pages["contributor"]["entry overturned"] = f"/entries/{overturned.pk}/"
     flagged = submitted(other)
     Flag.objects.create(
         entry=flagged,

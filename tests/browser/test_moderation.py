@@ -1,3 +1,4 @@
+import datetime
 import re
 
 import pytest
@@ -62,20 +63,25 @@ def test_a_contest_admin_creates_a_contest_in_the_browser(browser_as, carol):
     page.get_by_label("Name", exact=True).fill("Holiday drive")
     page.get_by_label("Starts at").fill(datetime_local(days_ahead(14, hour=9)))
     page.get_by_label("Ends at", exact=True).fill(datetime_local(days_ahead(18, hour=17)))
-    page.get_by_label("Grace ends at").fill(datetime_local(days_ahead(20, hour=17)))
+    expect(page.get_by_label("Review grace period (hours)")).to_have_value("48")  # the setting
+    page.get_by_label("Review grace period (hours)").fill("36")
     page.get_by_label("Prize").fill("Cake for the top three")
-    page.get_by_label("Summarization").check()
+    page.get_by_role("checkbox", name="Summarization").check()
     page.get_by_label("Focus bonus").fill("5")
+    multipliers = page.get_by_role("group", name="Points multiplier per category")
+    expect(multipliers.get_by_label("Closed QA")).to_have_attribute("placeholder", "1.5")
+    multipliers.get_by_label("Summarization").fill("2.5")
     page.get_by_role("button", name="Save contest").click()
     expect(page.get_by_text("Holiday drive saved.")).to_be_visible()
     contest = Contest.objects.get(name="Holiday drive")
     assert list(contest.focus_categories.values_list("slug", flat=True)) == ["summarization"]
+    assert contest.multipliers == {"summarization": 2.5}
+    assert contest.grace_ends_at - contest.ends_at == datetime.timedelta(hours=36)
 
     # A second contest over the same days is refused beside the form, and keeps what was typed.
     page.get_by_label("Name", exact=True).fill("Clash")
     page.get_by_label("Starts at").fill(datetime_local(days_ahead(15, hour=9)))
     page.get_by_label("Ends at", exact=True).fill(datetime_local(days_ahead(16, hour=17)))
-    page.get_by_label("Grace ends at").fill(datetime_local(days_ahead(17, hour=17)))
     page.get_by_role("button", name="Save contest").click()
     expect(page.get_by_text("overlaps Holiday drive")).to_be_visible()
     expect(page.get_by_label("Name", exact=True)).to_have_value("Clash")

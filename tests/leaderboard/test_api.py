@@ -109,7 +109,7 @@ def test_only_admins_write_contests(as_user, bob, carol):
 
     assert as_user(bob).post(f"/api/v1/contests/{contest_id}/finalize/").status_code == 403
     early = as_user(carol).post(f"/api/v1/contests/{contest_id}/finalize/")
-    assert early.status_code == 409 and "still running" in early.json()["detail"]
+    assert early.status_code == 409 and "not due" in early.json()["detail"]
     past = services.contest_ensure_week(moment=timezone.now() - datetime.timedelta(days=14))
     final = as_user(carol).post(f"/api/v1/contests/{past.pk}/finalize/").json()
     assert final["phase"] == "final"

@@ -214,9 +214,9 @@ def test_standings_csv_is_escaped_and_for_admins_only(client, alice, bob, carol,
     response = client.get(f"/contests/{contest.pk}/standings.csv")
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0] == ["rank", "name", "points", "accepted", "reviews", "winner"]
+    assert rows[0] == ["rank", "name", "points", "accepted", "reviews", "winner", "final"]
     assert rows[1][:3] == ["1", '\'=HYPERLINK("http://evil")', "15"]
-    assert rows[1][5] == "True"  # the winner column
+    assert rows[1][5:] == ["", "False"]  # no winner until the contest is finalised
 
 
 def test_contest_admin_page(client, bob, carol):
@@ -231,9 +231,8 @@ def test_contest_admin_page(client, bob, carol):
             "name": "Holiday drive",
             "starts_at": datetime_local(days_ahead(14, hour=9)),
             "ends_at": datetime_local(days_ahead(18, hour=17)),
-            "grace_ends_at": datetime_local(days_ahead(20, hour=17)),
+            "grace_hours": "48",
             "prize": "Cake",
-            "multipliers": "{}",
             "focus_bonus": "0",
             "winner_count": "3",
         },
@@ -246,15 +245,14 @@ def test_contest_admin_page(client, bob, carol):
             "name": "Holiday drive",
             "starts_at": datetime_local(days_ahead(14, hour=9)),
             "ends_at": datetime_local(days_ahead(13, hour=17)),
-            "grace_ends_at": datetime_local(days_ahead(20, hour=17)),
-            "multipliers": "{}",
+            "grace_hours": "48",
             "focus_bonus": "0",
             "winner_count": "3",
         },
     )
     assert bad.status_code == 400
     refused = client.post(f"/contests/{contest.pk}/finalize/", follow=True)
-    assert b"still running" in refused.content
+    assert b"not due to be finalised yet" in refused.content
     contest.refresh_from_db()
     assert not contest.is_finalized
     past = services.contest_ensure_week(moment=timezone.now() - datetime.timedelta(days=14))
@@ -300,9 +298,7 @@ def test_the_django_admin_applies_the_same_contest_rules(client, carol, now):
         "starts_at_1": "12:00:00",
         "ends_at_0": existing.ends_at.strftime("%Y-%m-%d"),
         "ends_at_1": "12:00:00",
-        "grace_ends_at_0": existing.grace_ends_at.strftime("%Y-%m-%d"),
-        "grace_ends_at_1": "12:00:00",
-        "multipliers": "{}",
+        "grace_hours": "48",
         "focus_bonus": "0",
         "winner_count": "3",
     }

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_finalising_a_contest_tells_those_who_scored_their_place(
-    alice, bob, carol, dave, accept, now
+    alice, bob, carol, dave, accept, now, time_machine
 ):
     contest = Contest.objects.create(
         name="Sprint",
@@ -28,6 +28,7 @@ def test_finalising_a_contest_tells_those_who_scored_their_place(
     accept(submitted(alice, submitted_at=when), bob, carol)
     Notification.objects.all().delete()  # the decisions' own notifications
 
+    time_machine.move_to(contest.grace_ends_at)  # due: its grace period is over
     services.contest_finalize(contest=contest, actor=carol)
     told = {n.recipient: n for n in Notification.objects.all()}
     standings = {s.user: s for s in contest.standings.all()}
