@@ -29,6 +29,19 @@ class EmailChoice(models.TextChoices):
     NONE = "none", "None (only the list in Flock)"
 
 
+def person_name(display_name: str | None, username: str) -> str:
+    """How Flock names a person: their display name, else their username."""
+    return display_name or username
+
+
+def staff_name(display_name: str | None, username: str) -> str:
+    """How moderators' tables name a person: "Display (username)", so that two people with one
+    display name can be told apart; the username alone when there is no other name."""
+    if display_name and display_name != username:
+        return f"{display_name} ({username})"
+    return username
+
+
 class Profile(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
@@ -72,7 +85,7 @@ class Profile(models.Model):
 
     @property
     def name(self) -> str:
-        return self.display_name or self.user.get_username()
+        return person_name(self.display_name, self.user.get_username())
 
 
 class ContributorAgreement(models.Model):
@@ -344,6 +357,13 @@ class Review(models.Model):
 class Outcome(models.TextChoices):
     ACCEPTED = "accepted", "Accepted"
     REJECTED = "rejected", "Rejected"
+
+
+# When a verdict agrees with an outcome (reviewer agreement, review points, gold marks): an
+# approval with an acceptance, a rejection with a rejection. The outcomes are also the entry
+# statuses of a decided entry (EntryStatus.ACCEPTED == Outcome.ACCEPTED).
+OUTCOME_OF_VERDICT = {Verdict.APPROVE: Outcome.ACCEPTED, Verdict.REJECT: Outcome.REJECTED}
+VERDICT_OF_OUTCOME = {outcome: verdict for verdict, outcome in OUTCOME_OF_VERDICT.items()}
 
 
 class Decision(models.Model):

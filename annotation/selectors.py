@@ -12,6 +12,7 @@ from django.utils import timezone
 from annotation import holds
 from annotation.diff import TextDiff, text_diff
 from annotation.models import (
+    OUTCOME_OF_VERDICT,
     AgreementAcceptance,
     ApiToken,
     Category,
@@ -25,7 +26,6 @@ from annotation.models import (
     GoldEntry,
     GoldReview,
     Notification,
-    Outcome,
     Overturn,
     OverturnVerdict,
     Profile,
@@ -33,6 +33,7 @@ from annotation.models import (
     ReviewSkip,
     Revision,
     Verdict,
+    person_name,
 )
 from annotation.roles import is_moderator
 from annotation.text import ENTRY_FIELDS, TEXT_FIELDS
@@ -445,6 +446,14 @@ class ReviewerAgreement:
         return self.agreed / self.decided if self.decided else None
 
 
+def verdict_agrees(*, verdict: str = "verdict", outcome: str = "outcome") -> Q:
+    """Rows whose `verdict` agrees with their `outcome` (models.OUTCOME_OF_VERDICT)."""
+    agrees = Q(pk__in=[])
+    for given, outcome_agreeing in OUTCOME_OF_VERDICT.items():
+        agrees |= Q(**{verdict: given, outcome: outcome_agreeing})
+    return agrees
+
+
 def reviewer_agreement(*, reviewer: AbstractBaseUser) -> ReviewerAgreement:
     """How often the reviewer's verdicts matched the decision of their round (decided rounds only).
 
@@ -457,10 +466,7 @@ def reviewer_agreement(*, reviewer: AbstractBaseUser) -> ReviewerAgreement:
         outcome=decision.values("outcome")[:1]
     )
     decided = reviews.filter(outcome__isnull=False)
-    agreed = decided.filter(
-        Q(verdict=Verdict.APPROVE, outcome=Outcome.ACCEPTED)
-        | Q(verdict=Verdict.REJECT, outcome=Outcome.REJECTED)
-    )
+    agreed = decided.filter(verdict_agrees())
     return ReviewerAgreement(decided=decided.count(), agreed=agreed.count())
 
 
@@ -684,8 +690,8 @@ def gold_hand_outs(*, reviewer: AbstractBaseUser) -> QuerySet:
     return GoldReview.objects.filter(reviewer=reviewer, skipped_at__isnull=True)
 
 
-# The standing outcome a gold mark's expected verdict agrees with.
-GOLD_OUTCOME = {Verdict.APPROVE: EntryStatus.ACCEPTED, Verdict.REJECT: EntryStatus.REJECTED}
+# The standing outcome (entry status) a gold mark's expected verdict agrees with.
+GOLD_OUTCOME = OUTCOME_OF_VERDICT
 
 
 def gold_handable() -> Q:
@@ -693,9 +699,7 @@ def gold_handable() -> Q:
     was when marked, and still decided the way the mark says (approve: accepted, reject:
     rejected), so that the known answer holds; an overturn that flips the outcome, or reopens
     the entry, stops it."""
-    agrees = Q()
-    for expected, status in GOLD_OUTCOME.items():
-        agrees |= Q(expected=expected, entry__status=status)
+    agrees = verdict_agrees(verdict="expected", outcome="entry__status")
     return Q(is_active=True, revision=F("entry__revision_count")) & agrees
 
 
@@ -842,7 +846,9 @@ def gold_accuracy_table() -> list[dict]:
         table.append(
             {
                 "reviewer_id": row["reviewer_id"],
-                "name": row["reviewer__profile__display_name"] or row["reviewer__username"],
+                "name": person_name(
+                    row["reviewer__profile__display_name"], row["reviewer__username"]
+                ),
                 "answered": record.answered,
                 "caught": record.caught,
                 "missed": record.missed,

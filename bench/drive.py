@@ -18,6 +18,7 @@ import pstats
 import random
 import statistics
 import time
+import uuid
 
 from bench.common import throwaway_database  # sets Django up: import it first
 
@@ -346,6 +347,9 @@ def main():
     args = parser.parse_args()
 
     settings.DEBUG = False  # no query log: as served
+    # Keys of its own (the figures' cache key is read under this prefix): the bench's
+    # figures_forget and figures_refresh must never touch a live instance's in a shared Redis.
+    settings.FLOCK_REDIS_PREFIX = f"flock-bench-{uuid.uuid4().hex[:12]}:"
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     with throwaway_database():
         print(f"database: {connection.vendor}  cache: {settings.CACHES['default']['BACKEND']}")

@@ -6,6 +6,7 @@ page, its downloads and the API all read `drive_figures()`, which serves the cac
 many organisers watch. Days and hours are the company's (settings.TIME_ZONE).
 """
 
+import dataclasses
 import datetime
 import logging
 import math
@@ -20,17 +21,17 @@ from django.core.cache import cache
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from annotation.models import EntryStatus, FlagKind, Outcome, RejectReason, Verdict
+from annotation.models import OUTCOME_OF_VERDICT, EntryStatus, FlagKind, Outcome, RejectReason
 from drive import rings, selectors
 from leaderboard import selectors as leaderboard
 
 log = logging.getLogger(__name__)
 
-CACHE_KEY = "drive:figures"
 DAYS = 14  # the participation and flag charts look this far back
 TOP_SHARE = 0.05  # "the top 5% of contributors"
 NO_TEAM = "(no team)"
-DECIDED = (EntryStatus.ACCEPTED, EntryStatus.REJECTED)
+FORECAST_DAYS = 3650  # a target further away than ~10 years is "not at this pace"
+CONTEST_PACE_MIN_SECONDS = 3600  # the contest's pace divides by at least an hour
 
 
 @dataclass(frozen=True)
@@ -77,10 +78,21 @@ class DriveFigures:
 
 SERVE_INTERVALS = 3  # figures this many intervals old are still served (the job may be late)
 KEEP_INTERVALS = 10  # how long the cache keeps them: comfortably longer than they are served
-LOCK_KEY = "drive:figures:computing"
+FIGURES_VERSION = 2  # part of the cache key: bump when DriveFigures or a frame changes shape
 LOCK_SECONDS = 120  # the lock lapses by itself if its holder dies mid-computation
 WAIT_SECONDS = 10.0  # a request waits this long for another's computation, then computes
 POLL_SECONDS = 0.1
+
+
+def cache_key() -> str:
+    """The figures' cache key, under FLOCK_REDIS_PREFIX as it is now (read at each call: the
+    tests and the benchmark give themselves a prefix of their own, and must never touch a live
+    instance's figures in a shared Redis), with the figures' version."""
+    return f"{settings.FLOCK_REDIS_PREFIX}drive:figures:v{FIGURES_VERSION}"
+
+
+def lock_key() -> str:
+    return f"{cache_key()}:computing"
 
 
 def drive_figures(*, now: datetime.datetime | None = None) -> DriveFigures:
@@ -103,8 +115,12 @@ def figures_refresh(*, now: datetime.datetime | None = None) -> DriveFigures:
 
 
 def _servable(figures: DriveFigures, now: datetime.datetime) -> bool:
+    """Fresh enough to serve: under SERVE_INTERVALS intervals old. Down to one interval "in the
+    future" too: a worker's clock a little ahead of this host's (or this clock stepping back)
+    must not leave every request computing for itself."""
+    interval = settings.FLOCK_DRIVE_CACHE_SECONDS
     age = (now - figures.computed_at).total_seconds()
-    return 0 <= age < settings.FLOCK_DRIVE_CACHE_SECONDS * SERVE_INTERVALS
+    return -interval <= age < interval * SERVE_INTERVALS
 
 
 def _compute_once(now: datetime.datetime) -> DriveFigures:
@@ -149,7 +165,7 @@ def _lock_take() -> str | None:
     when another holds the lock."""
     token = uuid.uuid4().hex
     try:
-        return token if cache.add(LOCK_KEY, token, timeout=LOCK_SECONDS) else None
+        return token if cache.add(lock_key(), token, timeout=LOCK_SECONDS) else None
     except RedisError:
         log.warning("drive figures: the cache did not answer; computing without the lock")
         return ""
@@ -157,7 +173,7 @@ def _lock_take() -> str | None:
 
 def _lock_held() -> bool:
     try:
-        return cache.get(LOCK_KEY) is not None
+        return cache.get(lock_key()) is not None
     except RedisError:
         return False
 
@@ -167,15 +183,15 @@ def _lock_release(token: str | None) -> None:
     if not token:
         return
     try:
-        if cache.get(LOCK_KEY) == token:
-            cache.delete(LOCK_KEY)
+        if cache.get(lock_key()) == token:
+            cache.delete(lock_key())
     except RedisError:
         log.warning("drive figures: the cache did not answer; the lock lapses by itself")
 
 
 def _cache_get() -> DriveFigures | None:
     try:
-        cached = cache.get(CACHE_KEY)
+        cached = cache.get(cache_key())
     except RedisError:
         log.warning("drive figures: the cache did not answer; computing them afresh")
         return None
@@ -185,7 +201,7 @@ def _cache_get() -> DriveFigures | None:
 def _cache_set(figures: DriveFigures) -> None:
     timeout = settings.FLOCK_DRIVE_CACHE_SECONDS * KEEP_INTERVALS
     try:
-        cache.set(CACHE_KEY, figures, timeout=timeout)
+        cache.set(cache_key(), figures, timeout=timeout)
     except RedisError:
         log.warning("drive figures: the cache did not answer; not cached")
 
@@ -194,7 +210,7 @@ def figures_forget() -> None:
     """Drop the cached figures (and any lock): the next read computes them afresh (tests start
     from here)."""
     try:
-        cache.delete_many([CACHE_KEY, LOCK_KEY])
+        cache.delete_many([cache_key(), lock_key()])
     except RedisError:
         log.warning("drive figures: the cache did not answer; nothing forgotten")
 
@@ -221,11 +237,12 @@ def figures_compute(*, now: datetime.datetime) -> DriveFigures:
         people = selectors.team_of_people()
         hours = hours_table(contest, now=now, zone=zone)
         backlog, waiting = backlog_table(backlog_buckets(counts), categories, now=now)
-        decision = decision_times(decision_waits(counts))
+        decision = decision_times(selectors.decision_waits())
+        outcomes = selectors.standing_outcomes()
         agreement = agreement_of(selectors.verdicts_against_decisions())
         reasons = reasons_table(selectors.rejection_reasons())
         flags = flags_table(*selectors.flags_by_day(since=since))
-        accuracy = accuracy_table(selectors.gold_accuracy_rows())
+        accuracy = accuracy_table(selectors.gold_accuracy_rows(), names=selectors.names)
         drive_rate = approval_rate(reviewing)
         rings_found = rings.review_rings(
             selectors.review_pairs(min_reviews=settings.FLOCK_RING_MIN_REVIEWS),
@@ -241,29 +258,41 @@ def figures_compute(*, now: datetime.datetime) -> DriveFigures:
         "hours": hours,
         "teams": teams_table(teams, work, people),
         "backlog": backlog,
-        "acceptance": acceptance_table(decided, categories),
+        "acceptance": acceptance_table(outcomes, categories),
         "reasons": reasons,
         "flags": flags,
         "accuracy": accuracy,
         "rings": rings_found,
     }
-    summary = Summary(
-        contributors=top["contributors"],
-        top_count=top["top_count"],
-        top_share=top["share"],
-        waiting=waiting["waiting"],
-        waiting_p50_hours=waiting["p50"],
-        waiting_p90_hours=waiting["p90"],
-        decided=decision["decided"],
-        decision_p50_hours=decision["p50"],
-        decision_p90_hours=decision["p90"],
-        agreement_reviews=agreement["reviews"],
-        agreement_agreed=agreement["agreed"],
-        agreement_rate=agreement["rate"],
-        drive_approval_rate=drive_rate,
-        on_track=int(progress["on_track"].map(lambda on: on is True).sum()),
+    summary = _finite_summary(
+        Summary(
+            contributors=top["contributors"],
+            top_count=top["top_count"],
+            top_share=top["share"],
+            waiting=waiting["waiting"],
+            waiting_p50_hours=waiting["p50"],
+            waiting_p90_hours=waiting["p90"],
+            decided=decision["decided"],
+            decision_p50_hours=decision["p50"],
+            decision_p90_hours=decision["p90"],
+            agreement_reviews=agreement["reviews"],
+            agreement_agreed=agreement["agreed"],
+            agreement_rate=agreement["rate"],
+            drive_approval_rate=drive_rate,
+            on_track=int(progress["on_track"].map(lambda on: on is True).sum()),
+        )
     )
     return DriveFigures(computed_at=now, contest=contest, summary=summary, frames=frames)
+
+
+def _finite_summary(summary: Summary) -> Summary:
+    """The summary with no NaN or infinity (strict JSON has neither): None instead."""
+    changes = {
+        name: None
+        for name, value in dataclasses.asdict(summary).items()
+        if isinstance(value, float) and not math.isfinite(value)
+    }
+    return dataclasses.replace(summary, **changes)
 
 
 def _dated(frame: pd.DataFrame) -> pd.DataFrame:
@@ -300,55 +329,60 @@ def backlog_buckets(counts) -> pd.DataFrame:
     ]
 
 
-def decision_waits(counts) -> pd.DataFrame:
-    """The drive's decided entries per whole minute from submission to decision."""
-    decided = counts[counts["status"].isin(DECIDED) & counts["bucket"].notna()]
-    waits = decided.groupby("bucket", as_index=False)["entries"].sum()
-    return waits.rename(columns={"bucket": "minutes"})
-
-
 def _per_day(count: float, seconds: float) -> float:
     return count * 86_400 / seconds if seconds > 0 else 0.0
 
 
 def progress_table(categories, decided, *, now, contest: ContestWindow | None) -> pd.DataFrame:
     """Per active category: target, accepted, in review, and the paces (accepted a day) of the
-    last 24 hours and of the running contest so far, with the date each reaches the target."""
+    last 24 hours and of the running contest so far, with the date each reaches the target.
+
+    The contest's pace divides by at least CONTEST_PACE_MIN_SECONDS: minutes after the start,
+    one acceptance is not a pace of hundreds a day. "By the contest's end": the moment the 24 h
+    pace reaches the target comes before the contest's `ends_at` (exclusive: Monday 00:00 ends
+    Sunday's contest)."""
     accepted = decided[decided["status"] == EntryStatus.ACCEPTED].set_index("category_id")
     table = categories.copy()
     table["remaining"] = (table["target"] - table["accepted"]).clip(lower=0)
     table["pace_24h"] = table["category_id"].map(accepted["last_24h"]).fillna(0).astype(float)
     table["pace_contest"] = np.nan
     if contest is not None:
-        elapsed = (now - contest.starts_at).total_seconds()
+        elapsed = max((now - contest.starts_at).total_seconds(), CONTEST_PACE_MIN_SECONDS)
         in_contest = table["category_id"].map(accepted["in_contest"]).fillna(0)
         table["pace_contest"] = in_contest.map(lambda n: _per_day(n, elapsed))
-    table["eta_24h"] = _etas(table["remaining"], table["pace_24h"], now)
-    table["eta_contest"] = _etas(table["remaining"], table["pace_contest"], now)
-    end = timezone.localtime(contest.ends_at).date() if contest else None
-    table["on_track"] = table["eta_24h"].map(
-        lambda eta: None if end is None else eta is not None and eta <= end
+    reached_24h = _reached_at(table["remaining"], table["pace_24h"], now)
+    table["eta_24h"] = _company_dates(reached_24h)
+    table["eta_contest"] = _company_dates(
+        _reached_at(table["remaining"], table["pace_contest"], now)
+    )
+    table["on_track"] = reached_24h.map(
+        lambda at: None if contest is None else at is not None and at < contest.ends_at
     )
     return table
 
 
-def _etas(remaining: pd.Series, pace: pd.Series, now: datetime.datetime) -> pd.Series:
-    """The company date the target is reached at `pace` (entries a day): today when already
-    reached; None when the pace is zero or unknown ("not at this pace")."""
-    zone = timezone.get_default_timezone()
+def _reached_at(remaining: pd.Series, pace: pd.Series, now: datetime.datetime) -> pd.Series:
+    """The moment the target is reached at `pace` (entries a day): now when already reached;
+    None when the pace is zero or unknown, or would take over FORECAST_DAYS ("not at this
+    pace": such a date means nothing, and past the year 9999 it cannot even be written)."""
 
-    def eta(left: float, per_day: float):
+    def reached(left: float, per_day: float):
         if left <= 0:
-            return timezone.localtime(now, zone).date()
-        if not per_day or math.isnan(per_day):
+            return now
+        if not per_day or math.isnan(per_day) or left / per_day > FORECAST_DAYS:
             return None
-        return timezone.localtime(now + datetime.timedelta(days=left / per_day), zone).date()
+        return now + datetime.timedelta(days=left / per_day)
 
     return pd.Series(
-        [eta(left, per_day) for left, per_day in zip(remaining, pace, strict=True)],
+        [reached(left, per_day) for left, per_day in zip(remaining, pace, strict=True)],
         index=remaining.index,
         dtype=object,
     )
+
+
+def _company_dates(moments: pd.Series) -> pd.Series:
+    zone = timezone.get_default_timezone()
+    return moments.map(lambda at: None if at is None else timezone.localtime(at, zone).date())
 
 
 def days_table(days, writing, reviewing) -> pd.DataFrame:
@@ -405,7 +439,7 @@ def teams_table(teams, work, people) -> pd.DataFrame:
         table[column] = table["team_id"].map(who.groupby("team_id").size()).fillna(0)
     unteamed = {column: int(who["team_id"].isna().sum()) for column, who in active.items()}
     if any(unteamed.values()):
-        heads = int(people["team_id"].isna().sum())
+        heads = int((people["team_id"].isna() & people["counted"].astype(bool)).sum())
         extra = {"team_id": None, "team": NO_TEAM, "head_count": heads, **unteamed}
         table = pd.concat([table, pd.DataFrame([extra])], ignore_index=True)
     table[["writers", "reviewers"]] = table[["writers", "reviewers"]].astype("int64")
@@ -435,8 +469,12 @@ def approval_rate(reviewing) -> float | None:
 
 
 def weighted_quantiles(values, weights, quantiles=(0.5, 0.9)) -> list[float | None]:
-    """Quantiles of `values` repeated `weights` times (pandas' linear interpolation)."""
-    expanded = pd.Series(np.repeat(np.asarray(values, dtype=float), np.asarray(weights, int)))
+    """Quantiles of `values` repeated `weights` times (pandas' linear interpolation); values
+    unknown (NaN, say an entry under review without a submission time) are left out."""
+    values = np.asarray(values, dtype=float)
+    known = np.isfinite(values)
+    weights = np.asarray(weights, dtype=float)[known].astype(int)
+    expanded = pd.Series(np.repeat(values[known], weights))
     if expanded.empty:
         return [None for _ in quantiles]
     return [float(expanded.quantile(q)) for q in quantiles]
@@ -459,20 +497,21 @@ def backlog_table(buckets, categories, *, now) -> tuple[pd.DataFrame, dict]:
 
 
 def decision_times(waits) -> dict:
-    """Hours from submission to decision, p50 and p90, over the drive's decided entries."""
+    """Hours from the start of a round to its decision, p50 and p90 (selectors.decision_waits)."""
     p50, p90 = weighted_quantiles(waits["minutes"] / 60, waits["entries"])
     return {"decided": int(waits["entries"].sum()), "p50": p50, "p90": p90}
 
 
-def acceptance_table(decided, categories) -> pd.DataFrame:
-    """Per active category: entries decided, accepted, rejected, and the acceptance rate."""
-    counts = decided.pivot_table(
-        index="category_id", columns="status", values="entries", aggfunc="sum", fill_value=0
+def acceptance_table(outcomes, categories) -> pd.DataFrame:
+    """Per active category: rounds decided (by the decisions that stand), accepted, rejected,
+    and the acceptance rate, accepted / decided."""
+    counts = outcomes.pivot_table(
+        index="category_id", columns="outcome", values="rounds", aggfunc="sum", fill_value=0
     )
     table = categories[["category_id", "category", "name"]].copy()
-    for status in (EntryStatus.ACCEPTED, EntryStatus.REJECTED):
-        column = counts[status] if status in counts else pd.Series(dtype="int64")
-        table[str(status)] = table["category_id"].map(column).fillna(0).astype("int64")
+    for outcome in (Outcome.ACCEPTED, Outcome.REJECTED):
+        column = counts[outcome] if outcome in counts else pd.Series(dtype="int64")
+        table[str(outcome)] = table["category_id"].map(column).fillna(0).astype("int64")
     table["decided"] = table["accepted"] + table["rejected"]
     table["acceptance_rate"] = table["accepted"] / table["decided"].where(table["decided"] > 0)
     return table
@@ -507,19 +546,18 @@ def flags_table(opened, resolved) -> pd.DataFrame:
 
 
 def agreement_of(verdicts) -> dict:
-    """Reviews of decided rounds that agree with the round's standing decision: an approval
-    with an acceptance, a rejection with a rejection."""
-    agrees = (
-        (verdicts["verdict"] == Verdict.APPROVE) & (verdicts["outcome"] == Outcome.ACCEPTED)
-    ) | ((verdicts["verdict"] == Verdict.REJECT) & (verdicts["outcome"] == Outcome.REJECTED))
+    """Reviews of decided rounds that agree with the round's standing decision
+    (annotation.models.OUTCOME_OF_VERDICT)."""
+    agrees = verdicts["verdict"].map(OUTCOME_OF_VERDICT) == verdicts["outcome"]
     reviews = int(verdicts["reviews"].sum())
     agreed = int(verdicts.loc[agrees, "reviews"].sum())
     return {"reviews": reviews, "agreed": agreed, "rate": agreed / reviews if reviews else None}
 
 
-def accuracy_table(rows: list[dict]) -> pd.DataFrame:
+def accuracy_table(rows: list[dict], *, names) -> pd.DataFrame:
     """Reviewers by gold accuracy, the least accurate first (those a moderator should look at),
-    in the order annotation.selectors.gold_accuracy_table gives them."""
+    in the order annotation.selectors.gold_accuracy_table gives them; named for moderators
+    ("Display (username)", `names`)."""
     columns = [
         "reviewer_id",
         "name",
@@ -529,4 +567,9 @@ def accuracy_table(rows: list[dict]) -> pd.DataFrame:
         "accuracy",
         "in_good_standing",
     ]
-    return pd.DataFrame.from_records(rows, columns=columns)
+    table = pd.DataFrame.from_records(rows, columns=columns)
+    named = names(set(table["reviewer_id"])) if len(table) else {}
+    table["name"] = [
+        named.get(pk, name) for pk, name in zip(table["reviewer_id"], table["name"], strict=True)
+    ]
+    return table

@@ -16,22 +16,37 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    Exists,
     ExpressionWrapper,
     F,
     FloatField,
     Func,
     IntegerField,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     When,
 )
-from django.db.models.functions import Cast, Floor, TruncDate, TruncHour
+from django.db.models.functions import Cast, Coalesce, Floor, Greatest, TruncDate, TruncHour
 from django.utils import timezone
 
 from annotation import selectors as annotation
-from annotation.models import Category, Entry, EntryStatus, Flag, Review, Team, Verdict
+from annotation.models import (
+    Category,
+    Decision,
+    Entry,
+    EntryStatus,
+    Flag,
+    Overturn,
+    OverturnVerdict,
+    Review,
+    Team,
+    Verdict,
+    staff_name,
+)
 
-DECIDED = (EntryStatus.ACCEPTED, EntryStatus.REJECTED)
+DECIDED = (EntryStatus.ACCEPTED, EntryStatus.REJECTED)  # the statuses of a decided entry
 
 
 def _frame(rows, columns: list[str]) -> pd.DataFrame:
@@ -84,12 +99,27 @@ def _whole_minutes(seconds):
     return Cast(Floor(seconds / 60.0), IntegerField())
 
 
-def _minutes_between(start: str, end: str):
-    return _whole_minutes(_EpochSeconds(F(end)) - _EpochSeconds(F(start)))
+def _minutes_between(start, end: str):
+    return _whole_minutes(_EpochSeconds(F(end)) - _EpochSeconds(start))
 
 
-def _epoch_minute(field: str):
-    return _whole_minutes(_EpochSeconds(F(field)))
+def _epoch_minute(moment):
+    return _whole_minutes(_EpochSeconds(moment))
+
+
+def _round_start(entry: str = "", *, before: str | None = None):
+    """When the entry's current review round began (for a decision's round: `before` the
+    decision): its latest submission, or a moderator's reopen of it when that came later (a
+    reopen puts the entry back under review without a new submission, and keeps submitted_at)."""
+    reopens = Overturn.objects.filter(
+        decision__entry=OuterRef(f"{entry}pk" if entry else "pk"),
+        verdict=OverturnVerdict.REOPEN,
+    )
+    if before is not None:
+        reopens = reopens.filter(created_at__lte=OuterRef(before))
+    reopened = Subquery(reopens.order_by("-created_at").values("created_at")[:1])
+    submitted = F(f"{entry}submitted_at")
+    return Greatest(Coalesce(reopened, submitted), submitted)
 
 
 def _day_text(field: str):
@@ -118,21 +148,13 @@ def entry_counts(
 
     Per category, status, `toward_target` (annotation.selectors.counts_toward_target: accepted
     and not imported, the one rule for what counts toward a target) and `bucket`: for an entry
-    under review, the minute of its submission (minutes since 1970, UTC: its age); for a
-    decided entry of the drive (imports left out), the whole minutes from its submission to its
-    decision; else None. Counted: entries, those decided since `day_ago`, and since
-    `contest_start` (0 without a contest).
+    under review, the minute its round began (_round_start; minutes since 1970, UTC: its age),
+    else None. Counted: entries, those decided since `day_ago`, and since `contest_start` (0
+    without a contest).
     """
     toward = ExpressionWrapper(annotation.counts_toward_target(), output_field=BooleanField())
-    waited = Q(
-        status__in=DECIDED,
-        source__isnull=True,
-        submitted_at__isnull=False,
-        decided_at__gte=F("submitted_at"),
-    )
     bucket = Case(
-        When(status=EntryStatus.SUBMITTED, then=_epoch_minute("submitted_at")),
-        When(waited, then=_minutes_between("submitted_at", "decided_at")),
+        When(status=EntryStatus.SUBMITTED, then=_epoch_minute(_round_start())),
         default=None,
         output_field=IntegerField(),
     )
@@ -204,16 +226,29 @@ def reviewing_hours(*, since: datetime.datetime) -> pd.DataFrame:
     return _frame(rows, ["hour", "reviews", "reviewers"])
 
 
+def _counted_heads(prefix: str = "") -> Q:
+    """Who a head count counts: active accounts that are not staff (organisers and moderators
+    run the drive; a deactivated account no longer can take part)."""
+    return Q(**{f"{prefix}is_active": True, f"{prefix}is_staff": False})
+
+
 def teams() -> pd.DataFrame:
-    """Every team with its head count (the people whose profile names it)."""
-    rows = Team.objects.order_by().values_list("id", "name").annotate(head_count=Count("members"))
+    """Every team with its head count (the counted people whose profile names it)."""
+    heads = Count("members", filter=_counted_heads("members__user__"))
+    rows = Team.objects.order_by().values_list("id", "name").annotate(head_count=heads)
     return _frame(rows, ["team_id", "team", "head_count"])
 
 
 def team_of_people() -> pd.DataFrame:
-    """Everyone's team (None without one: no profile, or a profile naming no team)."""
-    rows = get_user_model().objects.values_list("pk", "profile__team_id")
-    return _frame(rows, ["person", "team_id"])
+    """Everyone's team (None without one: no profile, or a profile naming no team), and whether
+    they count in a head count."""
+    counted = ExpressionWrapper(_counted_heads(), output_field=BooleanField())
+    rows = (
+        get_user_model()
+        .objects.annotate(counted=counted)
+        .values_list("pk", "profile__team_id", "counted")
+    )
+    return _frame(rows, ["person", "team_id", "counted"])
 
 
 # --- Flow ------------------------------------------------------------------------------------
@@ -250,6 +285,51 @@ def flags_by_day(*, since: datetime.datetime) -> tuple[pd.DataFrame, pd.DataFram
     return _frame(opened, ["day", "kind", "opened"]), _frame(resolved, ["day", "kind", "resolved"])
 
 
+def decision_waits() -> pd.DataFrame:
+    """Decisions per whole minute from the start of their round (_round_start: the submission,
+    or a reopen) to the decision. Every decision the review process made counts, also one a
+    moderator later overturned (the reviewers took that long); a moderator's overturn decision
+    (Decision.overturn set) does not: its time is the moderator's, not the review's. Imported
+    entries have no decisions."""
+    decisions = Decision.objects.filter(overturn__isnull=True, entry__submitted_at__isnull=False)
+    reopened = Exists(
+        Overturn.objects.filter(decision__entry=OuterRef("entry"), verdict=OverturnVerdict.REOPEN)
+    )
+    # Reopens are rare: the entries never reopened (nearly all) are timed from their submission
+    # in one anti-join; only the few reopened ones look their round's start up row by row.
+    never = decisions.filter(~reopened).annotate(started=F("entry__submitted_at"))
+    again = decisions.filter(reopened).annotate(
+        started=_round_start("entry__", before="created_at")
+    )
+    frames = [_waits(part) for part in (never, again)]
+    waits = pd.concat(frames, ignore_index=True).astype({"minutes": "float64"})
+    return waits.groupby("minutes", as_index=False)["entries"].sum()
+
+
+def _waits(decisions) -> pd.DataFrame:
+    rows = (
+        decisions.filter(created_at__gte=F("started"))
+        .annotate(minutes=_minutes_between(F("started"), "created_at"))
+        .order_by()
+        .values_list("minutes")
+        .annotate(entries=Count("id"))
+    )
+    return _plain_frame(rows, ["minutes", "entries"])
+
+
+def standing_outcomes() -> pd.DataFrame:
+    """Decided rounds per category and outcome, by the decisions that stand
+    (annotation.selectors.decisions_current): a round whose entry was later revised and sent
+    back for review stays decided, an overturned decision counts as the one that replaced it."""
+    rows = (
+        annotation.decisions_current()
+        .order_by()
+        .values_list("entry__category_id", "outcome")
+        .annotate(rounds=Count("id"))
+    )
+    return _frame(rows, ["category_id", "outcome", "rounds"])
+
+
 def verdicts_against_decisions() -> pd.DataFrame:
     """Reviews of decided rounds, per verdict and the round's decision as it stands now
     (annotation.selectors.decisions_current: an overturned decision no longer stands)."""
@@ -277,13 +357,13 @@ def review_pairs(*, min_reviews: int) -> pd.DataFrame:
 
 
 def names(user_ids) -> dict[int, str]:
-    """Moderators' names for people: the display name, or the username."""
+    """Moderators' names for people: "Display (username)" (annotation.models.staff_name)."""
     rows = (
         get_user_model()
-        .objects.filter(pk__in=list(user_ids))
+        .objects.filter(pk__in=[int(pk) for pk in user_ids])
         .values_list("pk", "username", "profile__display_name")
     )
-    return {pk: display or username for pk, username, display in rows}
+    return {pk: staff_name(display, username) for pk, username, display in rows}
 
 
 # --- Calibration -----------------------------------------------------------------------------

@@ -11,7 +11,10 @@ import io
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from django.utils import formats, timezone
 
 from drive.figures import DriveFigures
@@ -27,6 +30,7 @@ class Column:
     kind: str = "int"  # int, float, share (0 to 1), hours, str, date, datetime, bool
     empty: str = "—"  # what the page shows for no value
     on_page: bool = True  # False: in the files and the API only (a slug beside its name)
+    needs_contest: bool = False  # empty without a running contest: the page says so
 
     @property
     def nullable(self) -> bool:
@@ -51,6 +55,7 @@ class Table:
 
 
 NOT_AT_THIS_PACE = "not at this pace"
+NO_CONTEST = "no contest running"
 
 TABLES: dict[str, Table] = {
     table.name: table
@@ -67,10 +72,16 @@ TABLES: dict[str, Table] = {
                 Column("in_review", "In review"),
                 Column("remaining", "To go"),
                 Column("pace_24h", "A day (last 24 h)", "float"),
-                Column("pace_contest", "A day (contest)", "float"),
+                Column("pace_contest", "A day (contest)", "float", needs_contest=True),
                 Column("eta_24h", "Reached at the 24 h pace", "date", NOT_AT_THIS_PACE),
-                Column("eta_contest", "Reached at the contest's pace", "date", NOT_AT_THIS_PACE),
-                Column("on_track", "By the contest's end", "bool", "no contest running"),
+                Column(
+                    "eta_contest",
+                    "Reached at the contest's pace",
+                    "date",
+                    NOT_AT_THIS_PACE,
+                    needs_contest=True,
+                ),
+                Column("on_track", "By the contest's end", "bool", NO_CONTEST),
             ),
         ),
         Table(
@@ -226,7 +237,12 @@ def _typed(values: pd.Series, kind: str) -> pd.Series:
     if kind == "int":
         return values.fillna(0).astype("int64")
     if kind in ("float", "share", "hours"):
-        return pd.to_numeric(values, errors="coerce").astype("float64")
+        # No infinity either: strict JSON has neither it nor NaN (None stands for both).
+        return (
+            pd.to_numeric(values, errors="coerce")
+            .astype("float64")
+            .replace([np.inf, -np.inf], np.nan)
+        )
     if kind == "bool":
         return values.astype("boolean")
     if kind == "str":
@@ -284,9 +300,34 @@ def table_csv(figures: DriveFigures, table: Table) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+_ARROW_TYPES = {
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "share": pa.float64(),
+    "hours": pa.float64(),
+    "str": pa.string(),
+    "date": pa.date32(),
+    "datetime": pa.timestamp("us", tz="UTC"),
+    "bool": pa.bool_(),
+}
+
+
+def arrow_schema(table: Table) -> pa.Schema:
+    """The table's Parquet schema, from its columns' kinds: every file of a table has the same
+    one, also when a column holds no value (pandas alone would write such a column as null)."""
+    return pa.schema(
+        [
+            pa.field(column.name, _ARROW_TYPES[column.kind], column.nullable)
+            for column in table.columns
+        ]
+    )
+
+
 def table_parquet(figures: DriveFigures, table: Table) -> bytes:
+    frame = table_frame(figures, table)
+    arrow = pa.Table.from_pandas(frame, schema=arrow_schema(table), preserve_index=False)
     out = io.BytesIO()
-    table_frame(figures, table).to_parquet(out, index=False, engine="pyarrow")
+    pq.write_table(arrow, out)
     return out.getvalue()
 
 
@@ -301,7 +342,9 @@ def table_file(figures: DriveFigures, table: Table, file_format: str) -> tuple[b
 # --- On the page -----------------------------------------------------------------------------
 
 
-def _shown(value, column: Column) -> str:
+def _shown(value, column: Column, *, figures: DriveFigures) -> str:
+    if column.needs_contest and figures.contest is None:
+        return NO_CONTEST
     if _empty(value):
         return column.empty
     if column.kind == "share":
@@ -313,7 +356,8 @@ def _shown(value, column: Column) -> str:
     if column.kind == "bool":
         return "yes" if value else "no"
     if column.kind == "date":
-        return formats.date_format(value, "D j M")
+        this_year = value.year == timezone.localtime(figures.computed_at).year
+        return formats.date_format(value, "D j M" if this_year else "D j M Y")
     if column.kind == "datetime":
         return formats.date_format(timezone.localtime(value.to_pydatetime()), "D j M, H:i")
     if column.kind == "int":
@@ -337,14 +381,16 @@ class ShownTable:
 
 
 def table_shown(figures: DriveFigures, name: str) -> ShownTable:
-    """The table as the page shows it: its first `shown` rows, every cell as text."""
+    """The table as the page shows it: its first `shown` rows, every cell as text, the page's
+    columns only (those the headers name)."""
     table = TABLES[name]
     total = len(figures.frames[name])
-    frame = table_frame(figures, table, rows=table.shown)
+    columns = table.page_columns
+    frame = table_frame(figures, table, rows=table.shown)[[column.name for column in columns]]
     rows = [
         [
-            (column.label, _shown(value, column))
-            for column, value in zip(table.columns, row, strict=True)
+            (column.label, _shown(value, column, figures=figures))
+            for column, value in zip(columns, row, strict=True)
         ]
         for row in frame.itertuples(index=False, name=None)
     ]

@@ -15,6 +15,7 @@ from django.utils import dateformat, timezone
 
 from annotation import selectors as annotation_selectors
 from annotation.models import (
+    VERDICT_OF_OUTCOME,
     Category,
     Decision,
     NotificationKind,
@@ -23,7 +24,6 @@ from annotation.models import (
     OverturnVerdict,
     Profile,
     Review,
-    Verdict,
 )
 from annotation.roles import is_moderator
 from annotation.services import notifications_create
@@ -378,12 +378,11 @@ def ledger_keys(*, decision: Decision) -> LedgerKeys:
 def _agreeing_reviews(decision: Decision):
     """The reviews of the decision's round whose verdict matches its outcome: they earn, if they
     counted (Review.counts: the reviewer's gold accuracy was good when they gave it)."""
-    agreeing = Verdict.APPROVE if decision.outcome == Outcome.ACCEPTED else Verdict.REJECT
     return Review.objects.filter(
         annotation_selectors.votes_counting(),
         entry_id=decision.entry_id,
         round=decision.round,
-        verdict=agreeing,
+        verdict=VERDICT_OF_OUTCOME[decision.outcome],
     )
 
 

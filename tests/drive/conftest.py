@@ -37,7 +37,9 @@ def entry(author, *, submitted_at, status=EntryStatus.SUBMITTED, decided_at=None
         decided_at=decided_at,
     )
     if status in (EntryStatus.ACCEPTED, EntryStatus.REJECTED):
-        Decision.objects.create(entry=made, round=1, outcome=status)
+        decision = Decision.objects.create(entry=made, round=1, outcome=status)
+        if decided_at is not None:  # the decision made at the moment the entry says
+            Decision.objects.filter(pk=decision.pk).update(created_at=decided_at)
     return made
 
 

@@ -4,15 +4,24 @@ when nothing servable is cached (no beat running), and then one request at a tim
 
 import datetime
 import threading
+import time
 
 import pytest
 from django.core.cache import cache
 
 from drive import figures as drive_figures_module
-from drive.figures import LOCK_KEY, drive_figures, figures_compute, figures_refresh
+from drive.figures import cache_key, drive_figures, figures_compute, figures_refresh, lock_key
 from drive.tasks import drive_refresh
 from tests.drive.conftest import T0, entry
 from tests.drive.conftest import person as make_person
+
+
+def store_later(figures) -> None:
+    """The other computer storing its figures a moment from now. A plain sleep, not
+    threading.Timer: under libfaketime (CI's clock runs) a timed wait may never return."""
+    time.sleep(0.3)
+    cache.set(cache_key(), figures)
+
 
 pytestmark = pytest.mark.django_db
 
@@ -81,8 +90,8 @@ def test_a_request_waits_for_the_one_computing_instead_of_computing_too(
     time_machine.move_to(T0, tick=False)
     entry(make_person("alice"), submitted_at=T0)
     theirs = figures_compute(now=T0)
-    assert cache.add(LOCK_KEY, "another process", timeout=60)  # it is computing
-    threading.Timer(0.3, lambda: cache.set(drive_figures_module.CACHE_KEY, theirs)).start()
+    assert cache.add(lock_key(), "another process", timeout=60)  # it is computing
+    threading.Thread(target=store_later, args=(theirs,)).start()
     with django_assert_max_num_queries(0):
         assert drive_figures().computed_at == theirs.computed_at
 
@@ -90,15 +99,15 @@ def test_a_request_waits_for_the_one_computing_instead_of_computing_too(
 def test_after_a_bounded_wait_a_request_computes_anyway(carol, time_machine, monkeypatch):
     time_machine.move_to(T0, tick=False)
     monkeypatch.setattr(drive_figures_module, "WAIT_SECONDS", 0.3)
-    assert cache.add(LOCK_KEY, "a process that died", timeout=60)
+    assert cache.add(lock_key(), "a process that died", timeout=60)
     entry(make_person("alice"), submitted_at=T0)
     assert drive_figures().summary.waiting == 1
-    assert cache.get(LOCK_KEY) == "a process that died"  # not ours to release: it lapses
+    assert cache.get(lock_key()) == "a process that died"  # not ours to release: it lapses
 
 
 def test_the_computing_request_releases_the_lock(carol, time_machine):
     time_machine.move_to(T0, tick=False)
     drive_figures()
-    assert cache.get(LOCK_KEY) is None
+    assert cache.get(lock_key()) is None
     figures_refresh()
-    assert cache.get(LOCK_KEY) is None
+    assert cache.get(lock_key()) is None

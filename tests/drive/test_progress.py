@@ -35,7 +35,7 @@ def history(at_t0, carol):
     not count. Brainstorming already has its 3 of 3; Closed QA accepted nothing lately."""
     Category.objects.filter(slug="open_qa").update(target_count=100)
     Category.objects.filter(slug="brainstorming").update(target_count=3)
-    contest(T0 - datetime.timedelta(days=2), T0 + datetime.timedelta(days=5))
+    contest(T0 - datetime.timedelta(days=2), T0 + datetime.timedelta(days=5, hours=12))
     alice = person("alice")
     for n in range(12):
         accepted(alice, hours_ago=1 + n)
