@@ -35,5 +35,5 @@ def percentiles(samples_ms: list[float]) -> str:
 
     return (
         f"p50 {at(0.50):.2f} ms  p95 {at(0.95):.2f} ms  p99 {at(0.99):.2f} ms  "
-        f"mean {statistics.fmean(samples):.2f} ms  (n={len(samples)})"
+        f"max {samples[-1]:.2f} ms  mean {statistics.fmean(samples):.2f} ms  (n={len(samples)})"
     )

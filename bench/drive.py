@@ -16,11 +16,10 @@ import cProfile
 import datetime
 import pstats
 import random
-import statistics
 import time
 import uuid
 
-from bench.common import throwaway_database  # sets Django up: import it first
+from bench.common import percentiles, throwaway_database  # sets Django up: import it first
 
 # isort: split
 from django.conf import settings
@@ -324,18 +323,6 @@ def timed(request, samples: int, before=None) -> list[float]:
     return times
 
 
-def figures(samples: list[float]) -> str:
-    ordered = sorted(samples)
-
-    def at(q: float) -> float:
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-    return (
-        f"p50 {statistics.median(ordered):7.1f} ms  p95 {at(0.95):7.1f} ms  "
-        f"max {ordered[-1]:7.1f} ms  (n={len(ordered)})"
-    )
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=5_000)
@@ -383,17 +370,17 @@ def main():
 
         page = lambda: client.get("/drive/")  # noqa: E731
         refresh = lambda: figures_refresh(now=timezone.now())  # noqa: E731
-        print(f"refresh job (figures computed):   {figures(timed(refresh, args.refreshes))}")
-        print(f"/drive/ as served (job has run):  {figures(timed(page, args.warm))}")
+        print(f"refresh job (figures computed):   {percentiles(timed(refresh, args.refreshes))}")
+        print(f"/drive/ as served (job has run):  {percentiles(timed(page, args.warm))}")
         for endpoint in ("progress", "participation", "flow"):
             url = f"/api/v1/drive/{endpoint}/"
             api = lambda url=url: client.get(url)  # noqa: E731
             csv = lambda url=url: client.get(f"{url}?format=csv")  # noqa: E731
-            print(f"{url} as served: {figures(timed(api, args.warm))}")
-            print(f"{url}?format=csv as served: {figures(timed(csv, args.warm // 2))}")
+            print(f"{url} as served: {percentiles(timed(api, args.warm))}")
+            print(f"{url}?format=csv as served: {percentiles(timed(csv, args.warm // 2))}")
         print(
             "/drive/ cold (nothing cached, the request computes): "
-            f"{figures(timed(page, args.cold, figures_forget))}"
+            f"{percentiles(timed(page, args.cold, figures_forget))}"
         )
 
 
