@@ -316,6 +316,12 @@ class RejectReason(models.TextChoices):
     OTHER = "other", "Other"
 
 
+def reject_reasons_unknown(reasons: list[str]) -> str | None:
+    """The message for reasons that are not RejectReasons (a review's, a gold mark's), or None."""
+    unknown = [reason for reason in reasons if reason not in RejectReason.values]
+    return f"Unknown reason: {', '.join(map(str, unknown))}." if unknown else None
+
+
 class Review(models.Model):
     """One reviewer's verdict on an entry; a reviewer reviews an entry at most once, ever."""
 

@@ -690,10 +690,6 @@ def gold_hand_outs(*, reviewer: AbstractBaseUser) -> QuerySet:
     return GoldReview.objects.filter(reviewer=reviewer, skipped_at__isnull=True)
 
 
-# The standing outcome (entry status) a gold mark's expected verdict agrees with.
-GOLD_OUTCOME = OUTCOME_OF_VERDICT
-
-
 def gold_handable() -> Q:
     """Which gold entries may be handed out (a filter on GoldEntry): still marked, their text as it
     was when marked, and still decided the way the mark says (approve: accepted, reject:

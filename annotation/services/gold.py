@@ -22,14 +22,15 @@ from django.utils import timezone
 
 from annotation import selectors
 from annotation.models import (
+    OUTCOME_OF_VERDICT,
     Category,
     Entry,
     EntryStatus,
     GoldEntry,
     GoldReview,
-    RejectReason,
     Review,
     Verdict,
+    reject_reasons_unknown,
 )
 from annotation.roles import is_moderator
 from config.errors import ActionForbidden, StateConflict
@@ -53,9 +54,9 @@ def _clean_mark(expected: str, reasons) -> list[str]:
     if expected not in Verdict.values:
         raise ValidationError({"expected": "Choose approve or reject."})
     reasons = list(dict.fromkeys(reasons or []))
-    unknown = [r for r in reasons if r not in RejectReason.values]
+    unknown = reject_reasons_unknown(reasons)
     if unknown:
-        raise ValidationError({"reasons": f"Unknown reason: {', '.join(map(str, unknown))}."})
+        raise ValidationError({"reasons": unknown})
     if expected == Verdict.REJECT and not reasons:
         raise ValidationError(
             {"reasons": "Give at least one reason a reviewer should find in this entry."}
@@ -103,7 +104,7 @@ def gold_mark(
 def _require_agreeing(entry: Entry, expected: str) -> None:
     """A mark that disagrees with the entry's outcome would count the reviewers who agree with
     the outcome as missing it; the outcome is overturned first (services.entry_overturn)."""
-    if selectors.GOLD_OUTCOME[expected] == entry.status:
+    if OUTCOME_OF_VERDICT[expected] == entry.status:
         return
     status = entry.get_status_display().lower()
     verdict = "bad" if entry.status == EntryStatus.ACCEPTED else "good"

@@ -13,6 +13,7 @@ from annotation.events import entry_decided, entry_overturned
 from annotation.models import (
     MAX_COMMENT_CHARS,
     MAX_DECISION_REASON_CHARS,
+    OUTCOME_OF_VERDICT,
     Category,
     Decision,
     Entry,
@@ -20,10 +21,10 @@ from annotation.models import (
     Outcome,
     Overturn,
     OverturnVerdict,
-    RejectReason,
     Review,
     ReviewSkip,
     Verdict,
+    reject_reasons_unknown,
 )
 from annotation.roles import is_moderator
 from annotation.services import gold
@@ -115,9 +116,9 @@ def _clean_review(
     if not 1 <= rating <= 5:
         errors["rating"] = "Rate the entry's quality from 1 to 5."
     reasons = list(dict.fromkeys(reasons or []))
-    unknown = [r for r in reasons if r not in RejectReason.values]
+    unknown = reject_reasons_unknown(reasons)
     if unknown:
-        errors["reasons"] = f"Unknown reason: {', '.join(map(str, unknown))}."
+        errors["reasons"] = unknown
     elif verdict == Verdict.REJECT and not reasons:
         errors["reasons"] = "Give at least one reason for a rejection, so the author can fix it."
     elif verdict == Verdict.APPROVE:
@@ -314,21 +315,18 @@ def entry_decide(
     if entry.author_id == moderator.pk:
         raise ActionForbidden("Moderators do not decide their own entries; colleagues review them.")
     reason = (reason or "").strip()
-    errors = _verdict_error(verdict)
-    if not reason:
-        errors["reason"] = "Say why you are overriding the reviewers; the author will see it."
-    elif len(reason) > MAX_DECISION_REASON_CHARS:
-        errors["reason"] = f"Keep the reason to {MAX_DECISION_REASON_CHARS:,} characters."
+    errors = _verdict_error(verdict) | _reason_error(
+        reason, missing="Say why you are overriding the reviewers; the author will see it."
+    )
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
         entry = Entry.objects.select_for_update().get(pk=entry.pk)
         _require_under_review(entry)
         approvals, rejections = _round_votes(entry)
-        outcome = Outcome.ACCEPTED if verdict == Verdict.APPROVE else Outcome.REJECTED
         return _decide(
             entry,
-            outcome=outcome,
+            outcome=OUTCOME_OF_VERDICT[verdict],
             approvals=approvals,
             rejections=rejections,
             decided_by=moderator,
@@ -336,25 +334,27 @@ def entry_decide(
         )
 
 
+def _reason_error(reason: str, *, missing: str) -> dict[str, str]:
+    """A moderator's reason (a decision's, an overturn's), which the author reads: required, and
+    at most MAX_DECISION_REASON_CHARS."""
+    if not reason:
+        return {"reason": missing}
+    if len(reason) > MAX_DECISION_REASON_CHARS:
+        return {"reason": f"Keep the reason to {MAX_DECISION_REASON_CHARS:,} characters."}
+    return {}
+
+
 def _clean_overturn(verdict: str, reason: str) -> str:
     reason = (reason or "").strip()
     errors = {}
     if verdict not in OverturnVerdict.values:
         errors["verdict"] = "Choose approve, reject or reopen."
-    if not reason:
-        errors["reason"] = "Say why you are overturning the decision; the author will see it."
-    elif len(reason) > MAX_DECISION_REASON_CHARS:
-        errors["reason"] = f"Keep the reason to {MAX_DECISION_REASON_CHARS:,} characters."
+    errors |= _reason_error(
+        reason, missing="Say why you are overturning the decision; the author will see it."
+    )
     if errors:
         raise ValidationError(errors)
     return reason
-
-
-# The outcome an overturn to approve or reject gives the round.
-_OVERTURN_OUTCOME = {
-    OverturnVerdict.APPROVE: Outcome.ACCEPTED,
-    OverturnVerdict.REJECT: Outcome.REJECTED,
-}
 
 
 def _decision_to_overturn(entry: Entry, verdict: str, seen_decision_id: int | None) -> Decision:
@@ -379,7 +379,7 @@ def _decision_to_overturn(entry: Entry, verdict: str, seen_decision_id: int | No
         raise StateConflict(
             "Another moderator changed this entry's outcome meanwhile; look at it again."
         )
-    if verdict != OverturnVerdict.REOPEN and decision.outcome == _OVERTURN_OUTCOME[verdict]:
+    if verdict != OverturnVerdict.REOPEN and decision.outcome == OUTCOME_OF_VERDICT[verdict]:
         raise StateConflict(f"This entry is already {decision.get_outcome_display().lower()}.")
     return decision
 
@@ -428,7 +428,7 @@ def entry_overturn(
             approvals, rejections = _round_votes(entry)
             _decide(
                 entry,
-                outcome=_OVERTURN_OUTCOME[verdict],
+                outcome=OUTCOME_OF_VERDICT[verdict],
                 approvals=approvals,
                 rejections=rejections,
                 decided_by=moderator,
