@@ -1,4 +1,6 @@
-"""What keeps an entry out of a snapshot, and out of the review queue: the one home of "blocking".
+"""What keeps an entry out of a snapshot, and out of the review queue: the one home of "blocking",
+and of the other thing that keeps an accepted entry out, its removal from releases (withdrawn
+by its author or erased with their data: annotation.models.ReleaseRemoval).
 
 A flag is blocking or not when it is raised (quality/checks.py says which findings block; a
 moderator's hand-raised flag always does). The meaning is one: while a blocking flag is open (not
@@ -12,7 +14,7 @@ the flag pages and the docs all say what `entry_held_back` says; `held_back` is 
 
 from django.db.models import Exists, OuterRef, Q
 
-from annotation.models import Entry, Flag, FlagStatus
+from annotation.models import Entry, Flag, FlagStatus, ReleaseRemoval
 
 # The statuses in which a blocking flag holds its entry back.
 HOLDING_STATUSES = (FlagStatus.OPEN, FlagStatus.CONFIRMED)
@@ -21,7 +23,9 @@ HOLDING_STATUSES = (FlagStatus.OPEN, FlagStatus.CONFIRMED)
 RULE_TEXT = (
     "every entry with a blocking flag that is open or confirmed (a licensing, provenance, "
     "personal-data or AI-text finding, a response that repeats the instruction or the passage, "
-    "a moderator's hand-raised flag, and every copy of a duplicate but the one kept)"
+    "a moderator's hand-raised flag, a match with a reference (evaluation) question, and every "
+    "copy of a duplicate but the one kept), and every entry withdrawn from releases by its "
+    "author or erased with their data"
 )
 
 
@@ -36,14 +40,19 @@ def holding_flags() -> Q:
 
 
 def entry_held_back(entry: Entry) -> bool:
-    """Whether any of the entry's flags keeps it out of snapshots."""
+    """Whether any of the entry's flags, or its removal from releases, keeps it out of
+    snapshots."""
+    if ReleaseRemoval.objects.filter(entry=entry).exists():
+        return True
     return any(flag_holds_back(flag) for flag in entry.flags.all())
 
 
-def held_back() -> Exists:
-    """An Exists() over an Entry queryset's rows: true for the entries entry_held_back keeps out
+def held_back() -> Q:
+    """A condition over an Entry queryset's rows: true for the entries entry_held_back keeps out
     (`Entry.objects.exclude(held_back())` is what may be released)."""
-    return Exists(Flag.objects.filter(holding_flags(), entry=OuterRef("pk")))
+    return Q(Exists(Flag.objects.filter(holding_flags(), entry=OuterRef("pk")))) | Q(
+        Exists(ReleaseRemoval.objects.filter(entry=OuterRef("pk")))
+    )
 
 
 def judged_blocking() -> Exists:

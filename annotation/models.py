@@ -299,6 +299,56 @@ class Revision(models.Model):
         return f"#{self.entry_id} r{self.number}"
 
 
+class RemovalReason(models.TextChoices):
+    """Why an accepted entry is kept out of future releases (a snapshot's manifest says so, with
+    "moderated" for the entries a moderator or a quality check took out)."""
+
+    WITHDRAWN = "withdrawn", "Withdrawn from releases"
+    ERASED = "erased", "Erased with its author's data"
+
+
+class ReleaseRemoval(models.Model):
+    """An entry kept out of every snapshot from now on: withdrawn by its author (or by an admin
+    for someone who left), or erased with its author's data (annotation/services/erasure.py).
+    Snapshots already built keep it; the next one leaves it out and its manifest lists it with
+    the reason. Final: a withdrawn entry is never released again."""
+
+    entry = models.OneToOneField(Entry, on_delete=models.CASCADE, related_name="release_removal")
+    reason = models.CharField(max_length=10, choices=RemovalReason.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The author, or the admin who acted for them.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"#{self.entry_id} {self.reason}"
+
+
+class Erasure(models.Model):
+    """The record that a person's data was erased (at their request, or by an admin): when, by
+    whom, how much; nothing of what was erased. Their account stays, emptied and inactive, so
+    that the ledger's events and the reviews that decided other entries still add up."""
+
+    person = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="erasure"
+    )
+    erased_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    entries = models.PositiveIntegerField(default=0, help_text="Entries whose text was erased.")
+    revisions = models.PositiveIntegerField(default=0, help_text="Revisions whose text was erased.")
+    reviews = models.PositiveIntegerField(default=0, help_text="Reviews whose comment was erased.")
+
+    def __str__(self):
+        return f"Erasure of account #{self.person_id}"
+
+
 class Verdict(models.TextChoices):
     APPROVE = "approve", "Approve"
     REJECT = "reject", "Reject"
@@ -540,6 +590,9 @@ class FlagKind(models.TextChoices):
     CITATION_MARKERS = "citation_markers", "Wikipedia citation markers"
     # Raised by a moderator with a note, on any entry.
     MODERATOR = "moderator", "Raised by a moderator"
+    # The instruction matches a question of a reference corpus (an evaluation set that must
+    # never be trained on): quality/services/references.py.
+    REFERENCE_MATCH = "reference_match", "Matches a reference (evaluation) question"
 
 
 class FlagStatus(models.TextChoices):

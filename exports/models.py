@@ -7,6 +7,9 @@ class SnapshotStatus(models.TextChoices):
     RUNNING = "running", "Building"
     READY = "ready", "Ready"
     FAILED = "failed", "Failed"
+    # A nightly snapshot past the retention rule (FLOCK_NIGHTLY_KEEP): its files were deleted,
+    # its row stays for the history (versions, changes, removals in later cards).
+    PRUNED = "pruned", "Files removed by the retention rule"
 
 
 class SnapshotOrigin(models.TextChoices):
@@ -51,14 +54,29 @@ class Snapshot(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # Kept whatever the retention rule says (FLOCK_NIGHTLY_KEEP prunes only unpinned nightlies).
+    pinned = models.BooleanField(default=False)
+    pinned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Which set of files a build writes (exports/services/snapshots/build.py LAYOUT): a nightly
+    # is never skipped for "nothing changed" when its parent was built with another layout.
+    layout = models.PositiveSmallIntegerField(default=1)
     attempts = models.PositiveSmallIntegerField(default=0)
     # Filled in when the snapshot becomes ready.
     record_count = models.PositiveIntegerField(default=0)
     category_counts = models.JSONField(default=dict)
     files = models.JSONField(default=list, help_text="[{name, size, sha256}] in the directory.")
     archive = models.JSONField(default=dict, help_text="{name, size, sha256} of the tar of all.")
+    archive_gz = models.JSONField(
+        default=dict, help_text="{name, size, sha256} of the gzipped tar, written at build time."
+    )
     stats = models.JSONField(default=dict, help_text="Length distributions for the pictures.")
     changes = models.JSONField(default=dict, help_text="Counts added/removed/changed vs parent.")
+    removals = models.JSONField(
+        default=dict,
+        help_text="The ids removed since the parent, by reason: withdrawn, erased, moderated.",
+    )
     # Sorted (entry id, digest of its exported line) pairs, to tell what the next one changes.
     digest = models.BinaryField(default=b"", editable=False)
 
@@ -101,7 +119,7 @@ class Snapshot(models.Model):
         """The recorded file (or the archive) of this name, if the snapshot is ready."""
         if not self.is_ready:
             return None
-        for item in [*self.files, self.archive]:
+        for item in [*self.files, self.archive, self.archive_gz]:
             if item and item.get("name") == name:
                 return item
         return None

@@ -35,6 +35,8 @@ BLOCKING = {
     FlagKind.RESPONSE_IS_PASSAGE: True,
     FlagKind.CITATION_MARKERS: False,
     FlagKind.MODERATOR: True,
+    # An evaluation question must never be trained on (quality/services/references.py).
+    FlagKind.REFERENCE_MATCH: True,
 }
 
 PERSONAL_DATA_LABELS = {

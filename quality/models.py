@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 from annotation.models import Entry
@@ -65,3 +66,67 @@ class ScanMark(models.Model):
 
     def __str__(self):
         return f"{self.name} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class ReferenceCorpus(models.Model):
+    """Questions that must never appear in training data (a company's evaluation sets, public
+    benchmark questions kept locally), imported by an admin (`manage.py import_dolly
+    --reference`). Their instructions are indexed like entries' (quality/dedupe.py) but they are
+    never exported and never shown to writers: an entry whose instruction matches one, exactly
+    or nearly, gets a blocking flag naming the corpus (quality/services/references.py)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    item_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "reference corpora"
+
+    def __str__(self):
+        return self.name
+
+
+class ReferenceItem(models.Model):
+    """One question of a reference corpus: its instruction, exact hash and MinHash signature
+    (over the instruction alone, the same rules as the duplicate index)."""
+
+    corpus = models.ForeignKey(ReferenceCorpus, on_delete=models.CASCADE, related_name="items")
+    number = models.PositiveIntegerField(help_text="Its line in the imported file.")
+    instruction = models.TextField()
+    exact_hash = models.CharField(max_length=64, db_index=True)
+    signature = models.BinaryField(default=b"")
+    rules = models.PositiveSmallIntegerField(
+        default=0, help_text="dedupe.RULES_VERSION it was indexed with: older rows are rewritten."
+    )
+
+    class Meta:
+        ordering = ["corpus", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["corpus", "exact_hash"], name="one_reference_item_per_text"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.corpus_id}:{self.number}"
+
+
+class ReferenceBucket(models.Model):
+    """One LSH band key of a reference question (as Bucket is of an entry)."""
+
+    item = models.ForeignKey(
+        ReferenceItem, on_delete=models.CASCADE, related_name="buckets", db_index=False
+    )
+    key = models.BigIntegerField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "key"], name="one_reference_bucket_per_key")
+        ]
+
+    def __str__(self):
+        return f"{self.item_id} {self.key}"
