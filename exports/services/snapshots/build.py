@@ -50,6 +50,11 @@ STALE_AFTER = timedelta(seconds=settings.FLOCK_SNAPSHOT_STALE_SECONDS)
 # A running build beats this often, whatever its stage is doing (a long rescan reports nothing).
 HEARTBEAT_EVERY = STALE_AFTER / 5
 INTERRUPTED = "The build was interrupted (its worker stopped beating); build it again."
+# Which set of files a build writes, stored on each snapshot (Snapshot.layout). 1: JSONL, card,
+# manifest and tar; 2: also the Hugging Face layout (data/*.parquet), metadata.parquet and the
+# gzipped tar. Raise it whenever a build writes other files: the nightly job never skips a build
+# ("nothing changed") over a parent of an older layout.
+LAYOUT = 2
 # Progress: the rescans take the first 60%, writing the rows most of the rest.
 PROGRESS_RESCAN, PROGRESS_LICENCES, PROGRESS_WRITE, PROGRESS_STORE = 2, 20, 60, 95
 
@@ -111,6 +116,7 @@ def snapshot_build(
         with transaction.atomic():
             updated = _ours(snapshot).update(
                 status=SnapshotStatus.READY,
+                layout=LAYOUT,
                 progress=100,
                 stage="",
                 finished_at=timezone.now(),
