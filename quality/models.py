@@ -95,7 +95,7 @@ class ReferenceItem(models.Model):
     (over the instruction alone, the same rules as the duplicate index)."""
 
     corpus = models.ForeignKey(ReferenceCorpus, on_delete=models.CASCADE, related_name="items")
-    number = models.PositiveIntegerField(help_text="Its line in the imported file.")
+    number = models.PositiveIntegerField(help_text="Its place in the corpus, in import order.")
     instruction = models.TextField()
     exact_hash = models.CharField(max_length=64, db_index=True)
     signature = models.BinaryField(default=b"")

@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
             name='ReferenceItem',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(help_text='Its line in the imported file.')),
+                ('number', models.PositiveIntegerField(help_text='Its place in the corpus, in import order.')),
                 ('instruction', models.TextField()),
                 ('exact_hash', models.CharField(db_index=True, max_length=64)),
                 ('signature', models.BinaryField(default=b'')),
