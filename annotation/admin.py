@@ -1,7 +1,9 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
+from django.template.response import TemplateResponse
 
 from annotation import selectors, services, sources
 from annotation.models import (
@@ -22,6 +24,8 @@ from annotation.models import (
     Source,
     Team,
 )
+from annotation.roles import is_admin
+from config.errors import DomainError
 
 
 class VisibleEntriesAdminMixin:
@@ -91,9 +95,37 @@ class EntryAdmin(VisibleEntriesAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
     list_filter = ["status", "category"]
     search_fields = ["instruction", "response", "author__username"]
     inlines = [RevisionInline, ReviewInline, DecisionInline]
+    actions = ["release_withdraw"]
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+    def has_release_withdraw_permission(self, request):
+        return is_admin(request.user)
+
+    @admin.action(
+        description="Withdraw from future releases (final)", permissions=["release_withdraw"]
+    )
+    def release_withdraw(self, request, queryset):
+        """services.entry_release_withdraw for each selected entry, as this admin; the ones
+        it refuses (not accepted, withdrawn already) are named with the reason."""
+        done, refused = [], []
+        for entry in queryset.order_by("pk"):
+            try:
+                services.entry_release_withdraw(entry=entry, actor=request.user)
+            except DomainError as exc:
+                refused.append(exc.message)
+            else:
+                done.append(f"#{entry.pk}")
+        if done:
+            self.message_user(
+                request,
+                f"Withdrawn from future releases: {', '.join(done)}. The next snapshot leaves "
+                "them out; this cannot be undone.",
+                messages.SUCCESS,
+            )
+        for message in refused:
+            self.message_user(request, message, messages.WARNING)
 
 
 @admin.register(Revision)
@@ -279,3 +311,43 @@ admin.site.unregister(get_user_model())
 @admin.register(get_user_model())
 class UserAdmin(auth_admin.UserAdmin):
     form = UserChangeForm
+    actions = ["erase"]
+
+    def has_erase_permission(self, request):
+        return is_admin(request.user)
+
+    @admin.action(description="Erase the selected people's data", permissions=["erase"])
+    def erase(self, request, queryset):
+        """services.person_erase for each selected person, as this admin, after a page that
+        says what is erased and kept and asks to confirm (as Django's "delete selected")."""
+        people = list(queryset.order_by("pk"))
+        if request.POST.get("confirmed") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/annotation/erase_confirmation.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Erase these people's data?",
+                    "people": people,
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                    "opts": self.model._meta,
+                },
+            )
+        erased, refused = [], []
+        for person in people:
+            name = person.get_username()
+            if person.pk == request.user.pk:
+                # Not in the middle of a batch, signing this admin out of the rest of it.
+                refused.append(f"{name}: erase your own data from your profile.")
+                continue
+            try:
+                services.person_erase(person=person, actor=request.user)
+            except DomainError as exc:
+                refused.append(f"{name}: {exc.message}")
+            else:
+                erased.append(name)
+        if erased:
+            self.message_user(request, f"Erased the data of {', '.join(erased)}.", messages.SUCCESS)
+        for message in refused:
+            self.message_user(request, message, messages.WARNING)
+        return None

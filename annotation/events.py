@@ -21,3 +21,9 @@ entry_overturned = Signal()
 # Sent with `entry` (an annotation.models.Entry) when it is submitted for review, so that quality
 # checks can look at it; receivers should defer slow work with transaction.on_commit.
 entry_submitted = Signal()
+
+# Sent with `person` (the erased account) and `entry_ids` (the entries whose text was erased) in
+# the transaction that erases a person's data (services.erasure.person_erase): quality drops the
+# entries from the duplicate index and settles their clusters once it commits; leaderboard
+# checks its cached boards.
+person_erased = Signal()

@@ -48,3 +48,12 @@ def own_api_token_or_404(user: AbstractBaseUser, token_id) -> ApiToken:
         return selectors.api_token_get_for_owner(owner=user, token_id=int(token_id))
     except (ApiToken.DoesNotExist, TypeError, ValueError):
         raise Http404("No such token.") from None
+
+
+def entry_for_release_withdrawal_or_404(user: AbstractBaseUser, entry_id) -> Entry:
+    """An entry the user may ask to withdraw from releases (its author, an admin) or may read
+    (and is then told they may not); any other answers like a missing one."""
+    try:
+        return selectors.entry_get_for_release_withdrawal(actor=user, entry_id=int(entry_id))
+    except (Entry.DoesNotExist, TypeError, ValueError):
+        raise Http404("No such entry.") from None

@@ -29,13 +29,15 @@ from annotation.models import (
     Overturn,
     OverturnVerdict,
     Profile,
+    ReleaseRemoval,
+    RemovalReason,
     Review,
     ReviewSkip,
     Revision,
     Verdict,
     person_name,
 )
-from annotation.roles import is_moderator
+from annotation.roles import is_admin, is_moderator
 from annotation.text import ENTRY_FIELDS, TEXT_FIELDS
 
 # The states in which an entry is shared with its reviewers (entries_visible_to).
@@ -366,6 +368,8 @@ class FixDiff:
 
 
 def _fix_diffs(fix: Revision, before: Revision | None) -> list[FixDiff]:
+    if not any(getattr(fix, name) for name in TEXT_FIELDS):
+        return []  # erased with its reviewer's data (services.erasure): nothing to show
     diffs = []
     for name in TEXT_FIELDS:
         old = getattr(before, name, "") if before else ""
@@ -854,3 +858,35 @@ def gold_accuracy_table() -> list[dict]:
         )
     table.sort(key=lambda r: (r["accuracy"], -r["answered"], r["name"].casefold()))
     return table
+
+
+def erased() -> Q:
+    """Which entries were erased with their author's data (a filter on Entry; services.erasure):
+    their text is gone, so nobody reviews, marks, overturns, indexes or releases them again.
+    The one home of that rule: `erased_entries` and `entry_is_erased` are its twins."""
+    return Q(release_removal__reason=RemovalReason.ERASED)
+
+
+def erased_entries() -> QuerySet:
+    """The entries erased with their author's data (see `erased`)."""
+    return Entry.objects.filter(erased())
+
+
+def entry_is_erased(*, entry: Entry) -> bool:
+    return erased_entries().filter(pk=entry.pk).exists()
+
+
+def release_removal_of(*, entry: Entry) -> ReleaseRemoval | None:
+    """The entry's removal from future releases (withdrawn or erased), or None."""
+    return ReleaseRemoval.objects.filter(entry=entry).first()
+
+
+def entry_get_for_release_withdrawal(*, actor: AbstractBaseUser, entry_id: int) -> Entry:
+    """An entry `actor` may ask to withdraw from releases, or may be told they may not: for an
+    admin any entry but someone else's draft (a draft is its author's alone); for anyone else
+    an entry they may read (entries_visible_to). Others are missing (Entry.DoesNotExist)."""
+    if is_admin(actor):
+        entries = Entry.objects.filter(Q(author=actor) | ~Q(status=EntryStatus.DRAFT))
+    else:
+        entries = entries_visible_to(viewer=actor)
+    return entries.select_related("category").get(pk=entry_id)

@@ -80,6 +80,7 @@ account_urlpatterns = [
         name="password_reset_confirm",
     ),
     path("accounts/profile/", accounts.profile, name="profile"),
+    path("accounts/profile/erase/", accounts.profile_erase, name="profile_erase"),
     path("accounts/profile/tokens/", accounts.api_token_create, name="api_token_create"),
     path(
         "accounts/profile/tokens/<int:token_id>/revoke/",

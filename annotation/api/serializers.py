@@ -10,12 +10,14 @@ from annotation.models import (
     Category,
     Decision,
     Entry,
+    Erasure,
     Flag,
     FlagKind,
     GoldEntry,
     Overturn,
     OverturnVerdict,
     RejectReason,
+    ReleaseRemoval,
     Review,
     Verdict,
 )
@@ -345,6 +347,24 @@ class MeSerializer(serializers.Serializer):
     show_on_leaderboard = serializers.BooleanField()
     is_staff = serializers.BooleanField()
     agreement = AgreementSerializer()
+
+
+class ReleaseRemovalSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReleaseRemoval
+        fields = ["entry", "reason", "created_at"]
+
+
+class EraseSerializer(serializers.Serializer):
+    confirm = serializers.CharField(
+        max_length=200, help_text="Your username, exactly: the erasure is final."
+    )
+
+
+class ErasureSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Erasure
+        fields = ["created_at", "entries", "revisions", "reviews"]
 
 
 class TokenRequestSerializer(serializers.Serializer):

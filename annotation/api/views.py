@@ -18,6 +18,8 @@ from annotation.api.serializers import (
     EntryCreateSerializer,
     EntrySerializer,
     EntryTextSerializer,
+    EraseSerializer,
+    ErasureSerializer,
     ErrorSerializer,
     FlagRaiseSerializer,
     FlagResolveSerializer,
@@ -27,12 +29,18 @@ from annotation.api.serializers import (
     MeSerializer,
     OverturnCreateSerializer,
     OverturnSerializer,
+    ReleaseRemovalSerializer,
     ReviewCreateSerializer,
     ReviewEntrySerializer,
     ReviewNextSerializer,
     ReviewSerializer,
 )
-from annotation.lookups import entry_for_review_or_404, flag_or_404, own_entry_or_404
+from annotation.lookups import (
+    entry_for_release_withdrawal_or_404,
+    entry_for_review_or_404,
+    flag_or_404,
+    own_entry_or_404,
+)
 from annotation.models import EntryStatus, FlagStatus
 from annotation.roles import is_moderator
 from annotation.text import TEXT_FIELDS
@@ -161,6 +169,29 @@ class EntryReopenApi(_EntryTransitionApi):
     service = staticmethod(services.entry_reopen)
 
 
+class EntryReleaseWithdrawalApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={
+            201: ReleaseRemovalSerializer,
+            403: OpenApiResponse(
+                ErrorSerializer, description="Not the entry's author, nor an admin."
+            ),
+            404: _ERRORS[404],
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="Not accepted (under review: withdraw it from review instead; "
+                "rejected ones are never released), or already withdrawn.",
+            ),
+        },
+        summary="Withdraw an accepted entry from future releases (final; author or admin)",
+    )
+    def post(self, request, entry_id: int):
+        entry = entry_for_release_withdrawal_or_404(request.user, entry_id)
+        removal = services.entry_release_withdraw(entry=entry, actor=request.user)
+        return Response(ReleaseRemovalSerializer(removal).data, status=status.HTTP_201_CREATED)
+
+
 def _me_payload(user) -> dict:
     profile = selectors.profile_for(user=user)
     agreement = selectors.agreement_status(user=user)
@@ -189,6 +220,28 @@ class MeApi(APIView):
     @extend_schema(responses=MeSerializer, summary="Who I am and whether I accepted the agreement")
     def get(self, request):
         return Response(MeSerializer(_me_payload(request.user)).data)
+
+
+class MeEraseApi(APIView):
+    @extend_schema(
+        request=EraseSerializer,
+        responses={
+            200: ErasureSerializer,
+            400: OpenApiResponse(description="`confirm` is not your username: a message."),
+            409: _ERRORS[409],
+        },
+        summary="Erase your data (final): your text, your account's details; signs you out",
+    )
+    def post(self, request):
+        serializer = EraseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        problem = services.erase_confirmation_error(
+            person=request.user, typed=serializer.validated_data["confirm"]
+        )
+        if problem:
+            raise ValidationError({"confirm": [problem]})
+        erasure = services.person_erase(person=request.user, actor=request.user)
+        return Response(ErasureSerializer(erasure).data)
 
 
 class AgreementApi(APIView):

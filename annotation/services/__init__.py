@@ -21,6 +21,11 @@ from annotation.services.entries import (
     entry_withdraw,
     revision_restore,
 )
+from annotation.services.erasure import (
+    entry_release_withdraw,
+    erase_confirmation_error,
+    person_erase,
+)
 from annotation.services.flags import (
     flag_close,
     flag_raise_by_hand,
@@ -74,11 +79,13 @@ __all__ = [
     "entry_decide",
     "entry_delete",
     "entry_overturn",
+    "entry_release_withdraw",
     "entry_reopen",
     "entry_save_draft",
     "entry_submit",
     "entry_update",
     "entry_withdraw",
+    "erase_confirmation_error",
     "flag_close",
     "flag_raise_by_hand",
     "flag_reopen",
@@ -96,6 +103,7 @@ __all__ = [
     "notify_entry_fixed",
     "notify_entry_overturned",
     "oidc_user_sign_in",
+    "person_erase",
     "profile_ensure",
     "profile_update",
     "review_next",

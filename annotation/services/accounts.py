@@ -85,6 +85,15 @@ activation_token_generator = ActivationTokenGenerator()
 
 # Tried when a sign-up's username is taken: "erin", then "erin2", "erin3", …
 _USERNAME_SUFFIXES = 50
+# Erased accounts are named "erased-<id>-<random>" (services.erasure): no one else may start so.
+ERASED_USERNAME_PREFIX = "erased-"
+
+
+def username_refusal(username: str) -> str | None:
+    """Why nobody may take `username`, or None."""
+    if username.casefold().startswith(ERASED_USERNAME_PREFIX):
+        return f'Usernames starting with "{ERASED_USERNAME_PREFIX}" name erased accounts; choose another.'
+    return None
 
 
 def user_sign_up(
@@ -124,6 +133,9 @@ def user_sign_up(
     elif "+" in email.partition("@")[0]:
         # name+anything@ reaches the same mailbox: one person, one account.
         errors["email"] = "Use your plain company address, without a +tag."
+    refusal = username_refusal(username)
+    if refusal:
+        errors["username"] = refusal
     try:
         validate_password(password, user=User(username=username, email=email))
     except ValidationError as exc:
@@ -158,7 +170,10 @@ def user_sign_up(
 
 
 def username_free(wanted: str) -> str:
-    """`wanted`, or the first "<wanted>N" nobody has (usernames compare case-insensitively)."""
+    """`wanted`, or the first "<wanted>N" nobody has (usernames compare case-insensitively);
+    never an erased account's kind of name (a company sign-in's "erased-x" becomes "erased_x")."""
+    if username_refusal(wanted):
+        wanted = wanted.replace("-", "_", 1)
     for suffix in ["", *range(2, _USERNAME_SUFFIXES + 2)]:
         candidate = f"{wanted[: 150 - len(str(suffix))]}{suffix}"
         if not User.objects.filter(username__iexact=candidate).exists():

@@ -83,6 +83,11 @@ def gold_mark(
     reasons = _clean_mark(expected, reasons)
     with transaction.atomic():
         entry = Entry.objects.select_for_update().get(pk=entry.pk)
+        if selectors.entry_is_erased(entry=entry):
+            # Its text is gone (services.erasure): there is nothing to hand to a reviewer.
+            raise StateConflict(
+                "This entry was erased with its author's data: it cannot be a gold entry."
+            )
         if entry.status not in (EntryStatus.ACCEPTED, EntryStatus.REJECTED):
             raise StateConflict(
                 "Only a decided entry (accepted or rejected) can be gold; this one is "

@@ -45,12 +45,17 @@ DIGEST_OVERLAP = datetime.timedelta(hours=1)
 
 
 def notifications_create(*, kind: str, link: str, texts: dict[int, str]) -> list[Notification]:
-    """One notification of `kind` for each recipient (user id -> text), all linking to `link`;
-    each mail of those who want every one is queued after the transaction commits."""
+    """One notification of `kind` for each active recipient (user id -> text), all linking to
+    `link`; each mail of those who want every one is queued after the transaction commits.
+    An inactive account (left, or erased: services.erasure) is told nothing."""
+    active = set(
+        User.objects.filter(pk__in=list(texts), is_active=True).values_list("pk", flat=True)
+    )
     made = Notification.objects.bulk_create(
         [
             Notification(recipient_id=uid, kind=kind, text=text, link=link)
             for uid, text in texts.items()
+            if uid in active
         ]
     )
     eager = selectors.users_choosing_email(user_ids=list(texts), choice=EACH)
@@ -73,9 +78,10 @@ def notify_entry_decided(*, decision: Decision) -> Notification | None:
     by = "a moderator" if decision.by_moderator else "the reviewers"
     text = f"Your {entry.category.name} entry #{entry.pk} was {verdict} by {by}."
     link = reverse("annotation:entry_detail", args=[entry.pk])
-    return notifications_create(
+    made = notifications_create(
         kind=NotificationKind.ENTRY_DECIDED, link=link, texts={entry.author_id: text}
-    )[0]
+    )
+    return made[0] if made else None
 
 
 def _cut(text: str, limit: int) -> str:
@@ -98,9 +104,10 @@ def notify_entry_overturned(*, overturn: Overturn) -> Notification | None:
     limit = Notification._meta.get_field("text").max_length
     text = head + _cut(f"Reason: {overturn.reason}", limit - len(head))
     link = reverse("annotation:entry_detail", args=[entry.pk])
-    return notifications_create(
+    made = notifications_create(
         kind=NotificationKind.ENTRY_OVERTURNED, link=link, texts={entry.author_id: text}
-    )[0]
+    )
+    return made[0] if made else None
 
 
 def notify_entry_fixed(*, entry: Entry) -> Notification | None:
@@ -113,9 +120,10 @@ def notify_entry_fixed(*, entry: Entry) -> Notification | None:
         f"review round is decided."
     )
     link = reverse("annotation:entry_detail", args=[entry.pk])
-    return notifications_create(
+    made = notifications_create(
         kind=NotificationKind.ENTRY_FIXED, link=link, texts={entry.author_id: text}
-    )[0]
+    )
+    return made[0] if made else None
 
 
 def notifications_mark_read(

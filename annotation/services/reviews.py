@@ -412,6 +412,12 @@ def entry_overturn(
     reason = _clean_overturn(verdict, reason)
     with transaction.atomic():
         entry = Entry.objects.select_for_update().select_related("category").get(pk=entry.pk)
+        if selectors.entry_is_erased(entry=entry):
+            # Its text is gone (services.erasure): nobody can judge it again, nor review it.
+            raise StateConflict(
+                "This entry was erased with its author's data: its outcome cannot be "
+                "overturned, nor can it be reopened for review."
+            )
         decision = _decision_to_overturn(entry, verdict, seen_decision_id)
         try:
             with transaction.atomic():

@@ -5,6 +5,7 @@ from urllib.parse import urlencode, urlsplit
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from annotation import oidc, selectors, services, throttle
 from annotation.forms import ApiTokenForm, ProfileForm, SignInForm, SignUpForm
 from annotation.lookups import own_api_token_or_404
-from config.errors import StateConflict
+from config.errors import DomainError, StateConflict
 
 
 class SignInView(auth_views.LoginView):
@@ -175,8 +176,11 @@ def _profile_initial(user) -> dict:
     }
 
 
-def _profile_page(request, *, form=None, token_form=None, new_key=None, status=200):
-    """The profile page; after making a token, with its key (`new_key`) shown this once."""
+def _profile_page(
+    request, *, form=None, token_form=None, new_key=None, status=200, erase_error="", erase_typed=""
+):
+    """The profile page; after making a token, with its key (`new_key`) shown this once; after
+    a refused erasure, with its message and what was typed."""
     form = form or ProfileForm(initial=_profile_initial(request.user))
     # No cache keeps the key: signed-in answers are no-store (config.middleware).
     return render(
@@ -190,9 +194,36 @@ def _profile_page(request, *, form=None, token_form=None, new_key=None, status=2
             "tokens": selectors.api_tokens_of(user=request.user),
             "new_key": new_key,
             "now": timezone.now(),
+            "erase_error": erase_error,
+            "erase_typed": erase_typed,
         },
         status=status,
     )
+
+
+@login_required
+@require_POST
+def profile_erase(request):
+    """Erase the signed-in person's data (services.person_erase), once they typed their
+    username; then they are signed out and told so on the sign-in page."""
+    typed = request.POST.get("confirm", "")[:200]
+    problem = services.erase_confirmation_error(person=request.user, typed=typed)
+    if problem:
+        return _profile_page(request, erase_error=problem, erase_typed=typed, status=400)
+    try:
+        erasure = services.person_erase(person=request.user, actor=request.user)
+    except DomainError as exc:
+        return _profile_page(
+            request, erase_error=exc.message, erase_typed=typed, status=exc.status_code
+        )
+    auth_logout(request)
+    messages.success(
+        request,
+        f"Your data is erased: the text of {erasure.entries} entr"
+        f"{'y' if erasure.entries == 1 else 'ies'} and your account's details. "
+        "You are signed out, and this account cannot sign in again.",
+    )
+    return redirect("login")
 
 
 @login_required

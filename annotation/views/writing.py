@@ -336,6 +336,7 @@ def entry_detail(request, entry_id: int):
             "revisions": selectors.revision_list_for_author(entry=entry),
             "feedback": selectors.entry_feedback(entry=entry),
             "flags": selectors.flags_for_entry(entry=entry),
+            "release_removal": selectors.release_removal_of(entry=entry),
         },
     )
 
@@ -344,11 +345,17 @@ _ENTRY_ACTIONS = {
     "withdraw": (services.entry_withdraw, "Entry withdrawn from review."),
     "reopen": (services.entry_reopen, "The entry is a draft again; revise it and submit."),
     "delete": (services.entry_delete, "Draft deleted."),
+    "release-withdraw": (
+        services.entry_release_withdraw,
+        "Entry withdrawn from future releases: the next snapshot leaves it out.",
+    ),
 }
 
 # Actions that ask first: GET (or a POST without `confirm`) answers with the question, whose
 # button posts `confirm`; only that post acts.
-_CONFIRMED_ACTIONS = {"withdraw", "delete"}
+_CONFIRMED_ACTIONS = {"withdraw", "delete", "release-withdraw"}
+# Actions after which the writer stays on the entry's page (it is still theirs to read).
+_STAY_ON_ENTRY = {"release-withdraw"}
 
 
 @login_required
@@ -372,6 +379,8 @@ def entry_action(request, entry_id: int, action: str):
     messages.success(request, done)
     if action == "reopen":
         return redirect("annotation:entry_edit", entry_id=entry.pk)
+    if action in _STAY_ON_ENTRY:
+        return redirect("annotation:entry_detail", entry_id=entry.pk)
     return redirect("annotation:entry_list")
 
 
