@@ -5,8 +5,11 @@ databricks-dolly-15k sizes, their authors' agreements and the duplicate index (a
 indexes each entry on submission has it), then prints:
 
 - the floor: `COPY (SELECT row_to_json(…)) TO STDOUT` of the same rows, read into a file;
-- snapshot builds (default options, no rescans), each in a fresh process so that its peak RSS is
-  the build's own: wall time around snapshot_build, peak RSS, the files, checked line by line;
+- snapshot builds (default options, no rescans), each in a fresh process, with the modules a
+  worker loads (its tasks: pandas and pyarrow among them), so that its peak RSS is the build's
+  own: wall time around snapshot_build, peak RSS, the files, checked line by line
+  (the Parquet shards against data.jsonl record by record, metadata.parquet a row per record with
+  the seeded review figures, the gzipped tar gunzipped against the tar's recorded sha256);
 - the whole job including the quality rescans, stage by stage: first with full rescans (no
   earlier run), then after 1% of the entries changed, three times (only those are rescanned);
 
@@ -22,6 +25,7 @@ reference (its old 2x target needed PostgreSQL to write the records; see docs/be
 import argparse
 import contextlib
 import cProfile
+import gzip
 import hashlib
 import json
 import os
@@ -39,6 +43,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import numpy as np
+import pyarrow.parquet as pq
 
 from bench.common import throwaway_database  # sets Django up: import it first
 
@@ -52,12 +57,16 @@ from annotation.models import (
     AgreementAcceptance,
     Category,
     ContributorAgreement,
+    Decision,
     Entry,
     EntryStatus,
     Flag,
+    Review,
 )
+from config.celery import app as celery_app
 from exports.models import Snapshot
 from exports.services import snapshot_build, snapshot_request
+from leaderboard.models import Contest
 from quality import dedupe
 from quality.models import Bucket, Fingerprint
 
@@ -354,6 +363,63 @@ def seed(records) -> list[int]:
     return list(Entry.objects.order_by("pk").values_list("pk", flat=True))
 
 
+def seed_reviews() -> None:
+    """What accepted entries have: the decision of their round (two approvals, or three to one)
+    and its counting reviews by two or four other writers, and the weekly contests of the year,
+    so that metadata.parquet's figures are read as on a real site."""
+    rng = random.Random(5)
+    author_ids = list(get_user_model().objects.values_list("pk", flat=True))
+    entries = list(Entry.objects.order_by("pk").values_list("pk", "author_id", "decided_at"))
+
+    def decisions():
+        for pk, _author, decided in entries:
+            split = pk % 5 == 0
+            yield (pk, 1, "accepted", "", 3 if split else 2, 1 if split else 0, decided)
+
+    def reviews():
+        for pk, author, decided in entries:
+            others = rng.sample([a for a in author_ids[:20] if a != author], 4)
+            verdicts = (
+                ["approve", "approve", "approve", "reject"] if pk % 5 == 0 else ["approve"] * 2
+            )
+            for reviewer, verdict in zip(others, verdicts, strict=False):
+                rating = rng.randint(3, 5) if verdict == "approve" else rng.randint(1, 2)
+                yield (pk, reviewer, 1, verdict, rating, "[]", "", True, decided)
+
+    _copy_rows(
+        Decision._meta.db_table,
+        ("entry_id", "round", "outcome", "reason", "approvals", "rejections", "created_at"),
+        decisions(),
+    )
+    _copy_rows(
+        Review._meta.db_table,
+        (
+            "entry_id",
+            "reviewer_id",
+            "round",
+            "verdict",
+            "rating",
+            "reasons",
+            "comment",
+            "counts",
+            "created_at",
+        ),
+        reviews(),
+    )
+    start = timezone.now() - timedelta(days=371)
+    Contest.objects.bulk_create(
+        [
+            Contest(
+                name=f"Week {n + 1}",
+                starts_at=start + timedelta(weeks=n),
+                ends_at=start + timedelta(weeks=n + 1),
+                grace_ends_at=start + timedelta(weeks=n + 1, hours=48),
+            )
+            for n in range(53)
+        ]
+    )
+
+
 def seed_index(ids: list[int], records) -> None:
     """The duplicate index rows each entry got when it was submitted (what _index writes)."""
     rows = [(pk, r[1], r[2], r[3]) for pk, r in zip(ids, records, strict=True)]
@@ -520,6 +586,56 @@ def check_files(directory: Path, measured: dict, records: int, copied: Path | No
     return "; ".join(problems) if problems else f"{lines:,} lines, {checked}"
 
 
+def check_formats(directory: Path, measured: dict) -> str:
+    """The Parquet shards hold data.jsonl's records in its order, metadata.parquet a row per
+    record (the same ids, every record's seeded review figures, a pseudonym for each), and the
+    gzipped tar, stored with its recorded sha256, gunzips to the tar's recorded sha256."""
+    problems = []
+    lines = (directory / "data.jsonl").read_bytes().split(b"\n")[:-1]
+    shards = [f["name"] for f in measured["files"] if f["name"].startswith("data/")]
+    ids, n = [], 0
+    for name in shards:
+        for batch in pq.ParquetFile(directory / name).iter_batches(batch_size=10_000):
+            for row in batch.to_pylist():
+                ids.append(row.pop("id"))
+                if n >= len(lines) or json.loads(lines[n]) != row:
+                    problems.append(f"{name}: record {n + 1} differs from data.jsonl's")
+                    break
+                n += 1
+    if n != len(lines):
+        problems.append(f"{n:,} records in the Parquet shards against {len(lines):,} lines")
+    meta = pq.read_table(
+        directory / "metadata.parquet", columns=["id", "approvals", "agreement", "contributor"]
+    )
+    if meta["id"].to_pylist() != ids:
+        problems.append("metadata.parquet's ids are not the shards'")
+    if meta["approvals"].null_count or meta["contributor"].null_count:
+        problems.append("metadata.parquet lacks review figures or pseudonyms")
+    gz = directory / measured["archive_gz"]["name"]
+    stored, plain = hashlib.sha256(), hashlib.sha256()
+    with open(gz, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            stored.update(chunk)
+    with gzip.open(gz, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            plain.update(chunk)
+    if stored.hexdigest() != measured["archive_gz"]["sha256"]:
+        problems.append("the tar.gz's sha256 differs from the recorded one")
+    if plain.hexdigest() != measured["archive"]["sha256"]:
+        problems.append("the tar.gz does not gunzip to the tar")
+    sizes = {f["name"]: f["size"] for f in measured["files"]}
+    parquet_mb = sum(sizes[name] for name in shards) / 1e6
+    said = (
+        f"{len(shards)} Parquet shard{'s' if len(shards) != 1 else ''} {parquet_mb:,.1f} MB, "
+        f"metadata.parquet {sizes['metadata.parquet'] / 1e6:,.1f} MB, tar "
+        f"{measured['archive']['size'] / 1e6:,.1f} MB, tar.gz "
+        f"{measured['archive_gz']['size'] / 1e6:,.1f} MB"
+    )
+    if problems:
+        return f"{said}; " + "; ".join(problems)
+    return f"{said}; records, ids, figures and the tar.gz ok"
+
+
 def _changes(measured: dict) -> str:
     against = f"v{measured['parent']}" if measured["parent"] else "nothing (no parent)"
     counts = ", ".join(f"{n:,} {key}" for key, n in measured["changes"].items())
@@ -550,8 +666,8 @@ def _stages(measured: dict) -> list[tuple[str, float, float]]:
     else:
         bounds.append(("claim, count()", {"t": 0.0}, writing[0]))
     bounds += [
-        ("stream rows: fetch, encode, hash, write", writing[0], writing[-1]),
-        ("digest, diff, stats, card, manifest, tar sha256", writing[-1], at["Storing files"]),
+        ("stream rows: JSONL, Parquet, metadata", writing[0], writing[-1]),
+        ("digest, diff, stats, card, manifest, tar + tar.gz", writing[-1], at["Storing files"]),
         ("store files, mark ready", at["Storing files"], end),
     ]
     return [(name, stop["t"] - begin["t"], stop["peak_mb"]) for name, begin, stop in bounds]
@@ -594,13 +710,15 @@ def main():
         records = make_records(args.records)
         made = time.perf_counter()
         ids = seed(records)
+        seed_reviews()
         copied_in = time.perf_counter()
         seed_index(ids, records)
         indexed = time.perf_counter()
         vacuum()
         done = time.perf_counter()
         print(
-            f"seed: {done - started:.1f} s (texts {made - started:.1f} s, entries by COPY "
+            f"seed: {done - started:.1f} s (texts {made - started:.1f} s, entries, decisions and "
+            f"reviews by COPY "
             f"{copied_in - made:.1f} s, duplicate index {indexed - copied_in:.1f} s, "
             f"VACUUM ANALYZE {done - indexed:.1f} s)"
         )
@@ -635,6 +753,7 @@ def main():
                 f"{data['size'] / 1e6:,.1f} MB ({data['size'] / args.records:,.0f} bytes a "
                 f"record); {_changes(measured)}; check: {checked}"
             )
+            print(f"    formats: {check_formats(storage / snapshot.directory, measured)}")
         times = [b["seconds"] for b in builds]
         peak = max(b["peak_mb"] for b in builds)
         median_build = sorted(builds, key=lambda b: b["seconds"])[len(builds) // 2]
@@ -743,6 +862,9 @@ def _rss_mb() -> float:
 def child(args) -> None:
     """Build one snapshot (--child build: rescan=False; job: rescan=True) and write the figures
     to --result; with --profile, print where the time went."""
+    # As a worker process is when it takes the job: its tasks modules imported (the drive
+    # dashboard's bring pandas and pyarrow, which the Parquet files use too).
+    celery_app.loader.import_default_modules()
     baseline = _rss_mb()
     connection.ensure_connection()
     marks = []
@@ -773,6 +895,8 @@ def child(args) -> None:
                 "workers_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
                 "record_count": snapshot.record_count,
                 "files": snapshot.files,
+                "archive": snapshot.archive,
+                "archive_gz": snapshot.archive_gz,
                 "parent": snapshot.parent.version if snapshot.parent else None,
                 "changes": snapshot.changes,
                 "marks": marks,
@@ -781,8 +905,17 @@ def child(args) -> None:
     )
 
 
+# What writing the gzipped tar costs within archive_write (its sha256 and file writes aside).
+GZIP_PARTS = [
+    ("own", "~", "<method 'compress' of 'zlib.Compress' objects>"),
+    ("own", "~", "<method 'flush' of 'zlib.Compress' objects>"),
+    ("own", "~", "<built-in method zlib.crc32>"),
+    ("own", "exports/services/snapshots/archive.py", "write"),
+]
+
 # Where a build's time goes, from the profile: (label, [(kind, file suffix, function)]).
-# "cum" counts a function with what it calls, "own" its own time only; the parts are disjoint.
+# "cum" counts a function with what it calls, "own" its own time only, "-cum" takes a part's
+# time back out (it is counted on its own line); the lines are disjoint.
 BREAKDOWN = [
     ("count() before streaming", [("cum", "django/db/models/query.py", "count")]),
     (
@@ -830,9 +963,25 @@ BREAKDOWN = [
         ],
     ),
     (
-        "tar sha256: archive_describe re-reads every file",
-        [("cum", "exports/services/snapshots/archive.py", "archive_describe")],
+        "Parquet files: Arrow batches, pyarrow writes, sha256",
+        [
+            ("cum", "exports/services/snapshots/rows.py", "_columns_write"),
+            ("-cum", "exports/services/snapshots/metadata.py", "append"),
+            ("cum", "exports/services/snapshots/parquet.py", "finish"),
+        ],
     ),
+    (
+        "metadata.parquet: 3 queries a chunk, its columns",
+        [("cum", "exports/services/snapshots/metadata.py", "append")],
+    ),
+    (
+        "tar sha256: archive_write re-reads every file",
+        [
+            ("cum", "exports/services/snapshots/archive.py", "archive_write"),
+            *[("-" + kind, file, name) for kind, file, name in GZIP_PARTS],
+        ],
+    ),
+    ("tar.gz: deflate level 1, stored blocks, crc32", GZIP_PARTS),
 ]
 
 
@@ -844,7 +993,7 @@ def print_profile(profiler: cProfile.Profile, seconds: float) -> None:
     accounted = 0.0
     for label, parts in BREAKDOWN:
         spent = sum(
-            value[3 if kind == "cum" else 2]
+            (-1 if kind.startswith("-") else 1) * value[3 if kind.endswith("cum") else 2]
             for kind, suffix, function in parts
             for (file, _line, name), value in table.items()
             if name == function and file.endswith(suffix)

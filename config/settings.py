@@ -172,6 +172,10 @@ if env_bool("FLOCK_NIGHTLY_SNAPSHOT", False):
         "task": "exports.tasks.snapshot_nightly",
         "schedule": crontab(hour=4, minute=0),
     }
+# The retention rule: the newest N ready nightly snapshots nobody pinned keep their files; each
+# nightly build prunes the older ones (files deleted, row kept as "pruned"). A snapshot a person
+# built, or a pinned one, is never pruned. 0 keeps every nightly snapshot.
+FLOCK_NIGHTLY_KEEP = env_int("FLOCK_NIGHTLY_KEEP", 7)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -480,6 +484,15 @@ FLOCK_EXTRA_AI_PHRASES = env_list("FLOCK_EXTRA_AI_PHRASES")
 # Near duplicates: entries whose instruction + response shingles (and passages, if any) are at
 # least this similar (Jaccard) are flagged as the same task written again.
 FLOCK_DUPLICATE_THRESHOLD = env_float("FLOCK_DUPLICATE_THRESHOLD", 0.8, minimum=0.5, maximum=1.0)
+# Contamination: an entry whose instruction is at least this similar to a question of a reference
+# corpus (quality/services/references.py) is flagged and never released. By default the
+# duplicate threshold, the same measure over the instruction alone.
+FLOCK_REFERENCE_THRESHOLD = env_float(
+    "FLOCK_REFERENCE_THRESHOLD", FLOCK_DUPLICATE_THRESHOLD, minimum=0.5, maximum=1.0
+)
+# A reference question of fewer words than this (normalised) is not indexed: a generic one
+# ("Summarise the passage.") would flag every entry asking it. The import reports them.
+FLOCK_REFERENCE_MIN_WORDS = env_int("FLOCK_REFERENCE_MIN_WORDS", 4, minimum=1)
 # Licences an imported corpus may have to be released with Flock's data under CC-BY-SA 3.0.
 FLOCK_IMPORT_LICENSES = env_list(
     "FLOCK_IMPORT_LICENSES",
@@ -491,3 +504,7 @@ FLOCK_DATA_SCIENTISTS_GROUP = env_str("FLOCK_DATA_SCIENTISTS_GROUP", "data-scien
 FLOCK_COMPANY_NAME = env_str("FLOCK_COMPANY_NAME", "the company")
 FLOCK_DATASET_NAME = env_str("FLOCK_DATASET_NAME", "flock-dolly")
 FLOCK_DATASET_LANGUAGES = env_list("FLOCK_DATASET_LANGUAGES", ["en"])
+# A snapshot's metadata.parquet names each record's author by a pseudonym, an HMAC of their
+# account id with this secret: the same in every snapshot, not reversible without it. Set it apart
+# from SECRET_KEY so that rotating one leaves the other; changing it changes every pseudonym.
+FLOCK_PSEUDONYM_SECRET = env_str("FLOCK_PSEUDONYM_SECRET") or SECRET_KEY

@@ -37,8 +37,18 @@ class SnapshotSerializer(serializers.ModelSerializer):
     parent_version = serializers.IntegerField(
         source="parent.version", allow_null=True, default=None
     )
-    files = serializers.SerializerMethodField()
-    archive = serializers.SerializerMethodField()
+    files = serializers.SerializerMethodField(
+        help_text="Every file: name (a path such as data/train-00000-of-00001.parquet for the "
+        "Parquet shards), size, sha256 and its URL."
+    )
+    archive = serializers.SerializerMethodField(
+        help_text="The whole snapshot as one tar (streamed): name, size, sha256 and its URL."
+    )
+    archive_gz = serializers.SerializerMethodField(
+        help_text="The same tar gzipped, written when the snapshot was built (gunzipped, it is "
+        "the tar byte for byte): name, size, sha256 and its URL; null for snapshots built before "
+        "it was written."
+    )
     created_by = serializers.CharField(
         source="created_by.username",
         default=None,
@@ -46,6 +56,16 @@ class SnapshotSerializer(serializers.ModelSerializer):
         help_text="Who asked for it; null for a scheduled snapshot.",
     )
     progress_url = serializers.SerializerMethodField()
+    pinned_by = serializers.CharField(
+        source="pinned_by.username",
+        default=None,
+        allow_null=True,
+        help_text="Who pinned it; null when it is not pinned.",
+    )
+    removals = serializers.SerializerMethodField(
+        help_text="How many records removed since the parent by reason (withdrawn, erased, "
+        "moderated); the ids are in manifest.json. Empty for snapshots built before it was kept."
+    )
 
     class Meta:
         model = Snapshot
@@ -59,9 +79,11 @@ class SnapshotSerializer(serializers.ModelSerializer):
             "category_counts",
             "files",
             "archive",
+            "archive_gz",
             "parent",
             "parent_version",
             "changes",
+            "removals",
             "options",
             "created_at",
             "created_by",
@@ -69,6 +91,8 @@ class SnapshotSerializer(serializers.ModelSerializer):
             "error",
             "job_id",
             "progress_url",
+            "pinned",
+            "pinned_by",
         ]
 
     def _described(self, snapshot, item: dict) -> dict:
@@ -88,6 +112,16 @@ class SnapshotSerializer(serializers.ModelSerializer):
 
     def get_archive(self, snapshot) -> dict | None:
         return self._described(snapshot, snapshot.archive) if snapshot.is_ready else None
+
+    def get_archive_gz(self, snapshot) -> dict | None:
+        if not snapshot.is_ready or not snapshot.archive_gz:
+            return None
+        return self._described(snapshot, snapshot.archive_gz)
+
+    def get_removals(self, snapshot) -> dict[str, int]:
+        # Counted by the database (selectors.snapshot_list): the ids stay out of the list.
+        counts = snapshot.removed_by_reason
+        return {reason: n for reason, n in counts.items() if n is not None}
 
     def get_progress_url(self, snapshot) -> str:
         url = reverse("api-snapshot", args=[snapshot.pk])
@@ -196,3 +230,40 @@ class SnapshotFileApi(APIView):
     )
     def get(self, request, snapshot_id: str, name: str):
         return downloads.file_response(downloads.snapshot_or_404(snapshot_id), name)
+
+
+class SnapshotPinApi(APIView):
+    """Pinning: the retention rule (FLOCK_NIGHTLY_KEEP) never prunes a pinned snapshot."""
+
+    permission_classes = PERMISSIONS
+    ERRORS = {
+        401: OpenApiResponse(description="Not signed in (no session or token)."),
+        403: OpenApiResponse(description="Not a data scientist or staff."),
+        404: OpenApiResponse(description="No such snapshot."),
+    }
+
+    def _pin(self, request, snapshot_id: int, pinned: bool) -> Response:
+        snapshot = downloads.snapshot_or_404(snapshot_id)
+        services.snapshot_pin(snapshot=snapshot, user=request.user, pinned=pinned)
+        snapshot = selectors.snapshot_list().get(pk=snapshot.pk)
+        return Response(SnapshotSerializer(snapshot, context={"request": request}).data)
+
+    @extend_schema(
+        summary="Pin a ready snapshot, so that the retention rule keeps it",
+        request=None,
+        responses={
+            200: OpenApiResponse(SnapshotSerializer, description="Pinned (or pinned already)."),
+            **ERRORS,
+            409: OpenApiResponse(description="Not ready (pruned, failed or still building)."),
+        },
+    )
+    def post(self, request, snapshot_id: int):
+        return self._pin(request, snapshot_id, pinned=True)
+
+    @extend_schema(
+        summary="Unpin a snapshot (any status)",
+        request=None,
+        responses={200: OpenApiResponse(SnapshotSerializer, description="Unpinned."), **ERRORS},
+    )
+    def delete(self, request, snapshot_id: int):
+        return self._pin(request, snapshot_id, pinned=False)

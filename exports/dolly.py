@@ -77,6 +77,11 @@ def archive_name(directory: str) -> str:
     return f"{directory}.tar"
 
 
+def archive_gz_name(directory: str) -> str:
+    """The gzipped tar's name (exports/services/snapshots/archive.py writes it)."""
+    return f"{archive_name(directory)}.gz"
+
+
 def archive_stream(
     *, folder: str, members: Iterable[tuple[str, int]], opener, mtime: int
 ) -> Iterator[bytes]:

@@ -1,5 +1,6 @@
 """Snapshot downloads, shared by the pages and the API: streamed, never read whole, each with
-its sha256 (as `ETag`, `X-Checksum-SHA256` and RFC 9530's `Content-Digest`)."""
+its sha256 (as `ETag`, `X-Checksum-SHA256` and RFC 9530's `Content-Digest`). A file (the
+gzipped tar among them) streams from the storage; the plain tar is assembled as it streams."""
 
 import base64
 
@@ -7,14 +8,17 @@ from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
 from exports import dolly, selectors
-from exports.models import Snapshot
+from exports.models import Snapshot, SnapshotStatus
 from exports.services import snapshot_storage
+from exports.services.snapshots.retention import PRUNED_TEXT
 
 CONTENT_TYPES = {
     ".jsonl": "application/jsonl; charset=utf-8",
     ".md": "text/markdown; charset=utf-8",
     ".json": "application/json",
     ".tar": "application/x-tar",
+    ".gz": "application/gzip",
+    ".parquet": "application/vnd.apache.parquet",
 }
 
 
@@ -37,9 +41,12 @@ def snapshot_or_404(snapshot_id) -> Snapshot:
 
 
 def file_response(snapshot: Snapshot, name: str) -> HttpResponseBase:
-    """Stream one file of a ready snapshot, or the whole snapshot as a tar."""
+    """Stream one file of a ready snapshot (a name in its data/ folder too), the gzipped tar, or
+    the whole snapshot as a tar."""
     item = snapshot.file(name)
     if item is None:
+        if snapshot.status == SnapshotStatus.PRUNED:
+            raise Http404(f"Snapshot v{snapshot.version} is pruned: {PRUNED_TEXT}.")
         if not snapshot.is_ready:
             raise Http404(f"Snapshot v{snapshot.version} is {snapshot.status}, not ready.")
         raise Http404(f"Snapshot v{snapshot.version} has no file {name!r}.")
@@ -64,7 +71,7 @@ def file_response(snapshot: Snapshot, name: str) -> HttpResponseBase:
         response["Content-Disposition"] = f'attachment; filename="{name}"'
     else:
         handle = storage.open(f"{snapshot.directory}/{name}", "rb")
-        response = FileResponse(handle, as_attachment=True, filename=name)
+        response = FileResponse(handle, as_attachment=True, filename=name.rsplit("/", 1)[-1])
         response["Content-Type"] = CONTENT_TYPES.get(name[name.rfind(".") :], "text/plain")
     response["Content-Length"] = str(item["size"])
     response["ETag"] = f'"{item["sha256"]}"'

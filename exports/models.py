@@ -80,6 +80,10 @@ class Snapshot(models.Model):
     # Sorted (entry id, digest of its exported line) pairs, to tell what the next one changes.
     digest = models.BinaryField(default=b"", editable=False)
 
+    # A nightly snapshot: the schedule asked for it, no person did; the retention rule prunes
+    # only these. NIGHTLY in queries, is_nightly (below) on a row: one rule, kept side by side.
+    NIGHTLY = models.Q(origin=SnapshotOrigin.SCHEDULE, created_by__isnull=True)
+
     class Meta:
         ordering = ["-version"]
         get_latest_by = "version"
@@ -97,6 +101,11 @@ class Snapshot(models.Model):
 
     def __str__(self):
         return f"Snapshot v{self.version} ({self.status})"
+
+    @property
+    def is_nightly(self) -> bool:
+        """Asked for by the schedule, not by a person (NIGHTLY, above, in queries)."""
+        return self.origin == SnapshotOrigin.SCHEDULE and self.created_by_id is None
 
     @property
     def label(self) -> str:

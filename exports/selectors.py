@@ -1,10 +1,13 @@
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Func, IntegerField, OuterRef, Q, QuerySet
+from django.db.models.fields.json import KeyTransform
+from django.db.models.functions import JSONObject
 
 from annotation import holds
 from annotation.models import Entry, EntryStatus, Outcome
 from annotation.selectors import decisions_current
 from exports.models import Snapshot, SnapshotStatus
 from exports.services.snapshots.options import SnapshotOptions
+from exports.services.snapshots.removals import REASONS as REMOVAL_REASONS
 
 _WHOLE_DATA_SET = SnapshotOptions()
 
@@ -39,8 +42,33 @@ def exportable_entries(
     return entries.order_by("pk")
 
 
+class _JSONArrayLength(Func):
+    """The length of a JSON array; NULL for none."""
+
+    function = "JSON_ARRAY_LENGTH"
+    output_field = IntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, function="JSONB_ARRAY_LENGTH", **extra)
+
+
 def snapshot_list() -> QuerySet[Snapshot]:
-    return Snapshot.objects.select_related("created_by", "parent").defer("digest", "parent__digest")
+    """Snapshots with what their pages and the API show, without the long lists they keep for
+    later builds (the records' digests, the removed ids): `removed_by_reason` counts the removed
+    ids by reason, in the database ({"withdrawn": n, "erased": n, "moderated": n}; each None for
+    a snapshot built before removals were kept by reason)."""
+    return (
+        Snapshot.objects.select_related("created_by", "parent", "pinned_by")
+        .defer("digest", "removals", "parent__digest", "parent__removals")
+        .annotate(
+            removed_by_reason=JSONObject(
+                **{
+                    reason: _JSONArrayLength(KeyTransform(reason, "removals"))
+                    for reason in REMOVAL_REASONS
+                }
+            )
+        )
+    )
 
 
 def snapshot_latest() -> Snapshot | None:
@@ -52,9 +80,12 @@ def snapshot_latest() -> Snapshot | None:
     return None
 
 
-def snapshot_parent(*, version: int, options: dict) -> Snapshot | None:
-    """What a new snapshot is compared with: the newest ready one with the same filters."""
-    candidates = Snapshot.objects.filter(status=SnapshotStatus.READY, version__lt=version)
+def snapshot_parent(*, version: int | None, options: dict) -> Snapshot | None:
+    """What a new snapshot is compared with: the newest ready one with the same filters (before
+    `version`; None: of all, what the next snapshot with these options would be compared with)."""
+    candidates = Snapshot.objects.filter(status=SnapshotStatus.READY)
+    if version is not None:
+        candidates = candidates.filter(version__lt=version)
     filters = SnapshotOptions.filters_of(options)
     for snapshot in candidates.order_by("-version").only("pk", "options"):
         if SnapshotOptions.filters_of(snapshot.options) == filters:

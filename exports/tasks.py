@@ -5,6 +5,8 @@ from celery import shared_task
 
 from exports import services
 
+NIGHTLY_TIME_LIMIT = 60 * 60  # quality.tasks.quality_rescan's
+
 
 @shared_task(
     bind=True,
@@ -32,9 +34,18 @@ def snapshot_build(self, snapshot_id: int) -> dict:
     return {"version": snapshot.version, "status": snapshot.status}
 
 
-@shared_task(acks_late=True)
-def snapshot_nightly() -> int:
-    return services.snapshot_nightly().pk
+# Acknowledged on receipt, like quality.tasks.quality_rescan, since it runs that rescan first:
+# Redis hands a message still unacknowledged after its visibility timeout
+# (FLOCK_SNAPSHOT_STALE_SECONDS, minutes) to another worker, and two rescans of the corpus at
+# once would race each other's flag writes. A nightly lost with its worker costs a day at most:
+# the next night's asks for what it would have. The rescan's time limit, too.
+@shared_task(acks_late=False, time_limit=NIGHTLY_TIME_LIMIT)
+def snapshot_nightly() -> dict:
+    """Beat, nightly: ask for the day's snapshot, unless nothing exportable changed."""
+    nightly = services.snapshot_nightly()
+    if nightly.skipped:
+        return {"skipped": True, "unchanged_since": nightly.unchanged.version}
+    return {"skipped": False, "snapshot": nightly.snapshot.pk, "version": nightly.snapshot.version}
 
 
 @shared_task(acks_late=True)

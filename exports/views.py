@@ -19,6 +19,7 @@ from exports import dolly, downloads, selectors, services
 from exports.models import SnapshotOrigin
 from exports.roles import is_data_scientist
 from exports.services.snapshots import options
+from exports.services.snapshots.retention import PRUNED_TEXT
 
 FIELD_LABELS = {"instruction": "Instruction", "context": "Context", "response": "Response"}
 
@@ -88,7 +89,7 @@ def snapshot_detail(request, snapshot_id: int):
     """One snapshot: progress while building; then files, statistics and changes."""
     _data_scientist(request)
     snapshot = downloads.snapshot_or_404(snapshot_id)
-    context = {"snapshot": snapshot}
+    context = {"snapshot": snapshot, "pruned_rule": PRUNED_TEXT}
     if snapshot.is_ready:
         stats = snapshot.stats
         names = dict(Category.objects.values_list("slug", "name"))
@@ -127,6 +128,20 @@ def snapshot_retry(request, snapshot_id: int):
     snapshot = downloads.snapshot_or_404(snapshot_id)
     try:
         services.snapshot_retry(snapshot=snapshot, user=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("exports:snapshot_detail", snapshot.pk)
+
+
+@login_required
+@require_POST
+def snapshot_pin(request, snapshot_id: int):
+    """Pin a snapshot (the retention rule keeps it) or unpin it: `pinned` is "true" or "false"."""
+    _data_scientist(request)
+    snapshot = downloads.snapshot_or_404(snapshot_id)
+    pinned = request.POST.get("pinned") != "false"
+    try:
+        services.snapshot_pin(snapshot=snapshot, user=request.user, pinned=pinned)
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("exports:snapshot_detail", snapshot.pk)

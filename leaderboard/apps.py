@@ -6,10 +6,13 @@ class LeaderboardConfig(AppConfig):
     verbose_name = "Leaderboard: contests and points"
 
     def ready(self):
-        from annotation.events import entry_decided, entry_overturned
-        from leaderboard.services import on_entry_decided, on_entry_overturned
+        from annotation.events import entry_decided, entry_overturned, person_erased
+        from leaderboard.services import on_entry_decided, on_entry_overturned, on_person_erased
 
         # Points are written in the transaction that decides an entry (annotation/events.py),
         # and taken back in the one that overturns its decision.
         entry_decided.connect(on_entry_decided, dispatch_uid="leaderboard.score_decision")
         entry_overturned.connect(on_entry_overturned, dispatch_uid="leaderboard.score_reverse")
+
+        # An erasure keeps the ledger; the cached boards are checked against it once it commits.
+        person_erased.connect(on_person_erased, dispatch_uid="leaderboard.boards_check_erased")

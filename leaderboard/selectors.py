@@ -25,6 +25,13 @@ def contest_list() -> QuerySet:
     return Contest.objects.order_by("-starts_at")
 
 
+def contest_windows() -> list[tuple[datetime.datetime, datetime.datetime, str]]:
+    """Every contest's submission window and name, oldest first (exports names each record's
+    contest in a snapshot's metadata.parquet with it; an entry submitted in [starts_at,
+    ends_at) counts for it)."""
+    return list(Contest.objects.order_by("starts_at").values_list("starts_at", "ends_at", "name"))
+
+
 @dataclass
 class BoardRow:
     rank: int

@@ -27,6 +27,7 @@ from annotation.models import (
 )
 from annotation.roles import is_moderator
 from annotation.services import notifications_create
+from config.celery import enqueue_on_commit
 from config.errors import ActionForbidden, StateConflict
 from leaderboard import boards, selectors
 from leaderboard.models import Contest, ScoreEvent, ScoreKind, Standing
@@ -559,6 +560,19 @@ def boards_check(*, repair: bool = True) -> list[boards.Drift]:
 def on_entry_decided(sender, *, decision: Decision, **kwargs) -> None:
     """Receiver of annotation.events.entry_decided (connected in LeaderboardConfig.ready)."""
     score_decision(decision=decision)
+
+
+def on_person_erased(sender, *, person, **kwargs) -> None:
+    """Receiver of annotation.events.person_erased (connected in LeaderboardConfig.ready).
+
+    The ledger is left as it is (an erasure takes back nobody's points), so the boards' sums
+    do not change; the person's name leaves every board with their profile (shown as
+    anonymous: display_names reads it at every read, Redis holds only ids and points). Once
+    the erasure commits, the cached boards are checked against the ledger all the same."""
+    enqueue_on_commit(
+        "leaderboard.tasks.boards_check",
+        what=f"the check of the cached boards after the erasure of account #{person.pk}",
+    )
 
 
 def on_entry_overturned(sender, *, overturn: Overturn, **kwargs) -> None:

@@ -13,3 +13,9 @@ class QualityConfig(AppConfig):
         # and an accepted one re-indexed (a reviewer's fix may have changed its text).
         entry_submitted.connect(on_entry_submitted, dispatch_uid="quality.entry_check")
         entry_decided.connect(on_entry_decided, dispatch_uid="quality.fingerprint_update")
+
+        # An erased person's entries leave the duplicate index, their clusters settled again.
+        from annotation.events import person_erased
+        from quality.receivers import on_person_erased
+
+        person_erased.connect(on_person_erased, dispatch_uid="quality.erased_unindex")

@@ -133,6 +133,11 @@ def normalize(text: str) -> str:
     return comparable(text)
 
 
+def word_count(text: str) -> int:
+    """How many words the duplicate rules see in a text (normalised, punctuation dropped)."""
+    return len(_NOT_WORD.sub(" ", normalize(text)).split())
+
+
 def exact_hash(instruction: str, context: str, response: str) -> str:
     return _exact(normalize(instruction), normalize(context), normalize(response))
 

@@ -26,3 +26,20 @@ def on_entry_decided(sender, *, decision, **kwargs) -> None:
 def on_entry_submitted(sender, *, entry: Entry, **kwargs) -> None:
     """Receiver of annotation.events.entry_submitted: check the entry once the submit commits."""
     _check_later(entry.pk)
+
+
+def on_person_erased(sender, *, person, entry_ids: list[int], **kwargs) -> None:
+    """Receiver of annotation.events.person_erased: the erased entries leave the duplicate
+    index at once (an emptied text is nobody's copy and nobody's original), and the clusters
+    they were in are settled once the erasure commits, so that a colleague's entry held back
+    as a copy of an erased one is released from that flag."""
+    if not entry_ids:
+        return
+    services.fingerprints_drop(entry_ids=entry_ids)
+    enqueue_on_commit(
+        "quality.tasks.duplicates_settle",
+        list(entry_ids),
+        what=f"settling the duplicate clusters of {len(entry_ids)} erased entries; the next "
+        "rescan does it",
+        on_failure=lambda exc: [services.entry_rescan_mark(entry_id=pk) for pk in entry_ids],
+    )

@@ -1,18 +1,27 @@
-"""Reads of the quality app: which copy of a duplicate is kept, and what a text duplicates."""
+"""Reads of the quality app: which copy of a duplicate is kept, what a text duplicates, and which
+reference (evaluation) questions an instruction matches."""
 
 from dataclasses import dataclass
 from itertools import batched
 
+import numpy as np
 from django.conf import settings
 from django.db import connection
 
 from annotation.models import Entry, EntryStatus
-from annotation.selectors import entries_visible_to
+from annotation.selectors import entries_visible_to, erased
 from quality import dedupe
-from quality.models import Bucket, Fingerprint
+from quality.models import Bucket, Fingerprint, ReferenceBucket, ReferenceCorpus, ReferenceItem
 
 # Entries the duplicate index answers for, and the checks look at.
 INDEXED_STATUSES = (EntryStatus.SUBMITTED, EntryStatus.ACCEPTED)
+
+
+def indexed_entries():
+    """The entries the duplicate index holds: under review or accepted, except those erased
+    with their author's data (annotation/services/erasure.py), whose emptied text is nobody's
+    copy and nobody's original."""
+    return Entry.objects.filter(status__in=INDEXED_STATUSES).exclude(erased())
 
 
 def keep_order(status: str, submitted_at, pk: int) -> tuple:
@@ -54,16 +63,25 @@ def bucket_holders(*, keys) -> dict[int, list[int]]:
     index look-up per key, each stopped after MAX_BUCKET + 1 rows, so a bucket of thousands is
     never read whole; the writing page, the per-entry check and the changed-since rescan all
     find their candidates here."""
+    return _key_holders(Bucket._meta.db_table, "fingerprint_id", keys)
+
+
+def reference_holders(*, keys) -> dict[int, list[int]]:
+    """The reference questions (ReferenceItem ids) holding each of these keys, by the rule of
+    bucket_holders: a key more than dedupe.MAX_BUCKET questions share gives no candidates."""
+    return _key_holders(ReferenceBucket._meta.db_table, "item_id", keys)
+
+
+def _key_holders(table: str, owner: str, keys) -> dict[int, list[int]]:
     keys = sorted(keys)
     if not keys:
         return {}
-    table = Bucket._meta.db_table
     limit = dedupe.MAX_BUCKET
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                f"SELECT k.key, b.fingerprint_id FROM unnest(%s::bigint[]) AS k(key) "
-                f"CROSS JOIN LATERAL (SELECT fingerprint_id FROM {table} "
+                f"SELECT k.key, b.{owner} FROM unnest(%s::bigint[]) AS k(key) "
+                f"CROSS JOIN LATERAL (SELECT {owner} FROM {table} "
                 f"WHERE {table}.key = k.key LIMIT %s) b",
                 [keys, limit + 1],
             )
@@ -71,11 +89,11 @@ def bucket_holders(*, keys) -> dict[int, list[int]]:
         else:
             rows = []
             for where, params in sql_among("key", keys):
-                cursor.execute(f"SELECT key, fingerprint_id FROM {table} WHERE {where}", params)
+                cursor.execute(f"SELECT key, {owner} FROM {table} WHERE {where}", params)
                 rows += cursor.fetchall()
     holders: dict[int, list[int]] = {}
-    for key, entry_id in rows:
-        holders.setdefault(key, []).append(entry_id)
+    for key, owner_id in rows:
+        holders.setdefault(key, []).append(owner_id)
     return {key: members for key, members in holders.items() if len(members) <= limit}
 
 
@@ -97,7 +115,8 @@ def duplicates_similar(
     holders = bucket_holders(keys={int(key) for key in query.keys[0]})
     bucket_ids = {entry_id for members in holders.values() for entry_id in members}
     rows = list(
-        Entry.objects.filter(pk__in=exact_ids | bucket_ids, status__in=INDEXED_STATUSES)
+        indexed_entries()
+        .filter(pk__in=exact_ids | bucket_ids)
         .exclude(pk=exclude)
         .values_list("pk", "instruction", "context", "response")
     )
@@ -144,3 +163,182 @@ def duplicates_similar_for(
         )
         for match in matches
     ]
+
+
+# --- Reference corpora (contamination) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReferenceMatch:
+    """A reference question an instruction matches: the best of its corpus."""
+
+    corpus_id: int
+    corpus_name: str
+    number: int  # the question's place in its corpus, in import order
+    similarity: float
+    exact: bool
+    # The first 16 hex digits of the exact hash of the instruction that matched (dedupe's, of
+    # the normalised text): what a reference flag's evidence_key is about.
+    judged: str
+
+
+@dataclass(frozen=True)
+class ReferenceIndex:
+    """The whole reference index in memory, for checking many instructions at once (a rescan):
+    read once, then each chunk of entries is matched with numpy, sending nothing back to the
+    database. Its keys are sorted, those more than dedupe.MAX_BUCKET questions share left out."""
+
+    keys: np.ndarray  # int64, sorted
+    items: np.ndarray  # the ReferenceItem id of each key
+    hashes: dict[str, list[int]]  # exact hash -> ReferenceItem ids
+
+
+def reference_index() -> ReferenceIndex:
+    """Read the reference index (a few bytes a key: 400,000 keys for 10,000 questions)."""
+    keys, items = [], []
+    hashes: dict[str, list[int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT key, item_id FROM {ReferenceBucket._meta.db_table}")
+        while rows := cursor.fetchmany(100_000):
+            pairs = np.array(rows, dtype=np.int64)
+            keys.append(pairs[:, 0])
+            items.append(pairs[:, 1])
+        cursor.execute(f"SELECT exact_hash, id FROM {ReferenceItem._meta.db_table}")
+        for digest, item_id in cursor.fetchall():
+            hashes.setdefault(digest, []).append(item_id)
+    keys = np.concatenate(keys) if keys else np.empty(0, dtype=np.int64)
+    items = np.concatenate(items) if items else np.empty(0, dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
+    keys, items = keys[order], items[order]
+    _, count = np.unique(keys, return_counts=True)
+    shared = np.repeat(count > dedupe.MAX_BUCKET, count)
+    return ReferenceIndex(keys=keys[~shared], items=items[~shared], hashes=hashes)
+
+
+def _reference_candidates(corpus: dedupe.Corpus) -> dict[int, set[int]]:
+    """Corpus row -> the reference questions sharing its exact hash or one of its keys, read
+    from the database (a few queries, for a few instructions)."""
+    items = ReferenceItem._meta.db_table
+    by_hash: dict[str, list[int]] = {}
+    with connection.cursor() as cursor:
+        for where, params in sql_among("exact_hash", set(corpus.exact)):
+            cursor.execute(f"SELECT exact_hash, id FROM {items} WHERE {where}", params)
+            for digest, item_id in cursor.fetchall():
+                by_hash.setdefault(digest, []).append(item_id)
+    holders = reference_holders(keys=np.unique(corpus.keys).tolist())
+    candidates: dict[int, set[int]] = {}
+    for row, digest in enumerate(corpus.exact):
+        if digest in by_hash:
+            candidates.setdefault(row, set()).update(by_hash[digest])
+    if holders:
+        held = np.fromiter(holders, dtype=np.int64, count=len(holders))
+        hit = np.isin(corpus.keys, held)
+        for row in np.flatnonzero(hit.any(axis=1)).tolist():
+            found = candidates.setdefault(row, set())
+            for key in set(corpus.keys[row][hit[row]].tolist()):
+                found.update(holders[key])
+    return candidates
+
+
+def _reference_candidates_in(corpus: dedupe.Corpus, index: ReferenceIndex) -> dict[int, set[int]]:
+    """_reference_candidates, from the index in memory."""
+    candidates: dict[int, set[int]] = {}
+    for row, digest in enumerate(corpus.exact):
+        if digest in index.hashes:
+            candidates.setdefault(row, set()).update(index.hashes[digest])
+    if len(index.keys):
+        first = np.searchsorted(index.keys, corpus.keys, side="left")
+        hit = index.keys[np.minimum(first, len(index.keys) - 1)] == corpus.keys
+        last = np.searchsorted(index.keys, corpus.keys, side="right")
+        for row in np.flatnonzero(hit.any(axis=1)).tolist():
+            found = candidates.setdefault(row, set())
+            for column in np.flatnonzero(hit[row]).tolist():
+                found.update(index.items[first[row, column] : last[row, column]].tolist())
+    return candidates
+
+
+def references_matching(
+    *,
+    instructions: list[tuple[int, str]] | None = None,
+    corpus: dedupe.Corpus | None = None,
+    index: ReferenceIndex | None = None,
+) -> dict[int, list[ReferenceMatch]]:
+    """For each (id, instruction), the reference corpora whose questions it matches, exactly
+    or nearly, with the best question of each (most similar, then the lowest number); ids that
+    match nothing are left out. `corpus`: the instructions already reduced by dedupe.corpus_of
+    over (id, instruction, "", "") rows (a rescan builds it on every core); `index`: the
+    reference index read once (reference_index) for a rescan's many chunks.
+
+    The instruction alone is compared (a benchmark question is a question: whatever answer a
+    writer gives it, training on it contaminates the evaluation), by the duplicate rules:
+    candidates share its exact hash or one of its keys (band keys, and a short question's
+    delete-one keys; a key more than dedupe.MAX_BUCKET questions share gives none) and are
+    confirmed by dedupe.similarity_between at FLOCK_REFERENCE_THRESHOLD. A few set-based
+    queries however many instructions (the writing page asks for one); with no reference
+    corpus it costs one query.
+    """
+    if corpus is None:
+        corpus = dedupe.corpus_of([(key, text, "", "") for key, text in instructions or []])
+    if len(corpus.ids) == 0:
+        return {}
+    if index is not None:
+        candidates = _reference_candidates_in(corpus, index)
+    elif ReferenceItem.objects.exists():
+        candidates = _reference_candidates(corpus)
+    else:
+        return {}
+    if not candidates:
+        return {}
+    wanted = {item_id for found in candidates.values() for item_id in found}
+    items = ReferenceItem._meta.db_table
+    rows = []
+    with connection.cursor() as cursor:
+        for where, params in sql_among("id", wanted):
+            cursor.execute(
+                f"SELECT id, corpus_id, number, exact_hash, instruction FROM {items} WHERE {where}",
+                params,
+            )
+            rows += cursor.fetchall()
+    known = {item_id: (corpus_id, number, digest) for item_id, corpus_id, number, digest, _ in rows}
+    questions = dedupe.corpus_of([(item_id, text, "", "") for item_id, *_, text in rows])
+    row_of = {int(item_id): j for j, item_id in enumerate(questions.ids)}
+    threshold = settings.FLOCK_REFERENCE_THRESHOLD
+    best: dict[int, dict[int, tuple[float, bool, int]]] = {}  # row -> corpus -> the best match
+    for row, found in candidates.items():
+        for item_id in found:
+            if item_id not in known:  # deleted meanwhile
+                continue
+            corpus_id, number, digest = known[item_id]
+            if digest == corpus.exact[row]:
+                similar, exact = 1.0, True
+            else:
+                similar = dedupe.similarity_between(
+                    corpus, row, questions, row_of[item_id], threshold
+                )
+                exact = False
+                if similar is None:
+                    continue
+            mine = best.setdefault(row, {})
+            if corpus_id not in mine or (similar, exact, -number) > (
+                mine[corpus_id][0],
+                mine[corpus_id][1],
+                -mine[corpus_id][2],
+            ):
+                mine[corpus_id] = (similar, exact, number)
+    names = dict(
+        ReferenceCorpus.objects.filter(
+            pk__in={corpus_id for mine in best.values() for corpus_id in mine}
+        ).values_list("pk", "name")
+    )
+    out: dict[int, list[ReferenceMatch]] = {}
+    for row, mine in best.items():
+        matches = [
+            ReferenceMatch(
+                corpus_id, names[corpus_id], number, similar, exact, corpus.exact[row][:16]
+            )
+            for corpus_id, (similar, exact, number) in mine.items()
+            if corpus_id in names
+        ]
+        if matches:
+            out[int(corpus.ids[row])] = sorted(matches, key=lambda m: (m.corpus_name, m.corpus_id))
+    return out

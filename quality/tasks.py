@@ -14,6 +14,12 @@ def entry_check(entry_id: int) -> int:
     return len(services.entry_check(entry=entry))
 
 
+@shared_task(acks_late=True)
+def duplicates_settle(entry_ids: list[int]) -> int:
+    """Settle the duplicate clusters of these entries (after an erasure emptied them)."""
+    return services.duplicates_settle(entry_ids=set(entry_ids))
+
+
 # Acknowledged on receipt, unlike the other jobs: Redis hands a message still unacknowledged
 # after its visibility timeout (FLOCK_SNAPSHOT_STALE_SECONDS, minutes) to another worker, and two
 # rescans of the corpus at once would race each other's flag writes. A rescan lost with its worker
@@ -33,5 +39,12 @@ def quality_rescan(full: bool = False) -> dict:
             "entries": report.licensing.entries,
             "flagged": report.licensing.flagged,
             "full": report.licensing.full,
+        },
+        "references": {
+            "entries": report.references.entries,
+            "flagged": report.references.flagged,
+            "corpora": report.references.corpora,
+            "questions": report.references.questions,
+            "full": report.references.full,
         },
     }

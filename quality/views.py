@@ -1,4 +1,5 @@
-"""The live duplicate warning on the writing page. Thin: parse, call a selector, render."""
+"""The live duplicate and contamination warnings on the writing page. Thin: parse, call the
+selectors, render."""
 
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
@@ -10,7 +11,8 @@ from quality import selectors
 @login_required_htmx
 @require_POST
 def similar(request):
-    """What the text being written looks like, among entries under review or accepted."""
+    """What the text being written looks like, among entries under review or accepted, and
+    whether its instruction is close to a question of a reference corpus."""
     data = request.POST
     try:
         own = int(data.get("entry") or 0) or None
@@ -20,4 +22,13 @@ def similar(request):
     matches = []
     if text["instruction"].strip() or text["response"].strip():
         matches = selectors.duplicates_similar_for(viewer=request.user, **text, exclude=own)
-    return render(request, "quality/_similar.html", {"matches": matches})
+    references = []
+    if text["instruction"].strip():
+        # While typing, the corpus's name only: never the question's text, nor its number
+        # (typing variants at the page must not map an evaluation set question by question).
+        # Once the entry is checked, its reference flag names the corpus and the question's
+        # number, for moderators to judge it; the entry's author sees that flag too. The text
+        # of a question is shown to no one (quality/services/references.py, _finding).
+        found = selectors.references_matching(instructions=[(0, text["instruction"])])
+        references = [match.corpus_name for match in found.get(0, [])]
+    return render(request, "quality/_similar.html", {"matches": matches, "references": references})

@@ -85,3 +85,23 @@ def reject(entry, reviewer, reasons=("factual_error",), **kwargs):
     return services.review_record(
         entry=entry, reviewer=reviewer, verdict="reject", rating=2, reasons=list(reasons), **kwargs
     )
+
+
+def accepted_entry(author, **kwargs) -> Entry:
+    """An accepted entry with the decision that accepted it (two approvals in round 1)."""
+    from annotation.models import Decision
+
+    entry = EntryFactory(author=author, status=EntryStatus.ACCEPTED, **kwargs)
+    Decision.objects.create(entry=entry, round=1, outcome="accepted", approvals=2)
+    return entry
+
+
+def snapshot_built(user=None, rescan=False, **options):
+    """A snapshot asked for with these options and built in this process; it must come out ready."""
+    from exports import services
+    from exports.models import SnapshotStatus
+
+    snapshot, _ = services.snapshot_request(user=user, options=options, start=False)
+    built = services.snapshot_build(snapshot_id=snapshot.pk, rescan=rescan)
+    assert built.status == SnapshotStatus.READY, built.error
+    return built

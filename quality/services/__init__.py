@@ -15,6 +15,7 @@ from quality.services.duplicates import (
     duplicates_settle,
     fingerprint_update,
     fingerprints_add,
+    fingerprints_drop,
 )
 from quality.services.marks import (
     entry_rescan_mark,
@@ -22,10 +23,20 @@ from quality.services.marks import (
     scan_mark_save,
     scan_marks_forget,
 )
+from quality.services.references import (
+    ReferencesReport,
+    reference_corpus_delete,
+    reference_corpus_ensure,
+    reference_items_add,
+    reference_question_too_short,
+    references_check,
+    references_rescan,
+)
 
 __all__ = [
     "LicensingReport",
     "QualityReport",
+    "ReferencesReport",
     "RescanReport",
     "defects_flag",
     "duplicate_check",
@@ -35,8 +46,15 @@ __all__ = [
     "entry_rescan_mark",
     "fingerprint_update",
     "fingerprints_add",
+    "fingerprints_drop",
     "licensing_rescan",
     "quality_rescan",
+    "reference_corpus_delete",
+    "reference_corpus_ensure",
+    "reference_items_add",
+    "reference_question_too_short",
+    "references_check",
+    "references_rescan",
     "scan_mark",
     "scan_mark_save",
     "scan_marks_forget",

@@ -15,75 +15,46 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from annotation import services as annotation
 from annotation import sources
-from annotation.models import AgreementAcceptance, ContributorAgreement, Entry, Flag, FlagStatus
+from annotation.models import AgreementAcceptance, ContributorAgreement, Entry, Flag
 from annotation.text import TEXT_FIELDS
 from quality import dedupe, personal_data
 from quality.ai_phrases import ai_phrases
 from quality.checks import (
     BLOCKING,
-    LICENSING_KINDS,
     STRUCTURE_KINDS,
     AgreementBook,
     Finding,
     check_structure,
     licensing_findings,
 )
-from quality.selectors import INDEXED_STATUSES
+from quality.selectors import indexed_entries
 from quality.services.duplicates import RescanReport, duplicate_check, duplicates_rescan
-from quality.services.findings import finding_apply
+from quality.services.findings import findings_record
 from quality.services.marks import scan_mark, scan_mark_save
+from quality.services.references import ReferencesReport, references_check, references_rescan
 
 logger = logging.getLogger(__name__)
 
 
 def entry_check(*, entry: Entry) -> list[Flag]:
     """Run every check on one entry (on submit, and again when it is accepted) and flag what
-    they find: its duplicate cluster is settled (quality/services/duplicates.py) and its
-    licensing, provenance and structure findings recorded.
+    they find: its duplicate cluster is settled (quality/services/duplicates.py), its
+    licensing, provenance and structure findings recorded, and its instruction compared with
+    the reference corpora (quality/services/references.py).
 
     Idempotent: a finding already flagged is not flagged again (a person's decision on it
     stands; a flag a check closed reopens). An open flag whose finding is gone is closed.
-    Returns the flags raised or reopened by the licensing checks (duplicate flags apart).
+    Returns the flags raised or reopened by the licensing and reference checks (duplicate
+    flags apart).
     """
     duplicate_check(entry=entry)
     with transaction.atomic():
-        raised = _findings_record(checked=[(entry, licensing_findings(entry))])
+        raised = findings_record(checked=[(entry, licensing_findings(entry))])
+    raised += references_check(entries=[entry])
     if raised:
         logger.info("Entry #%s: %d new flag(s)", entry.pk, len(raised))
     return raised
-
-
-def _findings_record(
-    *, checked: list[tuple[Entry, list[Finding]]], kinds=LICENSING_KINDS
-) -> list[Flag]:
-    """Write what the checks of these `kinds` found on these entries: flag the findings not yet
-    flagged (in one insert), reopen the ones a check had closed, and close the open flags of
-    these kinds no finding supports now. A person's decision (confirmed, dismissed) stands.
-    Returns the flags raised or reopened."""
-    known: dict[int, dict[tuple[str, str], Flag]] = {}
-    entries = [entry for entry, _ in checked]
-    for flag in Flag.objects.filter(entry__in=entries, kind__in=kinds):
-        known.setdefault(flag.entry_id, {})[(flag.kind, flag.evidence_key)] = flag
-    new: list[Flag] = []
-    reopened: list[Flag] = []
-    for entry, findings in checked:
-        flags = known.get(entry.pk, {})
-        found = set()
-        for finding in findings:
-            key = (finding.kind, finding.evidence_key[:200])
-            if key in found:
-                continue
-            found.add(key)
-            flag = finding_apply(entry_id=entry.pk, finding=finding, known=flags.get(key), new=new)
-            if flag is not None:
-                reopened.append(flag)
-        for key, flag in flags.items():
-            if flag.status == FlagStatus.OPEN and key not in found:
-                annotation.flag_close(flag=flag, note="No longer found when checked again.")
-    inserted = annotation.flags_raise_many(flags=new)
-    return [*inserted, *reopened]
 
 
 def defects_flag(*, entries: list[Entry]) -> Counter:
@@ -91,7 +62,7 @@ def defects_flag(*, entries: list[Entry]) -> Counter:
     which keep their text as published. Returns how many of each kind were found."""
     checked = [(entry, check_structure(entry)) for entry in entries]
     with transaction.atomic():
-        _findings_record(
+        findings_record(
             checked=[(entry, findings) for entry, findings in checked if findings],
             kinds=STRUCTURE_KINDS,
         )
@@ -154,7 +125,7 @@ def licensing_rescan(
     full = full or mark is None or mark.rules != rules
     book = AgreementBook()
     fields = ("pk", "author_id", "source_id", "submitted_at", "source_url", *TEXT_FIELDS)
-    entries = Entry.objects.filter(status__in=INDEXED_STATUSES)
+    entries = indexed_entries()  # an erased entry's emptied text has no findings
     if not full:
         agreed = AgreementAcceptance.objects.filter(accepted_at__gte=mark.started_at)
         entries = entries.filter(
@@ -169,7 +140,7 @@ def licensing_rescan(
         found = _findings_parallel(chunk, book, workers)
         checked = list(zip(chunk, found, strict=True))
         with transaction.atomic():
-            raised += len(_findings_record(checked=checked))
+            raised += len(findings_record(checked=checked))
         done += len(chunk)
         if on_chunk:
             on_chunk(done, total)
@@ -200,6 +171,7 @@ def _findings_parallel(entries, book: AgreementBook, workers: int | None) -> lis
 class QualityReport:
     duplicates: RescanReport
     licensing: LicensingReport
+    references: ReferencesReport
 
 
 def quality_rescan(
@@ -208,8 +180,10 @@ def quality_rescan(
     workers: int | None = None,
     on_licensing_chunk: Callable[[int, int], None] | None = None,
 ) -> QualityReport:
-    """The one corpus job: the duplicate rescan, then the licensing rescan, each costing what
-    changed since its last run unless `full` (nightly by beat, and before every snapshot)."""
+    """The one corpus job: the duplicate rescan, the licensing rescan, then the reference
+    (contamination) rescan, each costing what changed since its last run unless `full` or its
+    rules changed (nightly by beat, and before every snapshot)."""
     duplicates = duplicates_rescan(full=full, workers=workers)
     licensing = licensing_rescan(full=full, workers=workers, on_chunk=on_licensing_chunk)
-    return QualityReport(duplicates=duplicates, licensing=licensing)
+    references = references_rescan(full=full, workers=workers)
+    return QualityReport(duplicates=duplicates, licensing=licensing, references=references)

@@ -22,7 +22,7 @@ from annotation.models import Entry, Flag, FlagKind, FlagStatus
 from quality import dedupe, selectors
 from quality.checks import Finding
 from quality.models import Bucket, Fingerprint
-from quality.selectors import INDEXED_STATUSES
+from quality.selectors import INDEXED_STATUSES, indexed_entries
 from quality.services.findings import finding_apply
 from quality.services.marks import scan_mark, scan_mark_save
 
@@ -47,7 +47,7 @@ def _index(corpus: dedupe.Corpus, rows: list[int]) -> None:
             cursor.execute(f"DELETE FROM {buckets} WHERE {where}", params)
         for where, params in selectors.sql_among("entry_id", ids):
             cursor.execute(f"DELETE FROM {fingerprints} WHERE {where}", params)
-        _insert(
+        rows_insert(
             cursor,
             fingerprints,
             ("entry_id", "exact_hash", "signature", "rules", "updated_at"),
@@ -63,7 +63,7 @@ def _index(corpus: dedupe.Corpus, rows: list[int]) -> None:
                 for r in rows
             ],
         )
-        _insert(
+        rows_insert(
             cursor,
             buckets,
             ("fingerprint_id", "key"),
@@ -77,9 +77,10 @@ def _index(corpus: dedupe.Corpus, rows: list[int]) -> None:
         )
 
 
-def _insert(cursor, table, columns, pg_types, rows, on_conflict: str = "") -> None:
+def rows_insert(cursor, table, columns, pg_types, rows, on_conflict: str = "") -> None:
     """Insert many rows: on PostgreSQL as one statement over arrays (unnest), elsewhere with
-    executemany (SQLite runs in-process, where that is cheap)."""
+    executemany (SQLite runs in-process, where that is cheap). The duplicate and reference
+    indexes' bulk insert (quality/services/references.py uses it too)."""
     if not rows:
         return
     names = ", ".join(columns)
@@ -120,6 +121,12 @@ def fingerprints_add(*, entries: list[Entry]) -> None:
         _index_write(corpus, list(range(len(corpus.ids))))
 
 
+def fingerprints_drop(*, entry_ids) -> None:
+    """Take entries out of the duplicate index (their hash, signature and band keys): an entry
+    erased with its author's data is nobody's copy and nobody's original."""
+    Fingerprint.objects.filter(entry_id__in=list(entry_ids)).delete()
+
+
 # --- Pairs: through the index, or across the whole corpus ------------------------------------
 
 
@@ -150,21 +157,13 @@ def _pairs_around(seeds: set[int]) -> tuple[Pairs, set[int]]:
     pairs = Pairs(similarity={}, exact={})
     siblings: list[tuple[int, int]] = []  # questions of one shape (dedupe.template_siblings)
     visited: set[int] = set()
-    indexed = set(
-        Entry.objects.filter(pk__in=list(seeds), status__in=INDEXED_STATUSES).values_list(
-            "pk", flat=True
-        )
-    )
+    indexed = set(indexed_entries().filter(pk__in=list(seeds)).values_list("pk", flat=True))
     frontier = indexed
     while frontier and len(visited) < MAX_CLUSTER:
         visited |= frontier
         candidates = _candidates(frontier)
         wanted = set(frontier) | {c for found in candidates.values() for c in found}
-        rows = list(
-            Entry.objects.filter(pk__in=list(wanted), status__in=INDEXED_STATUSES).values_list(
-                *TEXT_COLUMNS
-            )
-        )
+        rows = list(indexed_entries().filter(pk__in=list(wanted)).values_list(*TEXT_COLUMNS))
         corpus = dedupe.corpus_of(rows)
         row_of = {int(entry_id): row for row, entry_id in enumerate(corpus.ids)}
         for entry_id, row in row_of.items():
@@ -246,9 +245,7 @@ def _pairs_everywhere(workers: int | None) -> tuple[Pairs, set[int]]:
     """Every pair in the corpus under review or accepted, on every core, refreshing the index
     rows of entries whose text changed since they were indexed, or that were written under
     other duplicate rules (their band keys would not meet the new ones)."""
-    rows = list(
-        Entry.objects.filter(status__in=INDEXED_STATUSES).order_by("pk").values_list(*TEXT_COLUMNS)
-    )
+    rows = list(indexed_entries().order_by("pk").values_list(*TEXT_COLUMNS))
     corpus = dedupe.corpus_parallel(rows, workers=workers)
     _index_write(corpus, _stale_rows(corpus, everything=True))
     pairs = Pairs(
@@ -324,6 +321,8 @@ def _clusters_write(*, pairs: Pairs, examined: set[int] | None) -> tuple[int, in
     raised += len(annotation.flags_raise_many(flags=new))
     stale = Flag.objects.filter(status=FlagStatus.OPEN, kind__in=DUPLICATE_KINDS)
     if examined is None:
+        # Every entry the index could have flagged, erased ones included (not indexed_entries):
+        # an erased entry's open copy flag is stale too, and is closed here.
         stale = stale.filter(entry__status__in=INDEXED_STATUSES)
     else:
         stale = stale.filter(entry_id__in=list(examined))
@@ -424,10 +423,13 @@ def duplicates_rescan(*, full: bool = False, workers: int | None = None) -> Resc
                 "pk", "status", *TEXT_COLUMNS[1:]
             )
         )
+        indexed = set(
+            indexed_entries().filter(updated_at__gte=mark.started_at).values_list("pk", flat=True)
+        )
         fresh = [
             (pk, instruction, context, response)
-            for pk, status, instruction, context, response in changed
-            if status in INDEXED_STATUSES
+            for pk, _status, instruction, context, response in changed
+            if pk in indexed
         ]
         corpus = dedupe.corpus_of(fresh)
         _index_write(corpus, _stale_rows(corpus))

@@ -1,9 +1,9 @@
 """How a check's finding meets the flag already there for it: the one rule, for the per-entry
-checks, the licensing rescan and the duplicate writer alike."""
+checks, the licensing and reference rescans and the duplicate writer alike."""
 
 from annotation import services as annotation
-from annotation.models import Flag, FlagStatus
-from quality.checks import Finding
+from annotation.models import Entry, Flag, FlagStatus
+from quality.checks import LICENSING_KINDS, Finding
 
 
 def finding_apply(
@@ -33,3 +33,34 @@ def finding_apply(
     ):
         return known
     return None
+
+
+def findings_record(
+    *, checked: list[tuple[Entry, list[Finding]]], kinds=LICENSING_KINDS
+) -> list[Flag]:
+    """Write what the checks of these `kinds` found on these entries: flag the findings not yet
+    flagged (in one insert), reopen the ones a check had closed, and close the open flags of
+    these kinds no finding supports now. A person's decision (confirmed, dismissed) stands.
+    Returns the flags raised or reopened."""
+    known: dict[int, dict[tuple[str, str], Flag]] = {}
+    entries = [entry for entry, _ in checked]
+    for flag in Flag.objects.filter(entry__in=entries, kind__in=kinds):
+        known.setdefault(flag.entry_id, {})[(flag.kind, flag.evidence_key)] = flag
+    new: list[Flag] = []
+    reopened: list[Flag] = []
+    for entry, findings in checked:
+        flags = known.get(entry.pk, {})
+        found = set()
+        for finding in findings:
+            key = (finding.kind, finding.evidence_key[:200])
+            if key in found:
+                continue
+            found.add(key)
+            flag = finding_apply(entry_id=entry.pk, finding=finding, known=flags.get(key), new=new)
+            if flag is not None:
+                reopened.append(flag)
+        for key, flag in flags.items():
+            if flag.status == FlagStatus.OPEN and key not in found:
+                annotation.flag_close(flag=flag, note="No longer found when checked again.")
+    inserted = annotation.flags_raise_many(flags=new)
+    return [*inserted, *reopened]

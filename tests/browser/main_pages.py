@@ -8,7 +8,7 @@ from django.utils import timezone
 from annotation import services
 from annotation.models import Flag, FlagKind
 from leaderboard.models import Contest
-from tests.factories import EntryFactory, handed_to, submitted
+from tests.factories import EntryFactory, accepted_entry, handed_to, submitted
 
 # Pages every signed-in person sees; `{entry}` is their own entry, `{review}` one handed to them.
 CONTRIBUTOR_PAGES = {
@@ -65,6 +65,11 @@ def main_pages(*, contributor, moderator, other) -> dict[str, dict[str, str]]:
         entry=overturned, moderator=moderator, verdict="reject", reason="The date is wrong."
     )
     pages["contributor"]["entry overturned"] = f"/entries/{overturned.pk}/"
+    # An accepted entry of the contributor's, which they may withdraw from future releases, and
+    # the page that asks them to confirm it.
+    released = accepted_entry(contributor)
+    pages["contributor"]["entry accepted"] = f"/entries/{released.pk}/"
+    pages["contributor"]["release withdraw"] = f"/entries/{released.pk}/release-withdraw/"
     flagged = submitted(other)
     Flag.objects.create(
         entry=flagged,

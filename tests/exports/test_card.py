@@ -61,6 +61,7 @@ def test_a_card_from_hostile_stored_values_is_safe(snapshot_storage, settings):
         "task_categories",
         "size_categories",
         "pretty_name",
+        "configs",
     }
     assert front["license"] == "cc-by-sa-3.0"
     assert front["pretty_name"] == f'Acme "data"\n---\nlicense: mit v{version}'

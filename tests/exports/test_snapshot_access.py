@@ -223,6 +223,9 @@ def test_a_token_builds_and_fetches_a_snapshot(
         "data.jsonl",
         "train.jsonl",
         "validation.jsonl",
+        "data/train-00000-of-00001.parquet",
+        "data/validation-00000-of-00001.parquet",
+        "metadata.parquet",
         "README.md",
         "manifest.json",
     ]

@@ -24,7 +24,7 @@ from exports.models import Snapshot, SnapshotStatus
 from exports.services.snapshots import DIGEST_DTYPE
 from quality import services as quality_services
 from quality.checks import BLOCKING
-from tests.factories import EntryFactory, UserFactory, category
+from tests.factories import EntryFactory, UserFactory, accepted_entry, category
 
 pytestmark = pytest.mark.django_db
 
@@ -36,10 +36,7 @@ def writer(db):
     return user
 
 
-def accepted(author, **kwargs) -> Entry:
-    entry = EntryFactory(author=author, status=EntryStatus.ACCEPTED, **kwargs)
-    Decision.objects.create(entry=entry, round=1, outcome="accepted", approvals=2)
-    return entry
+accepted = accepted_entry
 
 
 def build(user=None, rescan=False, **options) -> Snapshot:
@@ -206,7 +203,16 @@ def test_the_split_is_by_entry_id_and_stable_across_snapshots(writer, snapshot_s
     first_batch = [accepted(writer, instruction=f"First {n}?") for n in range(60)]
     before = build(validation_percent=20)
     names = [f["name"] for f in before.files]
-    assert names == ["data.jsonl", "train.jsonl", "validation.jsonl", "README.md", "manifest.json"]
+    assert names == [
+        "data.jsonl",
+        "train.jsonl",
+        "validation.jsonl",
+        "data/train-00000-of-00001.parquet",
+        "data/validation-00000-of-00001.parquet",
+        "metadata.parquet",
+        "README.md",
+        "manifest.json",
+    ]
     train = records(snapshot_storage, before, "train.jsonl")
     validation = records(snapshot_storage, before, "validation.jsonl")
     assert len(train) + len(validation) == 60
@@ -259,7 +265,15 @@ def test_the_manifest_checksums_match_the_stored_files(writer, snapshot_storage,
     assert manifest["category_counts"] == {"open_qa": 1}
     assert manifest["filters"]["validation_percent"] == 10
     listed = {item["name"]: item for item in manifest["files"]}
-    assert set(listed) == {"data.jsonl", "train.jsonl", "validation.jsonl", "README.md"}
+    assert set(listed) == {
+        "data.jsonl",
+        "train.jsonl",
+        "validation.jsonl",
+        "data/train-00000-of-00001.parquet",
+        "data/validation-00000-of-00001.parquet",
+        "metadata.parquet",
+        "README.md",
+    }
     for name, item in listed.items():
         data = read(snapshot_storage, snapshot, name)
         assert (item["size"], item["sha256"]) == (len(data), hashlib.sha256(data).hexdigest())
@@ -267,8 +281,11 @@ def test_the_manifest_checksums_match_the_stored_files(writer, snapshot_storage,
     for item in snapshot.files:
         data = read(snapshot_storage, snapshot, item["name"])
         assert item["sha256"] == hashlib.sha256(data).hexdigest()
-    on_disk = sorted(p.name for p in (snapshot_storage / snapshot.directory).iterdir())
-    assert on_disk == sorted(item["name"] for item in snapshot.files)
+    # Beside them only the gzipped tar, which no tar can hold (Snapshot.archive_gz names it).
+    folder = snapshot_storage / snapshot.directory
+    on_disk = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    assert on_disk == sorted([*(item["name"] for item in snapshot.files), "v0001.tar.gz"])
+    assert snapshot.archive_gz["name"] == "v0001.tar.gz"
 
 
 def test_the_manifest_says_what_changed_since_the_parent(writer, snapshot_storage):

@@ -11,13 +11,13 @@ from django.core.management import call_command
 
 from annotation import holds
 from annotation import services as annotation
-from annotation.models import Decision, Entry, EntryStatus, Flag, FlagStatus
+from annotation.models import Entry, EntryStatus, Flag, FlagStatus
 from config.celery import registered_task
 from exports import selectors as export_selectors
 from exports import services as exports
 from quality import services
 from quality.models import ScanMark
-from tests.factories import EntryFactory, UserFactory
+from tests.factories import UserFactory, accepted_entry
 
 pytestmark = pytest.mark.django_db
 
@@ -42,10 +42,7 @@ def moderator(db):
     return UserFactory(username="mod", is_staff=True)
 
 
-def accepted(author, **kwargs) -> Entry:
-    entry = EntryFactory(author=author, status=EntryStatus.ACCEPTED, **kwargs)
-    Decision.objects.create(entry=entry, round=1, outcome="accepted", approvals=2)
-    return entry
+accepted = accepted_entry
 
 
 def chain(writer) -> tuple[Entry, Entry, Entry]:
@@ -189,17 +186,22 @@ def test_a_changed_rule_makes_the_licensing_rescan_full(writer, settings):
     assert Flag.objects.filter(entry=entry, kind="ai_text").exists()
 
 
-def test_the_rescan_command_runs_both_and_says_so(writer, capsys):
+def test_the_rescan_command_runs_every_step_and_says_so(writer, capsys):
     accepted(writer, instruction="One?")
     call_command("quality_rescan")
     out = capsys.readouterr().out
     assert "Duplicates (full)" in out and "Licensing (full)" in out
+    assert "References (full): 0 entries checked against 0 questions of 0 reference corpora" in out
     call_command("quality_rescan")
     out = capsys.readouterr().out
     assert "Duplicates (changed since the last run): 0 entries" in out
     call_command("quality_rescan", "--full")
     assert "Duplicates (full): 1 entries" in capsys.readouterr().out
-    assert set(ScanMark.objects.values_list("name", flat=True)) == {"duplicates", "licensing"}
+    assert set(ScanMark.objects.values_list("name", flat=True)) == {
+        "duplicates",
+        "licensing",
+        "references",
+    }
 
 
 def test_a_snapshot_says_what_the_one_rule_leaves_out(writer, snapshot_storage):

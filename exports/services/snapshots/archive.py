@@ -1,29 +1,57 @@
-"""The archive stage: the name, size and sha256 of the tar of every file, taken now so that a
-download (which streams the same deterministic tar, dolly.archive_stream) can carry its checksum
-without building it."""
+"""The archive stage: the tar of every file, described, and written gzipped, in one pass.
 
+The plain tar is never stored: a download streams it again (the same deterministic tar,
+dolly.archive_stream), so its name, size and sha256 are taken here to go with it. The gzipped
+tar (v0007.tar.gz) is written into the spool from that same stream, so that gunzipping it gives
+the plain tar byte for byte; it is stored beside the files but is none of Snapshot.files (a tar
+cannot hold itself): Snapshot.archive_gz names it.
+
+The gzip is the standard library's (gzip.GzipFile), deterministic: no file name in its header,
+the tar's mtime, a fixed level. Level 1: on databricks-dolly-15k-like records it is five times as
+fast as level 6 for a file a sixth larger, and the Parquet members, compressed already, pass
+through it quickly.
+"""
+
+import gzip
 import hashlib
 from pathlib import Path
 
 from exports import dolly
 from exports.models import Snapshot
+from exports.services.snapshots.files import HashingFile
+
+GZIP_LEVEL = 1
 
 
-def archive_describe(*, snapshot: Snapshot, spool: Path, files: list[dict]) -> dict:
+def archive_write(*, snapshot: Snapshot, spool: Path, files: list[dict]) -> tuple[dict, dict]:
+    """(The tar's {name, size, sha256, mtime}, the gzipped tar's {name, size, sha256}), the
+    latter written into the spool under its name."""
     mtime = int(snapshot.started_at.timestamp())
     digest = hashlib.sha256()
     size = 0
-    for chunk in dolly.archive_stream(
-        folder=snapshot.directory,
-        members=[(item["name"], item["size"]) for item in files],
-        opener=lambda name: open(spool / name, "rb"),  # noqa: SIM115 (closed by the stream)
-        mtime=mtime,
-    ):
-        digest.update(chunk)
-        size += len(chunk)
-    return {
+    gz_name = dolly.archive_gz_name(snapshot.directory)
+    spooled = HashingFile(spool / gz_name)
+    try:
+        # filename="" keeps the spool path out of the header; the file object is ours to close.
+        with gzip.GzipFile(
+            filename="", mode="wb", compresslevel=GZIP_LEVEL, fileobj=spooled, mtime=mtime
+        ) as gz:
+            for chunk in dolly.archive_stream(
+                folder=snapshot.directory,
+                members=[(item["name"], item["size"]) for item in files],
+                opener=lambda name: open(spool / name, "rb"),  # noqa: SIM115 (closed by the stream)
+                mtime=mtime,
+            ):
+                digest.update(chunk)
+                size += len(chunk)
+                gz.write(chunk)
+        archive_gz = spooled.finish(gz_name)
+    finally:
+        spooled.handle.close()
+    archive = {
         "name": dolly.archive_name(snapshot.directory),
         "size": size,
         "sha256": digest.hexdigest(),
         "mtime": mtime,
     }
+    return archive, archive_gz

@@ -22,9 +22,9 @@ from django.utils import timezone
 from config.errors import StateConflict
 from exports import selectors
 from exports.models import Snapshot, SnapshotStatus
-from exports.services.snapshots.archive import archive_describe
+from exports.services.snapshots.archive import archive_write
 from exports.services.snapshots.card import card_write
-from exports.services.snapshots.diff import changes_find, digest_pack
+from exports.services.snapshots.diff import METADATA_DIGEST, changes_find, digest_pack
 from exports.services.snapshots.files import (
     Spooled,
     snapshot_storage,
@@ -34,6 +34,8 @@ from exports.services.snapshots.files import (
 )
 from exports.services.snapshots.manifest import manifest_write
 from exports.services.snapshots.options import SnapshotOptions
+from exports.services.snapshots.removals import removals_classify
+from exports.services.snapshots.retention import snapshots_prune_after
 from exports.services.snapshots.rows import rows_write
 from exports.services.snapshots.statistics import category_counts, stats_gather
 from quality import services as quality
@@ -106,7 +108,8 @@ def snapshot_build(
         storage_clear(storage, snapshot.directory)
         built = _stages(snapshot, options, spool, report)
         report(PROGRESS_STORE, "Storing files")
-        for item in built.files:
+        # The files, then the gzipped tar of them all (none of the files: see archive.py).
+        for item in [*built.files, built.archive_gz]:
             name = f"{snapshot.directory}/{item['name']}"
             with open(spool / item["name"], "rb") as handle:
                 saved = storage.save(name, Spooled(handle))
@@ -125,8 +128,10 @@ def snapshot_build(
                 category_counts=built.category_counts,
                 files=built.files,
                 archive=built.archive,
+                archive_gz=built.archive_gz,
                 stats=built.stats,
                 changes=built.changes,
+                removals=built.removals,
                 digest=built.digest,
             )
             if not updated:
@@ -149,6 +154,7 @@ def snapshot_build(
         heartbeat.stop()
         shutil.rmtree(spool, ignore_errors=True)
     snapshot.refresh_from_db()
+    snapshots_prune_after(snapshot)  # a nightly's retention rule (never fails the build)
     return snapshot
 
 
@@ -195,8 +201,10 @@ class _Built:
     category_counts: dict
     files: list[dict]
     archive: dict
+    archive_gz: dict
     stats: dict
     changes: dict
+    removals: dict
     digest: bytes
 
 
@@ -214,10 +222,12 @@ def _stages(
     record_count = len(tally.ids)
     counts = category_counts(tally=tally)
     stats = stats_gather(tally=tally, category_counts=counts)
+    stats[METADATA_DIGEST] = tally.metadata_digest  # the nightly job's skip compares it
     # The stored options, as the parent's row stores its own.
     parent = selectors.snapshot_parent(version=snapshot.version, options=snapshot.options)
     digest = digest_pack(tally=tally)
     changes = changes_find(digest=digest, parent_digest=parent.digest if parent else None)
+    removals = removals_classify(removed=changes["removed"])
     card = card_write(
         snapshot=snapshot,
         options=options,
@@ -226,6 +236,8 @@ def _stages(
         stats=stats,
         split_counts=dict(tally.split_counts),
         files=list(files),
+        file_records=tally.file_records,
+        removals=removals,
         spool=spool,
     )
     files.append(card)
@@ -237,17 +249,21 @@ def _stages(
         category_counts=counts,
         files=list(files),
         changes=changes,
+        removals=removals,
         spool=spool,
     )
     files.append(manifest)
+    archive, archive_gz = archive_write(snapshot=snapshot, spool=spool, files=files)
     return _Built(
         parent=parent,
         record_count=record_count,
         category_counts=counts,
         files=files,
-        archive=archive_describe(snapshot=snapshot, spool=spool, files=files),
+        archive=archive,
+        archive_gz=archive_gz,
         stats=stats,
         changes={key: len(ids) for key, ids in changes.items()},
+        removals=removals,
         digest=digest,
     )
 
@@ -267,7 +283,7 @@ def _claim(snapshot_id: int, job_id: str = "") -> Snapshot | None:
             # A build whose worker died holds the one "running" place: free it.
             _stale_fail(exclude=snapshot_id)
             snapshot = Snapshot.objects.select_for_update().get(pk=snapshot_id)
-            if snapshot.status == SnapshotStatus.READY:
+            if snapshot.status in (SnapshotStatus.READY, SnapshotStatus.PRUNED):
                 return None
             if snapshot.status == SnapshotStatus.RUNNING and snapshot.heartbeat_at >= stale_before:
                 if job_id and job_id == snapshot.job_id:  # redelivered: wait for it to go stale

@@ -1,11 +1,25 @@
 """The diff stage: each record's digest by entry id, and what was added, removed and changed
 since the parent (the newest ready snapshot with the same filters)."""
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from exports.services.snapshots.rows import Tally
+from exports import selectors
+from exports.models import Snapshot
+from exports.services.snapshots.metadata import MetadataRows
+from exports.services.snapshots.options import SnapshotOptions
+from exports.services.snapshots.rows import (
+    CHUNK_ROWS,
+    Tally,
+    chunk_places,
+    export_rows,
+    metadata_inputs,
+)
 
 DIGEST_DTYPE = np.dtype([("id", "<i8"), ("digest", "S8")])  # dolly.record_digest, as bytes
+# Where a snapshot keeps its metadata digest (Snapshot.stats, a JSON field: no column for it).
+METADATA_DIGEST = "metadata_digest"
 
 
 def digest_pack(*, tally: Tally) -> bytes:
@@ -15,6 +29,40 @@ def digest_pack(*, tally: Tally) -> bytes:
     packed["id"] = ids
     packed["digest"] = np.frombuffer(bytes(tally.digests), dtype="S8")
     return packed[np.argsort(ids, kind="stable")].tobytes()
+
+
+@dataclass(frozen=True)
+class Exportable:
+    """What a snapshot with some options would release, as digests: `digest`, of its records
+    (digest_pack, Snapshot.digest), and `metadata_digest`, of metadata.parquet's rows and the
+    card's attribution (metadata.MetadataRows.digest, Snapshot.stats["metadata_digest"])."""
+
+    digest: bytes
+    metadata_digest: str
+
+    def same_as(self, snapshot: Snapshot) -> bool:
+        """Whether `snapshot` released exactly this: both digests equal. A snapshot built before
+        its metadata digest was stored never is."""
+        stored = (snapshot.stats or {}).get(METADATA_DIGEST)
+        return stored is not None and (
+            stored == self.metadata_digest and bytes(snapshot.digest) == self.digest
+        )
+
+
+def exportable_digests(*, options: SnapshotOptions) -> Exportable:
+    """The digests a snapshot with these options would store, read and computed by the rows
+    stage's own code (rows.chunk_places, rows.metadata_inputs, metadata.MetadataRows) but
+    writing no file: what the nightly job compares with the last snapshot to tell whether
+    anything it would release changed."""
+    tally = Tally()
+    metadata = MetadataRows()
+    entries = selectors.exportable_entries(**options.filters)
+    for chunk in export_rows(entries=entries, chunk_size=CHUNK_ROWS):
+        for row in chunk:
+            tally.digest_add(row.id, row.record)
+        _credits, domains, in_validation = chunk_places(chunk, options.validation_percent)
+        metadata.columns(**metadata_inputs(chunk, in_validation, domains))
+    return Exportable(digest=digest_pack(tally=tally), metadata_digest=metadata.digest())
 
 
 def changes_find(*, digest: bytes, parent_digest: bytes | None) -> dict[str, list[int]]:

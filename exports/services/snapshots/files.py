@@ -15,6 +15,9 @@ logger = logging.getLogger(__name__)
 
 # A build's spool folder: "<snapshot directory>-<attempt>" (v0007-2), so each attempt spools apart.
 SPOOL_NAME = re.compile(r"v\d{4,}-\d+")
+# The one folder inside a snapshot's directory: the Hugging Face layout's Parquet shards.
+DATA_FOLDER = "data"
+HASH_CHUNK = 1 << 20
 
 
 def snapshot_storage():
@@ -70,6 +73,18 @@ def file_described(path: Path, name: str) -> dict:
     return {"name": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
+def file_hashed(path: Path, name: str) -> dict:
+    """A spool file written by another library (the Parquet files): its name, size and sha256,
+    read a chunk at a time."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(HASH_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return {"name": name, "size": size, "sha256": digest.hexdigest()}
+
+
 class Spooled(File):
     """A finished spool file: FileSystemStorage renames it into place instead of copying it."""
 
@@ -78,10 +93,13 @@ class Spooled(File):
 
 
 def storage_clear(storage, directory: str) -> None:
-    """Remove what an interrupted attempt left in the snapshot's directory."""
+    """Remove what an interrupted attempt left in the snapshot's directory, its data/ folder
+    (the Parquet shards) included."""
     try:
-        _folders, names = storage.listdir(directory)
+        folders, names = storage.listdir(directory)
     except (FileNotFoundError, NotADirectoryError):
         return
     for name in names:
         storage.delete(f"{directory}/{name}")
+    if DATA_FOLDER in folders:
+        storage_clear(storage, f"{directory}/{DATA_FOLDER}")

@@ -23,6 +23,7 @@ def manifest_write(
     category_counts: dict[str, int],
     files: list[dict],
     changes: dict[str, list[int]],
+    removals: dict[str, list[int]],
     spool: Path,
 ) -> dict:
     """Write the manifest into the spool; its name, size and sha256. `files` are every other
@@ -45,9 +46,13 @@ def manifest_write(
         "files": files,
         "parent": parent.version if parent else None,
         "changes": {key: f"@{key}@" for key in changes},
+        # The removed ids by reason (removals.py): withdrawn, erased, moderated.
+        "removals": {key: f"@removals.{key}@" for key in removals},
     }
     text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
     for key, ids in changes.items():  # id lists on one line each, not one line per id
         text = text.replace(f'"@{key}@"', json.dumps(ids, separators=(",", ":")), 1)
+    for key, ids in removals.items():
+        text = text.replace(f'"@removals.{key}@"', json.dumps(ids, separators=(",", ":")), 1)
     (spool / MANIFEST_FILE).write_bytes(text.encode())
     return file_described(spool / MANIFEST_FILE, MANIFEST_FILE)

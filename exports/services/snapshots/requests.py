@@ -1,6 +1,8 @@
 """Asking for a snapshot: a new one, a failed one again, the nightly one; queueing its build."""
 
+import logging
 import uuid
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -10,10 +12,16 @@ from django.utils import timezone
 
 from config.celery import enqueue_on_commit
 from config.errors import ActionForbidden, StateConflict
+from exports import selectors
 from exports.models import Snapshot, SnapshotOrigin, SnapshotStatus
 from exports.roles import is_data_scientist
-from exports.services.snapshots.build import STALE_AFTER
+from exports.services.snapshots.build import LAYOUT, STALE_AFTER
+from exports.services.snapshots.diff import exportable_digests
 from exports.services.snapshots.options import SnapshotOptions
+from exports.services.snapshots.retention import snapshots_prune_skipped
+from quality import services as quality
+
+logger = logging.getLogger(__name__)
 
 NOT_QUEUED = (
     "Its build could not be queued: the job queue (the Celery broker) did not answer. "
@@ -118,15 +126,47 @@ def snapshot_retry(*, snapshot: Snapshot, user: AbstractBaseUser) -> Snapshot:
     return snapshot
 
 
-def snapshot_nightly() -> Snapshot:
-    """The scheduled snapshot of the day (default options); running twice a day adds nothing."""
+@dataclass(frozen=True)
+class Nightly:
+    """What the nightly job did: asked for `snapshot`, or skipped the day because `unchanged`,
+    the newest ready snapshot of the whole data set, already holds exactly these records."""
+
+    snapshot: Snapshot | None = None
+    unchanged: Snapshot | None = None
+
+    @property
+    def skipped(self) -> bool:
+        return self.snapshot is None
+
+
+def snapshot_nightly() -> Nightly:
+    """The scheduled snapshot of the day (default options); running twice a day adds nothing.
+
+    Skipped when nothing it would release changed since the newest ready snapshot of the whole
+    data set (whoever built it): the quality rescan runs first, as a build's would, since it can
+    change what is exportable; then the records' digest and the metadata's (metadata.parquet's
+    rows and the card's attribution: approvals, ratings, source URLs, contests, imported
+    sources, pseudonyms), computed by the rows stage's own code, are compared with that
+    snapshot's (diff.Exportable.same_as). A snapshot of an older layout (build.LAYOUT: other
+    files), or without a stored metadata digest, is never "unchanged"."""
+    options = SnapshotOptions()
+    quality.quality_rescan()
+    last = selectors.snapshot_parent(version=None, options=options.as_dict())
+    if (
+        last is not None
+        and last.layout == LAYOUT
+        and exportable_digests(options=options).same_as(last)
+    ):
+        logger.info("Nightly snapshot skipped: nothing exportable changed since v%s", last.version)
+        snapshots_prune_skipped()  # the files of last night's pruned snapshots go all the same
+        return Nightly(unchanged=last)
     snapshot, _ = snapshot_request(
         user=None,
         options={},
         request_key=f"nightly-{timezone.localdate().isoformat()}",
         origin=SnapshotOrigin.SCHEDULE,
     )
-    return snapshot
+    return Nightly(snapshot=snapshot)
 
 
 def snapshot_waiting() -> Snapshot | None:

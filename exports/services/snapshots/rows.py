@@ -1,5 +1,7 @@
 """The rows stage: stream the exportable entries into the spool files (data.jsonl, and the
-train/validation split beside it), hashing as they are written, and keep a tally of what the
+train/validation split beside it), hashing as they are written, the same records in the same
+order into the Hugging Face layout's Parquet shards (data/train-00000-of-00001.parquet, …;
+parquet.py) and one row each into metadata.parquet (metadata.py), and keep a tally of what the
 statistics, the diff and the card say about them, so that no row is read twice."""
 
 from array import array
@@ -7,7 +9,10 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -15,6 +20,13 @@ from annotation.models import Entry
 from annotation.sources import passage_credit
 from exports import dolly
 from exports.services.snapshots.files import HashingFile
+from exports.services.snapshots.metadata import MetadataWriter
+from exports.services.snapshots.parquet import (
+    RECORD_SCHEMA,
+    SHARD_ROWS,
+    ParquetSpool,
+    shard_name,
+)
 
 CHUNK_ROWS = 2_000
 DATA_FILE = "data.jsonl"
@@ -33,9 +45,23 @@ EXPORT_COLUMNS = (
     "source_url",
 )
 
-ExportRow = tuple[int, int, int, str, int, int, int, bytes, bytes]
-"""(id, author_id or 0, source_id or 0, category slug, instruction, context and response lengths
-in characters, source_url as UTF-8, the record as UTF-8 JSON): one exported entry."""
+
+class ExportRow(NamedTuple):
+    """One exported entry, as export_rows gives it (named, so that no reader depends on where a
+    field sits; the rows stage also unpacks it in this order)."""
+
+    id: int
+    author_id: int  # 0: none (imported)
+    source_id: int  # 0: written here
+    category: str  # the slug
+    instruction_chars: int
+    context_chars: int
+    response_chars: int
+    source_url: bytes  # UTF-8
+    instruction: str  # as stored, for the Parquet files
+    context: str  # "" when none
+    response: str
+    record: bytes  # the Dolly record as UTF-8 JSON, always last
 
 
 def export_rows(*, entries: QuerySet[Entry], chunk_size: int) -> Iterator[list[ExportRow]]:
@@ -54,7 +80,7 @@ def export_rows(*, entries: QuerySet[Entry], chunk_size: int) -> Iterator[list[E
 
 def _export_rows_of(chunk) -> list[ExportRow]:
     return [
-        (
+        ExportRow(
             pk,
             author or 0,
             source or 0,
@@ -63,6 +89,9 @@ def _export_rows_of(chunk) -> list[ExportRow]:
             len(context),
             len(response),
             url.encode(),
+            instruction,
+            context or "",
+            response,
             dolly.dolly_record(instruction, context, response, slug).encode(),
         )
         for pk, instruction, context, response, slug, author, source, url in chunk
@@ -83,6 +112,14 @@ class Tally:
     sources: Counter = field(default_factory=Counter)
     passage_hosts: Counter = field(default_factory=Counter)
     split_counts: Counter = field(default_factory=Counter)
+    file_records: dict = field(default_factory=dict)  # records in each file, for the card
+    metadata_digest: str = ""  # of metadata.parquet's rows and the card's attribution
+
+    def digest_add(self, pk: int, record: bytes) -> None:
+        """A row's id and its record's digest, for the diff (diff.digest_pack): the build and the
+        nightly job's "anything changed?" (diff.exportable_digests) both count rows here."""
+        self.ids.append(pk)
+        self.digests += dolly.record_digest(record)
 
 
 def rows_write(
@@ -93,21 +130,39 @@ def rows_write(
     on_rows: Callable[[int], None],
 ) -> tuple[list[dict], Tally]:
     """Stream the rows into the spool files; (the files' names, sizes and sha256, the tally).
-    `on_rows` hears how many rows are written after each chunk."""
+    `on_rows` hears how many rows are written after each chunk.
+
+    The files, in this order: data.jsonl (and train.jsonl, validation.jsonl with a split), the
+    Parquet shards of each split (every record in train when there is no split) and
+    metadata.parquet."""
     percent = validation_percent
     split = percent > 0
     names = [DATA_FILE, *([TRAIN_FILE, VALIDATION_FILE] if split else [])]
     writers = {name: HashingFile(spool / name) for name in names}
+    shards = {
+        name: ParquetSpool(
+            spool,
+            label=name,
+            schema=RECORD_SCHEMA,
+            name_of=lambda number, count, name=name: shard_name(name, number, count),
+            shard_rows=SHARD_ROWS,
+        )
+        for name in (["train", "validation"] if split else ["train"])
+    }
+    metadata = MetadataWriter(spool)
     slug_index: dict[str, int] = {}
     tally = Tally()
     done = 0
     try:
         for chunk in export_rows(entries=entries, chunk_size=CHUNK_ROWS):
             records, train, validation = [], [], []
-            for pk, author, source, slug, i_len, c_len, r_len, url, record in chunk:
+            credits, domains, in_validation = chunk_places(chunk, percent)
+            for row, credit, chosen in zip(
+                chunk, credits, in_validation or [False] * len(chunk), strict=True
+            ):
+                pk, author, source, slug, i_len, c_len, r_len, _url, *_text, record = row
                 records.append(record)
-                tally.digests += dolly.record_digest(record)
-                tally.ids.append(pk)
+                tally.digest_add(pk, record)
                 if slug not in slug_index:
                     slug_index[slug] = len(tally.slugs)
                     tally.slugs.append(slug)
@@ -120,23 +175,99 @@ def rows_write(
                 else:
                     tally.authors.add(author)
                     if c_len:
-                        # Credited by the one source-URL rule: a URL stored under a laxer one
-                        # is named for what it is, never credited to an allowed source.
-                        tally.passage_hosts[passage_credit(url.decode())] += 1
+                        tally.passage_hosts[credit] += 1
                 if split:
-                    (validation if dolly.in_validation(pk, percent) else train).append(record)
+                    (validation if chosen else train).append(record)
             writers[DATA_FILE].write(_lines(records))
             if split:
                 writers[TRAIN_FILE].write(_lines(train))
                 writers[VALIDATION_FILE].write(_lines(validation))
                 tally.split_counts["train"] += len(train)
                 tally.split_counts["validation"] += len(validation)
+            _columns_write(chunk, in_validation, domains, shards, metadata)
             done += len(chunk)
             on_rows(done)
-        return [writers[name].finish(name) for name in names], tally
+        files = [writers[name].finish(name) for name in names]
+        tally.file_records = {
+            DATA_FILE: len(tally.ids),
+            **{name: tally.split_counts[name.removesuffix(".jsonl")] for name in names[1:]},
+        }
+        for shard in shards.values():
+            described, counts = shard.finish()
+            files += described
+            tally.file_records.update(
+                (item["name"], count) for item, count in zip(described, counts, strict=True)
+            )
+        files.append(metadata.finish())
+        tally.file_records[files[-1]["name"]] = len(tally.ids)
+        tally.metadata_digest = metadata.digest()
+        return files, tally
     finally:  # the spool files close however the stream ends
         for writer in writers.values():
             writer.handle.close()
+        for shard in shards.values():
+            shard.close()
+        metadata.close()
+
+
+def chunk_places(
+    chunk: list[ExportRow], percent: float
+) -> tuple[list[str | None], list[str | None], list[bool]]:
+    """Where each row of a chunk goes, for the rows stage and the nightly job's digest alike:
+    to whom the card credits its passage (None: no passage), its metadata source_domain (None:
+    no source URL) and, with a validation split (`percent` > 0), whether it is in validation
+    (an empty list without a split). Credited by the one source-URL rule: a URL stored under a
+    laxer one is named for what it is, never credited to an allowed source."""
+    credits, domains = [], []
+    for row in chunk:
+        credit = passage_credit(row.source_url.decode()) if row.context_chars else None
+        credits.append(credit)
+        domains.append(credit if row.source_url.strip() else None)
+    in_validation = [dolly.in_validation(row.id, percent) for row in chunk] if percent > 0 else []
+    return credits, domains, in_validation
+
+
+def metadata_inputs(
+    chunk: list[ExportRow], in_validation: list[bool], domains: list[str | None]
+) -> dict:
+    """A chunk's metadata inputs (metadata.MetadataRows.columns' arguments), column by column."""
+    return {
+        "ids": [row.id for row in chunk],
+        "splits": ["validation" if chosen else "train" for chosen in in_validation]
+        or ["train"] * len(chunk),
+        "categories": [row.category for row in chunk],
+        "authors": [row.author_id for row in chunk],
+        "sources": [row.source_id for row in chunk],
+        "domains": domains,
+        "lengths": (
+            [row.instruction_chars for row in chunk],
+            [row.context_chars for row in chunk],
+            [row.response_chars for row in chunk],
+        ),
+    }
+
+
+def _columns_write(
+    chunk: list[ExportRow],
+    in_validation: list[bool],
+    domains: list[str | None],
+    shards: dict[str, ParquetSpool],
+    metadata: MetadataWriter,
+) -> None:
+    """A chunk's records into the Parquet shards of their splits and its rows into the metadata,
+    column by column (the rows, transposed)."""
+    columns = ExportRow(*(list(column) for column in zip(*chunk, strict=True)))
+    batch = pa.record_batch(
+        [columns.id, columns.instruction, columns.context, columns.response, columns.category],
+        schema=RECORD_SCHEMA,
+    )
+    if shards.keys() == {"train"}:  # no split: every record in train
+        shards["train"].append(batch)
+    else:
+        mask = pa.array(in_validation, type=pa.bool_())
+        shards["train"].append(batch.filter(pc.invert(mask)))
+        shards["validation"].append(batch.filter(mask))
+    metadata.append(**metadata_inputs(chunk, in_validation, domains))
 
 
 def _lines(records: list[bytes]) -> bytes:

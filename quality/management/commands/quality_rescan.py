@@ -5,7 +5,8 @@ from quality import services
 
 class Command(BaseCommand):
     help = (
-        "Run the quality app's corpus job now: the duplicate rescan, then the licensing rescan. "
+        "Run the quality app's corpus job now: the duplicate rescan, the licensing rescan, then "
+        "the reference (contamination) rescan. "
         "Each looks at what changed since its last run unless --full (or the rules changed)."
     )
 
@@ -28,3 +29,4 @@ class Command(BaseCommand):
             f"Licensing ({'full' if lic.full else 'changed since the last run'}): "
             f"{lic.entries:,} entries looked at, {lic.flagged:,} flags raised or reopened."
         )
+        self.stdout.write(report.references.summary)
