@@ -508,9 +508,9 @@ def datasketch_rescan(rows):
     return time.perf_counter() - started, pairs
 
 
-def index_entries(rows, username: str) -> list[int]:
-    """Store the rows as accepted entries of one author and index them, as submissions are;
-    returns their entry ids in row order."""
+def index_entries(rows, username: str, *, index: bool = True) -> list[int]:
+    """Store the rows as accepted entries of one author and (unless `index` is false) put them
+    in the duplicate index, as submissions are; returns their entry ids in row order."""
     from django.contrib.auth import get_user_model
 
     from annotation.models import Category, Entry, EntryStatus
@@ -535,7 +535,8 @@ def index_entries(rows, username: str) -> list[int]:
                 for _, instruction, context, response in rows[start : start + 5_000]
             ]
         )
-        services.fingerprints_add(entries=created)
+        if index:
+            services.fingerprints_add(entries=created)
         ids += [entry.pk for entry in created]
     return ids
 

@@ -18,37 +18,8 @@ from bench.common import percentiles, throwaway_database  # sets Django up: impo
 
 # isort: split
 from django.db import connection
-from django.utils import timezone
 
-from bench.dedupe import make_corpus
-
-
-def fill(rows) -> list[int]:
-    from django.contrib.auth import get_user_model
-
-    from annotation.models import Category, Entry, EntryStatus
-
-    author = get_user_model().objects.create(username="bench-author")
-    category = Category.objects.get(slug="open_qa")
-    now = timezone.now()
-    ids = []
-    for start in range(0, len(rows), 5_000):
-        created = Entry.objects.bulk_create(
-            [
-                Entry(
-                    author=author,
-                    category=category,
-                    status=EntryStatus.ACCEPTED,
-                    instruction=instruction,
-                    context=context,
-                    response=response,
-                    submitted_at=now,
-                )
-                for _, instruction, context, response in rows[start : start + 5_000]
-            ]
-        )
-        ids += [entry.pk for entry in created]
-    return ids
+from bench.dedupe import index_entries, make_corpus
 
 
 def main():
@@ -67,7 +38,7 @@ def main():
 
         print(f"database: {connection.vendor}")
         started = time.perf_counter()
-        ids = fill(rows)
+        ids = index_entries(rows, "bench-author", index=False)
         print(f"  {len(ids):,} accepted entries stored: {time.perf_counter() - started:.1f} s")
 
         started = time.perf_counter()

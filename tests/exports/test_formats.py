@@ -217,9 +217,11 @@ def test_without_a_split_datasets_loads_one_train_split(writer, snapshot_storage
 
 
 def test_metadata_has_the_accepting_rounds_figures_and_marks_imported_rows(
-    alice, bob, carol, dave, snapshot_storage
+    alice, bob, carol, dave, snapshot_storage, time_machine
 ):
     moment = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
+    # Scoring makes the week's contest for "now": the clock stays in the week of this one.
+    time_machine.move_to(moment + timedelta(hours=2))
     Contest.objects.create(
         name="Week 10",
         starts_at=moment - timedelta(days=1),
@@ -519,3 +521,20 @@ def test_a_failed_build_removes_its_parquet_files_and_a_retry_clears_leftovers(
     assert on_disk == sorted([*(f["name"] for f in retried.files), "v0001.tar.gz"])
     gz = (folder / "v0001.tar.gz").read_bytes()
     assert hashlib.sha256(gz).hexdigest() == retried.archive_gz["sha256"]
+
+
+def test_a_validation_split_that_came_out_empty_is_not_named_in_the_configs(
+    writer, snapshot_storage, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import datasets
+
+    some_entries(writer, n=1)
+    snapshot = build(validation_percent=0.01)  # one record in 10,000 would go to validation
+    folder = folder_of(snapshot_storage, snapshot)
+    assert jsonl(folder, "validation.jsonl") == []
+    loaded = datasets.load_dataset(str(folder), cache_dir=str(tmp_path / "cache"))
+    assert set(loaded) == {"train"} and loaded["train"].num_rows == 1
+    card = (folder / "README.md").read_text()
+    assert "`train` split" in card and "data/validation-*.parquet\n" not in card

@@ -232,6 +232,15 @@ def test_the_pseudonym_secret_is_a_change(writer, night, settings):
     _released_files_change(new_secret, writer, night, settings)
 
 
+def test_a_new_data_set_name_on_the_card_is_released(writer, night, settings):
+    accepted(writer, instruction="Where does the Oder rise?")
+
+    def renamed():
+        settings.FLOCK_DATASET_NAME = "acme-instructions"
+
+    _released_files_change(renamed, writer, night, settings)
+
+
 def test_a_parent_without_a_metadata_digest_is_never_unchanged(writer, night):
     accepted(writer, instruction="Where does the Elbe rise?")
     night(1)

@@ -54,7 +54,8 @@ HEARTBEAT_EVERY = STALE_AFTER / 5
 INTERRUPTED = "The build was interrupted (its worker stopped beating); build it again."
 # Which set of files a build writes, stored on each snapshot (Snapshot.layout). 1: JSONL, card,
 # manifest and tar; 2: also the Hugging Face layout (data/*.parquet), metadata.parquet and the
-# gzipped tar. Raise it whenever a build writes other files: the nightly job never skips a build
+# gzipped tar. Raise it whenever a build writes other files, or the card or manifest templates
+# change what they say: the nightly job never skips a build
 # ("nothing changed") over a parent of an older layout.
 LAYOUT = 2
 # Progress: the rescans take the first 60%, writing the rows most of the rest.

@@ -59,7 +59,8 @@ def card_write(
         "size_category": dolly.size_category(record_count),
         "task_categories": _task_categories(category_counts),
         "files": [{**item, "records": file_records.get(item["name"])} for item in files],
-        "configs": _configs(split_counts),
+        "configs": _configs(_splits_loaded(split_counts)),
+        "loaded_splits": _splits_loaded(split_counts),
         "held_back_rule": holds.RULE_TEXT,
         "changelog": removals_changelog(snapshot=snapshot, removals=removals),
     }
@@ -72,10 +73,15 @@ def _task_categories(category_counts: dict) -> list[str]:
     return sorted({TASK_CATEGORIES.get(slug, "text-generation") for slug in category_counts})
 
 
-def _configs(split_counts: dict) -> list[dict]:
+def _splits_loaded(split_counts: dict) -> list[str]:
+    """The splits the card's configs name: validation only when it holds records (datasets
+    refuses a split whose files hold none, and a small split can come out empty)."""
+    return ["train", *(["validation"] if split_counts.get("validation") else [])]
+
+
+def _configs(splits: list[str]) -> list[dict]:
     """The front matter's configs, so that datasets.load_dataset("<snapshot dir>") loads the
     Parquet shards by split (the default) and the metadata table ("metadata") as they are."""
-    splits = ["train", "validation"] if split_counts else ["train"]
     return [
         {"name": "default", "data_files": [(split, shard_glob(split)) for split in splits]},
         {"name": "metadata", "data_files": [("train", METADATA_FILE)]},

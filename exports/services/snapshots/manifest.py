@@ -32,7 +32,9 @@ def manifest_write(
         "name": settings.FLOCK_DATASET_NAME,
         "version": snapshot.version,
         "created_at": snapshot.started_at.isoformat(),
-        "created_by": snapshot.created_by.get_username() if snapshot.created_by else None,
+        # Whether a person asked for it, never who: a file released for good names nobody (the
+        # row and the API tell staff who built it; an erasure empties the account behind it).
+        "built_by_person": snapshot.created_by_id is not None,
         "origin": snapshot.origin,
         "format": "databricks-dolly-15k JSONL: instruction, context, response, category",
         "license": "cc-by-sa-3.0",

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db.models import Count, Sum
 from django.utils.crypto import salted_hmac
 
+from annotation import holds
 from annotation.models import Entry, Outcome, Review, Source
 from annotation.selectors import decisions_current, votes_counting
 from exports.services.snapshots.parquet import ParquetSpool
@@ -151,10 +152,12 @@ class MetadataRows:
         return columns
 
     def digest(self) -> str:
-        """The sha256 of every chunk's values so far and of the imported sources' attribution."""
+        """The sha256 of every chunk's values so far, of the imported sources' attribution, and
+        of the settings and rule the card prints (a change to them is a new release too)."""
         final = self.hash.copy()
         attribution = [[pk, *self.sources[pk], n] for pk, n in sorted(self.sources_met.items())]
         final.update(json.dumps(attribution, separators=(",", ":")).encode())
+        final.update(json.dumps(_card_settings(), separators=(",", ":")).encode())
         return final.hexdigest()
 
     def _pseudonym(self, author: int) -> str:
@@ -242,3 +245,16 @@ def _ratings(low: int, high: int) -> dict[tuple[int, int], float]:
         .values_list("entry_id", "round", "total", "count")
     )
     return {(pk, round_): round(total / count, 4) for pk, round_, total, count in rows}
+
+
+def _card_settings() -> list:
+    """What the dataset card says besides the records and their metadata: the data set's name,
+    the company, the languages, the acceptance rule and what is left out. (The card's and the
+    manifest's templates themselves are covered by build.LAYOUT.)"""
+    return [
+        settings.FLOCK_DATASET_NAME,
+        settings.FLOCK_COMPANY_NAME,
+        list(settings.FLOCK_DATASET_LANGUAGES),
+        settings.FLOCK_ACCEPT_APPROVALS,
+        holds.RULE_TEXT,
+    ]
