@@ -924,26 +924,19 @@ BREAKDOWN = [
     ),
     ("md5 record digests", [("cum", "exports/dolly.py", "record_digest")]),
     (
-        "sha256 + write the files",
-        [
-            ("cum", "exports/services/snapshots/files.py", "write"),
-            ("cum", "exports/services/snapshots/rows.py", "_lines"),
-        ],
-    ),
-    (
         "row loop itself: tally, lists, passage hosts",
         [
             ("own", "exports/services/snapshots/rows.py", "rows_write"),
             ("own", "~", "<method 'append' of 'array.array' objects>"),
-            ("own", "~", "<method 'append' of 'list' objects>"),
         ],
     ),
     (
-        "progress reports (UPDATE per percent) and passage hosts (both __call__)",
-        [
-            ("cum", "exports/services/snapshots/build.py", "__call__"),
-            ("cum", "exports/services/snapshots/rows.py", "__call__"),
-        ],
+        "passage credits: source URLs parsed (chunk_places)",
+        [("cum", "exports/services/snapshots/rows.py", "chunk_places")],
+    ),
+    (
+        "progress reports (UPDATE per percent)",
+        [("cum", "exports/services/snapshots/build.py", "__call__")],
     ),
     (
         "digest, diff against the parent",
@@ -963,16 +956,23 @@ BREAKDOWN = [
         ],
     ),
     (
-        "Parquet files: Arrow batches, pyarrow writes, sha256",
+        "sha256 + write the files",
         [
-            ("cum", "exports/services/snapshots/rows.py", "_columns_write"),
-            ("-cum", "exports/services/snapshots/metadata.py", "append"),
-            ("cum", "exports/services/snapshots/parquet.py", "finish"),
+            ("cum", "exports/services/snapshots/files.py", "write"),
+            ("cum", "exports/services/snapshots/rows.py", "_lines"),
         ],
     ),
     (
-        "metadata.parquet: 3 queries a chunk, its columns",
-        [("cum", "exports/services/snapshots/metadata.py", "append")],
+        "Parquet files: Arrow batches, pyarrow writes, sha256",
+        [
+            ("cum", "exports/services/snapshots/rows.py", "_records_write"),
+            ("cum", "exports/services/snapshots/parquet.py", "finish"),
+            ("cum", "exports/services/snapshots/metadata.py", "write"),
+        ],
+    ),
+    (
+        "metadata.parquet's figures: 2 queries a chunk, its columns",
+        [("cum", "exports/services/snapshots/metadata.py", "columns")],
     ),
     (
         "tar sha256: archive_write re-reads every file",
@@ -987,6 +987,8 @@ BREAKDOWN = [
 
 def print_profile(profiler: cProfile.Profile, seconds: float) -> None:
     stats = pstats.Stats(profiler, stream=sys.stdout)
+    if os.environ.get("BENCH_PROFILE_OUT"):  # the whole profile, for pstats or snakeviz
+        stats.dump_stats(os.environ["BENCH_PROFILE_OUT"])
     table = stats.stats  # {(file, line, function): (calls, primitive calls, own, cumulative, …)}
     total = sum(own for _cc, _nc, own, _ct, _callers in table.values())
     print(f"  {seconds:.2f} s under the profiler ({total:.2f} s profiled); where it goes:")

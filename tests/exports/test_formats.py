@@ -11,6 +11,7 @@ import json
 import shutil
 import tarfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -24,7 +25,11 @@ from annotation.models import Decision, Entry, EntryStatus, Profile, Review, Sou
 from exports import services
 from exports.models import SnapshotStatus
 from exports.services.snapshots import parquet, rows
-from exports.services.snapshots.metadata import METADATA_SCHEMA, contributor_pseudonym
+from exports.services.snapshots.metadata import (
+    METADATA_SCHEMA,
+    MetadataRows,
+    contributor_pseudonym,
+)
 from leaderboard.models import Contest
 from tests.factories import (
     EntryFactory,
@@ -538,3 +543,37 @@ def test_a_validation_split_that_came_out_empty_is_not_named_in_the_configs(
     assert set(loaded) == {"train"} and loaded["train"].num_rows == 1
     card = (folder / "README.md").read_text()
     assert "`train` split" in card and "data/validation-*.parquet\n" not in card
+
+
+def test_a_spool_that_fills_up_while_the_parquet_files_are_written_fails_the_build_cleanly(
+    writer, dana, settings, snapshot_storage, monkeypatch
+):
+    # The third row group of the train shard finds the disk full: the build fails saying so,
+    # stops reading there, and leaves nothing in the storage or the spool.
+    monkeypatch.setattr(rows, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(parquet, "ROW_GROUP_ROWS", 2)
+    for n in range(12):
+        accepted(writer, instruction=f"Question {n}?")
+    flushed, chunks = [], []
+    real_flush, real_columns = parquet.ParquetSpool._flush, MetadataRows.columns
+
+    def flush(self):
+        if self.label == "train" and self.buffered:
+            flushed.append(self.buffered_rows)
+            if len(flushed) == 3:
+                raise OSError(28, "No space left on device")
+        real_flush(self)
+
+    def columns(self, **inputs):
+        chunks.append(len(inputs["ids"]))
+        return real_columns(self, **inputs)
+
+    monkeypatch.setattr(parquet.ParquetSpool, "_flush", flush)
+    monkeypatch.setattr(MetadataRows, "columns", columns)
+    snapshot, _ = services.snapshot_request(user=dana, options={}, start=False)
+    failed = services.snapshot_build(snapshot_id=snapshot.pk, rescan=False)
+    assert failed.status == SnapshotStatus.FAILED and "No space left" in failed.error
+    assert failed.files == [] and failed.record_count == 0
+    assert chunks == [2, 2]  # the third chunk's records never reached the metadata
+    assert not [p for p in snapshot_storage.rglob("*") if p.is_file()]
+    assert not [p for p in Path(settings.FLOCK_SNAPSHOT_SPOOL_DIR).rglob("*") if p.is_file()]

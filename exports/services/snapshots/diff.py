@@ -57,10 +57,11 @@ def exportable_digests(*, options: SnapshotOptions) -> Exportable:
     tally = Tally()
     metadata = MetadataRows()
     entries = selectors.exportable_entries(**options.filters)
+    credited: dict[bytes, str] = {}
     for chunk in export_rows(entries=entries, chunk_size=CHUNK_ROWS):
         for row in chunk:
             tally.digest_add(row.id, row.record)
-        _credits, domains, in_validation = chunk_places(chunk, options.validation_percent)
+        _credits, domains, in_validation = chunk_places(chunk, options.validation_percent, credited)
         metadata.columns(**metadata_inputs(chunk, in_validation, domains))
     return Exportable(digest=digest_pack(tally=tally), metadata_digest=metadata.digest())
 

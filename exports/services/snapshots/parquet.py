@@ -17,6 +17,9 @@ from exports.services.snapshots.files import DATA_FOLDER, file_hashed
 SHARD_ROWS = 500_000  # about 150 MB of compressed text at databricks-dolly-15k's sizes
 ROW_GROUP_ROWS = 50_000
 ROW_GROUP_BYTES = 8 << 20  # of Arrow data (some 9,000 records of Dolly sizes): bounds memory
+# The records' text: no dictionary (every record's text is its own) and no min/max statistics
+# for it; the other columns (ids, categories, the metadata) get both.
+LONG_TEXT = {"instruction", "context", "response"}
 COMPRESSION = "zstd"  # read by pandas, pyarrow, datasets, polars, DuckDB and Spark alike
 
 # The records of data.jsonl, with the entry id that metadata.parquet and the manifest's changes
@@ -64,6 +67,7 @@ class ParquetSpool:
         self.buffered: list[pa.RecordBatch] = []
         self.buffered_rows = 0
         self.buffered_bytes = 0
+        self.indexed = [name for name in schema.names if name not in LONG_TEXT]
 
     def append(self, batch: pa.RecordBatch) -> None:
         while batch.num_rows:
@@ -111,7 +115,13 @@ class ParquetSpool:
     def _open(self) -> pq.ParquetWriter:
         if self.writer is None:
             self.path = self.spool / f".{self.label}-{len(self.parts):05d}.part"
-            self.writer = pq.ParquetWriter(self.path, self.schema, compression=COMPRESSION)
+            self.writer = pq.ParquetWriter(
+                self.path,
+                self.schema,
+                compression=COMPRESSION,
+                use_dictionary=self.indexed,
+                write_statistics=self.indexed,
+            )
         return self.writer
 
     def _close_shard(self) -> None:

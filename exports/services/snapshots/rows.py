@@ -4,6 +4,7 @@ order into the Hugging Face layout's Parquet shards (data/train-00000-of-00001.p
 parquet.py) and one row each into metadata.parquet (metadata.py), and keep a tally of what the
 statistics, the diff and the card say about them, so that no row is read twice."""
 
+import datetime
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -13,6 +14,7 @@ from typing import NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -29,6 +31,7 @@ from exports.services.snapshots.parquet import (
 )
 
 CHUNK_ROWS = 2_000
+CREDITS_KEPT = 50_000  # source URLs whose credit chunk_places keeps (a few MB)
 DATA_FILE = "data.jsonl"
 TRAIN_FILE = "train.jsonl"
 VALIDATION_FILE = "validation.jsonl"
@@ -43,7 +46,11 @@ EXPORT_COLUMNS = (
     "author_id",
     "source_id",
     "source_url",
+    "created_at",  # the metadata's writing time and contest
+    "submitted_at",
+    "review_round",  # whose decision and ratings the metadata gives
 )
+_TIME_PLACES = [EXPORT_COLUMNS.index("created_at"), EXPORT_COLUMNS.index("submitted_at")]
 
 
 class ExportRow(NamedTuple):
@@ -61,6 +68,9 @@ class ExportRow(NamedTuple):
     instruction: str  # as stored, for the Parquet files
     context: str  # "" when none
     response: str
+    created_at: datetime.datetime
+    submitted_at: datetime.datetime | None  # None: imported
+    review_round: int
     record: bytes  # the Dolly record as UTF-8 JSON, always last
 
 
@@ -70,12 +80,26 @@ def export_rows(*, entries: QuerySet[Entry], chunk_size: int) -> Iterator[list[E
     record: PostgreSQL writing them itself and COPY streaming them saved about 11% of a snapshot
     job after 1% of 150k entries changed, short of the quarter that would pay for a second
     encoder and its parser (docs/benchmarks.md). The rows come as the database gives them,
-    without the ORM's per-row work: the columns need no conversion."""
+    without the ORM's per-row work: the columns need no conversion but SQLite's times."""
     sql, params = entries.values_list(*EXPORT_COLUMNS).query.sql_with_params()
+    # A database without time zones (SQLite) gives the UTC times it stores as naive ones.
+    naive = settings.USE_TZ and not connection.features.supports_timezones
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while chunk := cursor.fetchmany(chunk_size):
-            yield _export_rows_of(chunk)
+            yield _export_rows_of(_times_aware(chunk) if naive else chunk)
+
+
+def _times_aware(chunk) -> list[list]:
+    """The rows with their times in UTC."""
+    rows = []
+    for row in chunk:
+        row = list(row)
+        for at in _TIME_PLACES:
+            if row[at] is not None:
+                row[at] = row[at].replace(tzinfo=datetime.UTC)
+        rows.append(row)
+    return rows
 
 
 def _export_rows_of(chunk) -> list[ExportRow]:
@@ -92,9 +116,24 @@ def _export_rows_of(chunk) -> list[ExportRow]:
             instruction,
             context or "",
             response,
+            created,
+            submitted,
+            last_round,
             dolly.dolly_record(instruction, context, response, slug).encode(),
         )
-        for pk, instruction, context, response, slug, author, source, url in chunk
+        for (
+            pk,
+            instruction,
+            context,
+            response,
+            slug,
+            author,
+            source,
+            url,
+            created,
+            submitted,
+            last_round,
+        ) in chunk
     ]
 
 
@@ -151,12 +190,13 @@ def rows_write(
     }
     metadata = MetadataWriter(spool)
     slug_index: dict[str, int] = {}
+    credited: dict[bytes, str] = {}
     tally = Tally()
     done = 0
     try:
         for chunk in export_rows(entries=entries, chunk_size=CHUNK_ROWS):
             records, train, validation = [], [], []
-            credits, domains, in_validation = chunk_places(chunk, percent)
+            credits, domains, in_validation = chunk_places(chunk, percent, credited)
             for row, credit, chosen in zip(
                 chunk, credits, in_validation or [False] * len(chunk), strict=True
             ):
@@ -184,7 +224,8 @@ def rows_write(
                 writers[VALIDATION_FILE].write(_lines(validation))
                 tally.split_counts["train"] += len(train)
                 tally.split_counts["validation"] += len(validation)
-            _columns_write(chunk, in_validation, domains, shards, metadata)
+            _records_write(chunk, in_validation, shards)
+            metadata.write(metadata.rows.columns(**metadata_inputs(chunk, in_validation, domains)))
             done += len(chunk)
             on_rows(done)
         files = [writers[name].finish(name) for name in names]
@@ -211,16 +252,24 @@ def rows_write(
 
 
 def chunk_places(
-    chunk: list[ExportRow], percent: float
+    chunk: list[ExportRow], percent: float, credited: dict[bytes, str]
 ) -> tuple[list[str | None], list[str | None], list[bool]]:
     """Where each row of a chunk goes, for the rows stage and the nightly job's digest alike:
     to whom the card credits its passage (None: no passage), its metadata source_domain (None:
     no source URL) and, with a validation split (`percent` > 0), whether it is in validation
     (an empty list without a split). Credited by the one source-URL rule: a URL stored under a
-    laxer one is named for what it is, never credited to an allowed source."""
+    laxer one is named for what it is, never credited to an allowed source. `credited` keeps
+    the credit of the URLs met in one pass over the rows (passages share their sources' pages),
+    up to CREDITS_KEPT of them."""
     credits, domains = [], []
     for row in chunk:
-        credit = passage_credit(row.source_url.decode()) if row.context_chars else None
+        credit = None
+        if row.context_chars:
+            credit = credited.get(row.source_url)
+            if credit is None:
+                if len(credited) >= CREDITS_KEPT:  # a bound on memory, not a cache policy
+                    credited.clear()
+                credit = credited[row.source_url] = passage_credit(row.source_url.decode())
         credits.append(credit)
         domains.append(credit if row.source_url.strip() else None)
     in_validation = [dolly.in_validation(row.id, percent) for row in chunk] if percent > 0 else []
@@ -244,18 +293,15 @@ def metadata_inputs(
             [row.context_chars for row in chunk],
             [row.response_chars for row in chunk],
         ),
+        "times": [(row.created_at, row.submitted_at, row.review_round) for row in chunk],
     }
 
 
-def _columns_write(
-    chunk: list[ExportRow],
-    in_validation: list[bool],
-    domains: list[str | None],
-    shards: dict[str, ParquetSpool],
-    metadata: MetadataWriter,
+def _records_write(
+    chunk: list[ExportRow], in_validation: list[bool], shards: dict[str, ParquetSpool]
 ) -> None:
-    """A chunk's records into the Parquet shards of their splits and its rows into the metadata,
-    column by column (the rows, transposed)."""
+    """A chunk's records into the Parquet shards of their splits, column by column (the rows,
+    transposed)."""
     columns = ExportRow(*(list(column) for column in zip(*chunk, strict=True)))
     batch = pa.record_batch(
         [columns.id, columns.instruction, columns.context, columns.response, columns.category],
@@ -267,7 +313,6 @@ def _columns_write(
         mask = pa.array(in_validation, type=pa.bool_())
         shards["train"].append(batch.filter(pc.invert(mask)))
         shards["validation"].append(batch.filter(mask))
-    metadata.append(**metadata_inputs(chunk, in_validation, domains))
 
 
 def _lines(records: list[bytes]) -> bytes:
