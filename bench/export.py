@@ -20,6 +20,8 @@ reference (its old 2x target needed PostgreSQL to write the records; see docs/be
 
     DATABASE_URL=postgres://… .venv/bin/python -m bench.export [--records 150000] [--builds 3]
         [--skip-job] [--profile]
+
+With --profile, BENCH_PROFILE_OUT=<file> also saves the whole profile (pstats, snakeviz).
 """
 
 import argparse
