@@ -89,10 +89,17 @@ TEMPLATES = [
 ]
 
 # Database: SQLite in the repo unless DATABASE_URL names another (postgres://… uses psycopg 3).
+# A server database's connections are kept open between requests (DATABASE_CONN_MAX_AGE
+# seconds, checked before reuse): opening one per request halved what gunicorn served on two
+# cores (bench.load, docs/benchmarks.md).
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        DATABASE_URL,
+        conn_max_age=env_int(
+            "DATABASE_CONN_MAX_AGE", 0 if DATABASE_URL.startswith("sqlite") else 600, minimum=0
+        ),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

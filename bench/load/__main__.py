@@ -43,7 +43,8 @@ from django.utils import timezone
 
 from annotation.models import AgreementAcceptance, Category, ContributorAgreement, Profile, Team
 from bench.export import make_records
-from bench.load import checks
+from bench.load import checks, cpu
+from bench.load.cpu import CpuSampler
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -56,7 +57,9 @@ def main() -> None:
     parser.add_argument("--step-seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
-    parser.add_argument("--conn-max-age", type=int, default=0, help="DATABASE_CONN_MAX_AGE")
+    parser.add_argument(
+        "--conn-max-age", type=int, help="DATABASE_CONN_MAX_AGE (default: the settings')"
+    )
     parser.add_argument("--knee-ms", type=float, default=500)
     parser.add_argument("--max-requests", type=int, default=1_000_000)
     parser.add_argument("--waiting", type=int, default=2_000, help="entries under review at start")
@@ -66,6 +69,8 @@ def main() -> None:
         help="CI's short run: 10 then 20 users, 10 s each, quick people; fails on any error",
     )
     args = parser.parse_args()
+    if args.conn_max_age is None:
+        args.conn_max_age = settings.DATABASES["default"]["CONN_MAX_AGE"]
     if args.smoke:  # every step runs: only errors fail it
         args.steps, args.step_seconds, args.waiting, args.knee_ms = "10,20", 10, 100, 60_000
     steps = [int(users) for users in args.steps.split(",")]
@@ -87,16 +92,23 @@ def main() -> None:
         port = _free_port()
         servers = start_servers(env, port, args, workdir)
         try:
+            # The seed's submissions queued their quality checks: the worker does them first,
+            # so that the run measures a drive's steady state, not the seed's backlog.
+            waited = time.perf_counter()
+            _drain_queue(redis_url, seconds=900)
+            print(f"the seed's queued jobs done in {time.perf_counter() - waited:.1f} s")
             print(
                 f"servers: gunicorn, {args.workers} workers x {args.threads} threads "
                 f"(CONN_MAX_AGE {args.conn_max_age}), a Celery worker; locust steps {steps} "
                 f"users, {args.step_seconds:.0f} s each"
             )
-            run_locust(env, port, workdir, steps, args)
+            sampler = run_locust(env, port, workdir, steps, args, servers)
             _drain_queue(redis_url)
         finally:
             stop_servers(servers)
         steps_run = [json.loads(line) for line in (workdir / "steps.jsonl").open()]
+        for step in steps_run:
+            step["cpu"] = sampler.cores_busy(*step["window"])
         print_steps(steps_run)
         knee = find_knee(steps_run, args.knee_ms)
         if args.smoke:
@@ -285,7 +297,10 @@ def stop_servers(servers: list[subprocess.Popen]) -> None:
             os.killpg(server.pid, signal.SIGKILL)
 
 
-def run_locust(env: dict, port: int, workdir: Path, steps: list[int], args) -> None:
+def run_locust(
+    env: dict, port: int, workdir: Path, steps: list[int], args, servers: list
+) -> CpuSampler:
+    """Run locust to its end; the CPU sampler that watched the machine meanwhile."""
     locust_env = {
         **env,
         "FLOCK_LOAD_STEPS": ",".join(map(str, steps)),
@@ -309,16 +324,32 @@ def run_locust(env: dict, port: int, workdir: Path, steps: list[int], args) -> N
     ]
     bound = len(steps) * args.step_seconds + 120
     with (workdir / "locust.log").open("wb") as log:  # its own summary: shown when it fails
-        finished = subprocess.run(
-            command, cwd=ROOT, env=locust_env, stdout=log, stderr=log, timeout=bound
+        locust = subprocess.Popen(command, cwd=ROOT, env=locust_env, stdout=log, stderr=log)
+        processes = cpu.processes()
+        sampler = CpuSampler(
+            {
+                "gunicorn": [servers[0].pid],
+                "postgres": cpu.roots_by_name(processes, "postgres"),
+                "celery worker": [servers[1].pid],
+                "redis": cpu.roots_by_name(processes, "redis-server"),
+                "locust": [locust.pid],
+            }
         )
-    if finished.returncode:
+        sampler.start()
+        try:
+            code = locust.wait(timeout=bound)
+        finally:
+            sampler.stop()
+            if locust.poll() is None:
+                locust.kill()
+    if code:
         print((workdir / "locust.log").read_text()[-5000:])
-        raise SystemExit(f"locust failed (exit {finished.returncode})")
+        raise SystemExit(f"locust failed (exit {code})")
+    return sampler
 
 
 def _drain_queue(redis_url: str, seconds: float = 120) -> None:
-    """Wait for the worker to finish what the run queued (the boards follow the decisions)."""
+    """Wait for the worker to finish what was queued (the boards follow the decisions)."""
     import redis
 
     client = redis.Redis.from_url(redis_url)
@@ -341,6 +372,9 @@ def print_steps(steps: list[dict]) -> None:
                 f"  {row['name']:<48} {row['rps']:>7.1f} {row['p50']:>6.0f} {row['p95']:>6.0f} "
                 f"{row['p99']:>6.0f} {row['failures']:>6}"
             )
+        if step.get("cpu"):
+            busy = ", ".join(f"{group} {cores:.2f}" for group, cores in step["cpu"].items())
+            print(f"  CPU (cores busy, of {os.cpu_count()}): {busy}")
         for error in step["errors"]:
             print(f"  error: {error['count']}x {error['method']} {error['name']}: {error['error']}")
 
