@@ -2,8 +2,8 @@
 data/*.parquet and the manifest's changes), with what people filter on before training.
 
 The rows stage hands each chunk of rows to MetadataWriter as it streams them, with each entry's
-times and round read with its record: a chunk's review figures come in one query by the span of
-its ids (never one per row), the contests' windows and the imported sources' names once a
+times and round read with its record: a chunk's review figures come in two queries by the span
+of its ids (never one per row), the contests' windows and the imported sources' names once a
 build. Nobody is named: an author is a
 pseudonym (contributor_pseudonym), and imported records have none. MetadataRows is the one home
 of the rows' values; the nightly job digests them through it without writing the file.
