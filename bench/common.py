@@ -8,12 +8,14 @@ import os
 import statistics
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
 
+from django.db import connection  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 
 
@@ -25,6 +27,16 @@ def throwaway_database() -> Iterator[None]:
         yield
     finally:
         teardown_databases(old_config, verbosity=0)
+
+
+def throwaway_database_url() -> str:
+    """DATABASE_URL naming the throwaway database this process is on (test_<name>), for the
+    processes a benchmark starts on it."""
+    return (
+        urlsplit(os.environ["DATABASE_URL"])
+        ._replace(path=f"/{connection.settings_dict['NAME']}")
+        .geturl()
+    )
 
 
 def percentiles(samples_ms: list[float]) -> str:

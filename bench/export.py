@@ -42,12 +42,15 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import numpy as np
 import pyarrow.parquet as pq
 
-from bench.common import throwaway_database  # sets Django up: import it first
+from bench.common import (  # sets Django up: import it first
+    throwaway_database,
+    throwaway_database_url,
+)
 
 # isort: split
 from django.conf import settings
@@ -521,9 +524,7 @@ def run_child(mode: str, snapshot: Snapshot, workdir: Path, *, profile: bool = F
     result = workdir / f"result-{snapshot.pk}.json"
     env = {
         **os.environ,
-        "DATABASE_URL": urlsplit(os.environ["DATABASE_URL"])
-        ._replace(path=f"/{connection.settings_dict['NAME']}")
-        .geturl(),
+        "DATABASE_URL": throwaway_database_url(),
         "MEDIA_ROOT": str(workdir / "media"),
         "FLOCK_SNAPSHOT_SPOOL_DIR": str(workdir / "media" / ".spool"),
     }

@@ -25,12 +25,14 @@ import time
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from bench.load.isolated import MEDIA  # first: the run's own media folder and Redis database
 
 # isort: split
-from bench.common import throwaway_database  # sets Django up: import it next
+from bench.common import (  # sets Django up: import it next
+    throwaway_database,
+    throwaway_database_url,
+)
 
 # isort: split
 from django.conf import settings
@@ -214,14 +216,9 @@ def _redis_url() -> str:
 
 
 def _server_env(workdir: Path, redis_url: str, args) -> dict:
-    database = (
-        urlsplit(os.environ["DATABASE_URL"])
-        ._replace(path=f"/{connection.settings_dict['NAME']}")
-        .geturl()
-    )
     env = {
         **os.environ,
-        "DATABASE_URL": database,
+        "DATABASE_URL": throwaway_database_url(),
         "REDIS_URL": redis_url,
         "DEBUG": "false",
         # The sessions the seed wrote are signed with this process's key: the servers share it.
