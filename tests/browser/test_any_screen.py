@@ -5,6 +5,7 @@ a 3,000-character word wraps, and right-to-left text shows right to left."""
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.layout import assert_no_sideways_scroll
 from tests.browser.main_pages import main_pages
 from tests.factories import EntryFactory, handed_to, submitted
 
@@ -16,13 +17,6 @@ pytestmark = [
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 900}
 LONG_WORD = "Donaudampfschifffahrt" * 143  # 3,003 characters, no break opportunity
-
-SIDEWAYS = "document.documentElement.scrollWidth - window.innerWidth"
-
-
-def assert_no_sideways_scroll(page, where: str) -> None:
-    overflow = page.evaluate(SIDEWAYS)
-    assert overflow <= 0, f"{where} is {overflow} px wider than the window"
 
 
 def open_menu(page):

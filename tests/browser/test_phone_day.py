@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from annotation.models import Entry, EntryStatus, Review
+from tests.browser.layout import assert_no_sideways_scroll
 from tests.factories import submitted
 
 pytestmark = [
@@ -16,11 +17,6 @@ pytestmark = [
 ]
 
 PHONE = {"width": 390, "height": 844}
-
-
-def no_sideways_scroll(page, where: str) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{where} is {overflow} px wider than the phone"
 
 
 def menu(page, name: str, role: str = "link"):
@@ -38,41 +34,42 @@ def test_a_contributor_on_a_phone_writes_submits_reviews_by_keyboard_and_signs_o
     page.set_viewport_size(PHONE)
 
     page.goto("/accounts/sign-in/")
-    no_sideways_scroll(page, "the sign-in page")
+    assert_no_sideways_scroll(page, "the sign-in page")
     page.get_by_label("Username").fill(bob.username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/write/")
-    no_sideways_scroll(page, "the categories")
+    assert_no_sideways_scroll(page, "the categories")
 
     page.get_by_role("link", name="contributor agreement").click()
-    no_sideways_scroll(page, "the agreement")
+    page.wait_for_url(re.compile(r"/agreement/"))
+    assert_no_sideways_scroll(page, "the agreement")
     page.get_by_role("button", name="I accept the contributor agreement").click()
     page.wait_for_url("**/write/")
 
     page.locator("#category-open_qa").get_by_role("link", name="Write Open QA").click()
     page.wait_for_url(re.compile(r"/write/open_qa/"))
-    no_sideways_scroll(page, "the writing form")
+    assert_no_sideways_scroll(page, "the writing form")
     page.get_by_label("Instruction").fill("Why is the sky blue on a clear day?")
     page.get_by_label("Response").fill(
         "Air scatters the short blue wavelengths of sunlight far more than the red ones."
     )
     page.get_by_role("button", name="Submit for review").click()
     page.wait_for_url(re.compile(r"/entries/\?status=submitted"))
-    no_sideways_scroll(page, "My entries after the submit")
+    assert_no_sideways_scroll(page, "My entries after the submit")
     mine = Entry.objects.get(author=bob)
     assert mine.status == EntryStatus.SUBMITTED
 
     menu(page, "Review")
     page.wait_for_url("**/review/")
-    no_sideways_scroll(page, "the review queue")
+    assert_no_sideways_scroll(page, "the review queue")
     page.get_by_role("button", name="Review next").focus()
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(rf"/review/{colleagues.pk}/$"))
-    no_sideways_scroll(page, "the review page")
+    assert_no_sideways_scroll(page, "the review page")
     # The shortcuts are listed once their script has run.
     expect(page.get_by_role("complementary", name="Keyboard shortcuts")).to_be_visible()
-    no_sideways_scroll(page, "the review page with its shortcuts")
+    assert_no_sideways_scroll(page, "the review page with its shortcuts")
     page.keyboard.press("a")
     page.keyboard.press("5")
     page.keyboard.press("Control+Enter")
@@ -82,6 +79,6 @@ def test_a_contributor_on_a_phone_writes_submits_reviews_by_keyboard_and_signs_o
 
     menu(page, "Sign out", role="button")
     page.wait_for_url("**/accounts/sign-in/**")
-    no_sideways_scroll(page, "the sign-in page after signing out")
+    assert_no_sideways_scroll(page, "the sign-in page after signing out")
     page.goto("/entries/")
     expect(page).to_have_url(re.compile(r"/accounts/sign-in/"))
