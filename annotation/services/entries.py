@@ -229,7 +229,11 @@ def entry_submit(*, entry: Entry, actor: AbstractBaseUser) -> Entry:
             "Accept the contributor agreement before submitting; your draft is saved."
         )
     with transaction.atomic():
-        entry = Entry.objects.select_for_update().select_related("category").get(pk=entry.pk)
+        entry = (
+            Entry.objects.select_for_update(of=("self",))
+            .select_related("category")
+            .get(pk=entry.pk)
+        )
         _require_status(entry, EntryStatus.DRAFT, action="submitted")
         validate_submission(
             category=entry.category, values={name: getattr(entry, name) for name in ENTRY_FIELDS}

@@ -217,7 +217,11 @@ def review_record(
                 hand_out=hand_out, entry=entry, fixed=bool(fix_values), **answer
             )
     with transaction.atomic():
-        entry = Entry.objects.select_for_update().select_related("category").get(pk=entry.pk)
+        entry = (
+            Entry.objects.select_for_update(of=("self",))
+            .select_related("category")
+            .get(pk=entry.pk)
+        )
         if entry.author_id == reviewer.pk:
             raise ActionForbidden("You cannot review your own entry.")
         _require_under_review(entry)
@@ -411,7 +415,11 @@ def entry_overturn(
         )
     reason = _clean_overturn(verdict, reason)
     with transaction.atomic():
-        entry = Entry.objects.select_for_update().select_related("category").get(pk=entry.pk)
+        entry = (
+            Entry.objects.select_for_update(of=("self",))
+            .select_related("category")
+            .get(pk=entry.pk)
+        )
         if selectors.entry_is_erased(entry=entry):
             # Its text is gone (services.erasure): nobody can judge it again, nor review it.
             raise StateConflict(
