@@ -301,20 +301,22 @@ def _copy_rows(table: str, columns: tuple[str, ...], rows) -> None:
             copy.write_row(row)
 
 
-def seed(records) -> list[int]:
+def seed(records, authors_count: int = AUTHORS) -> list[int]:
     """Authors who accepted the agreement a year ago, then the entries (COPY), accepted over the
     year since; returns their ids in order."""
     User = get_user_model()
     now = timezone.now()
     authors = User.objects.bulk_create(
-        [User(username=f"writer{i}", email=f"writer{i}@example.com") for i in range(AUTHORS)]
+        [User(username=f"writer{i}", email=f"writer{i}@example.com") for i in range(authors_count)],
+        batch_size=5_000,
     )
     agreement = ContributorAgreement.objects.order_by("published_at").first()
     ContributorAgreement.objects.filter(pk=agreement.pk).update(
         published_at=now - timedelta(days=400)
     )
     AgreementAcceptance.objects.bulk_create(
-        [AgreementAcceptance(user=author, agreement=agreement) for author in authors]
+        [AgreementAcceptance(user=author, agreement=agreement) for author in authors],
+        batch_size=5_000,
     )
     AgreementAcceptance.objects.update(accepted_at=now - timedelta(days=390))
     category_ids = dict(Category.objects.values_list("slug", "pk"))
@@ -341,7 +343,7 @@ def seed(records) -> list[int]:
     def rows():
         rng = random.Random(3)
         author_ids = [author.pk for author in authors]
-        shares = np.cumsum(1 / np.arange(1, AUTHORS + 1)).tolist()  # a few write the most
+        shares = np.cumsum(1 / np.arange(1, authors_count + 1)).tolist()  # a few write the most
         for n, (slug, instruction, context, response, url) in enumerate(records):
             submitted = first + step * n
             # Decided before now: the rescans look at what changed since their last run.
@@ -368,13 +370,18 @@ def seed(records) -> list[int]:
     return list(Entry.objects.order_by("pk").values_list("pk", flat=True))
 
 
-def seed_reviews() -> None:
+def seed_reviews(reviewers: int = 20) -> None:
     """What accepted entries have: the decision of their round (two approvals, or three to one)
-    and its counting reviews by two or four other writers, and the weekly contests of the year,
-    so that metadata.parquet's figures are read as on a real site."""
+    and its counting reviews by two or four other writers (of the first `reviewers`), and the
+    weekly contests of the year, so that metadata.parquet's figures are read as on a real site."""
     rng = random.Random(5)
     author_ids = list(get_user_model().objects.values_list("pk", flat=True))
-    entries = list(Entry.objects.order_by("pk").values_list("pk", "author_id", "decided_at"))
+    entries = list(
+        Entry.objects.filter(status=EntryStatus.ACCEPTED)
+        .order_by("pk")
+        .values_list("pk", "author_id", "decided_at")
+    )
+    pool = author_ids[:reviewers]
 
     def decisions():
         for pk, _author, decided in entries:
@@ -383,7 +390,8 @@ def seed_reviews() -> None:
 
     def reviews():
         for pk, author, decided in entries:
-            others = rng.sample([a for a in author_ids[:20] if a != author], 4)
+            others = rng.sample(pool, 5)
+            others = [a for a in others if a != author][:4]
             verdicts = (
                 ["approve", "approve", "approve", "reject"] if pk % 5 == 0 else ["approve"] * 2
             )
