@@ -26,7 +26,12 @@ def duplicates_settle(entry_ids: list[int]) -> int:
 # costs nothing: the next night's, or the next snapshot build's, looks at what it would have.
 @shared_task(acks_late=False, time_limit=60 * 60)
 def quality_rescan(full: bool = False) -> dict:
-    report = services.quality_rescan(full=full)
+    try:
+        report = services.quality_rescan(full=full, wait=False)
+    except services.RescanBusy:
+        # Another worker is rescanning now (a second beat, a build's rescan): it does this
+        # one's work, and the next run looks at whatever changed since it started.
+        return {"skipped": "another rescan is running"}
     return {
         "duplicates": {
             "entries": report.duplicates.entries,

@@ -17,6 +17,7 @@ from quality.services.duplicates import (
     fingerprints_add,
     fingerprints_drop,
 )
+from quality.services.lock import RescanBusy, rescan_lock
 from quality.services.marks import (
     entry_rescan_mark,
     scan_mark,
@@ -37,6 +38,7 @@ __all__ = [
     "LicensingReport",
     "QualityReport",
     "ReferencesReport",
+    "RescanBusy",
     "RescanReport",
     "defects_flag",
     "duplicate_check",
@@ -55,6 +57,7 @@ __all__ = [
     "reference_question_too_short",
     "references_check",
     "references_rescan",
+    "rescan_lock",
     "scan_mark",
     "scan_mark_save",
     "scan_marks_forget",

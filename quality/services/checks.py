@@ -31,6 +31,7 @@ from quality.checks import (
 from quality.selectors import indexed_entries
 from quality.services.duplicates import RescanReport, duplicate_check, duplicates_rescan
 from quality.services.findings import findings_record
+from quality.services.lock import rescan_lock
 from quality.services.marks import scan_mark, scan_mark_save
 from quality.services.references import ReferencesReport, references_check, references_rescan
 
@@ -179,11 +180,18 @@ def quality_rescan(
     full: bool = False,
     workers: int | None = None,
     on_licensing_chunk: Callable[[int, int], None] | None = None,
+    wait: bool = True,
 ) -> QualityReport:
     """The one corpus job: the duplicate rescan, the licensing rescan, then the reference
     (contamination) rescan, each costing what changed since its last run unless `full` or its
-    rules changed (nightly by beat, and before every snapshot)."""
-    duplicates = duplicates_rescan(full=full, workers=workers)
-    licensing = licensing_rescan(full=full, workers=workers, on_chunk=on_licensing_chunk)
-    references = references_rescan(full=full, workers=workers)
+    rules changed (nightly by beat, and before every snapshot).
+
+    One runs at a time across every worker (lock.py): with `wait` (a snapshot build, which
+    must export what the rescan found) it waits for a running one and then looks at what
+    changed since; without, it raises RescanBusy at once (the nightly job: the running one
+    is doing its work)."""
+    with rescan_lock(wait=wait):
+        duplicates = duplicates_rescan(full=full, workers=workers)
+        licensing = licensing_rescan(full=full, workers=workers, on_chunk=on_licensing_chunk)
+        references = references_rescan(full=full, workers=workers)
     return QualityReport(duplicates=duplicates, licensing=licensing, references=references)
