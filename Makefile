@@ -5,7 +5,7 @@ PYTHON ?= $(shell bin/find-python)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test serve install install-dev lock lint format migrations-check bench load clean
+.PHONY: run test serve install install-dev lock lint format migrations-check bench load scale clean
 
 # Two locked sets, both with hashes: what Flock needs to run (requirements.lock), and on top of it
 # what tests, benchmarks and linters need (requirements-dev.lock). Each reinstalls only when its
@@ -62,6 +62,10 @@ serve: install
 ## make load: the drive-day load run (bench.load: gunicorn, a worker, locust); needs DATABASE_URL, REDIS_URL
 load: install-dev
 	$(PY) -m bench.load $(LOAD_ARGS)
+
+## make scale: a million entries and issue 16's table (bench.scale); needs DATABASE_URL, REDIS_URL
+scale: install-dev
+	$(PY) -m bench.scale $(SCALE_ARGS)
 
 bench: install-dev
 	$(PY) -m bench.first_run

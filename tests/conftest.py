@@ -75,6 +75,17 @@ def fresh_drive_figures():
     figures_forget()
 
 
+@pytest.fixture(autouse=True)
+def fresh_category_counts():
+    """The category pages' counts are cached for FLOCK_CATEGORY_COUNTS_SECONDS (in Redis when
+    REDIS_URL is set): each test counts its own entries, never another test's."""
+    from annotation.selectors import category_counts_forget
+
+    category_counts_forget()
+    yield
+    category_counts_forget()
+
+
 @pytest.fixture
 def postgresql():
     """Skip the test unless it runs on PostgreSQL: for row locks and races that SQLite, one writer

@@ -68,10 +68,25 @@ class Table:
 
 
 def measure_category_counts(table: Table, count: int) -> None:
+    """The count itself (what a page paid before the counts were cached, and what one page
+    pays every FLOCK_CATEGORY_COUNTS_SECONDS now), then the pages as they are served."""
+    seconds = settings.FLOCK_CATEGORY_COUNTS_SECONDS
+    settings.FLOCK_CATEGORY_COUNTS_SECONDS = 0
+    counting = _timed(lambda _: annotation_selectors.category_list_with_progress(), 20)
+    settings.FLOCK_CATEGORY_COUNTS_SECONDS = seconds
+    print(f"category counts, counted (once every {seconds} s): {percentiles(counting)}")
+    annotation_selectors.category_counts_forget()
     samples = _timed(lambda _: annotation_selectors.category_list_with_progress(), count)
-    print(f"category page counts: {percentiles(samples)}")
+    print(f"category page counts as served (the first counts): {percentiles(samples)}")
     p99 = _p99(samples)
-    table.add("category page counts", "p99 < 50 ms", f"p99 {p99:.1f} ms", p99 < 50, p99 / 50)
+    table.add(
+        "category page counts",
+        "p99 < 50 ms",
+        f"p99 {p99:.1f} ms (the count itself, once every {seconds} s: "
+        f"p50 {statistics.median(counting):.0f} ms)",
+        p99 < 50,
+        p99 / 50,
+    )
 
 
 def measure_similarity(table: Table, count: int, ids: list[int]) -> None:

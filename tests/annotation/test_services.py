@@ -196,8 +196,31 @@ def test_category_progress_counts_and_orders_by_need(alice):
     open_qa.save()
     EntryFactory(author=alice, category=open_qa, status="accepted")
     EntryFactory(author=alice, category=open_qa, status="submitted")
+    selectors.category_counts_forget()  # counted a moment ago: cached for a while
     order = [c.slug for c in selectors.category_list_with_progress()]
     assert order.index("open_qa") == len(order) - 1  # half done: the least needed
+
+
+def test_category_counts_are_counted_once_for_a_while_then_again(alice, settings):
+    settings.FLOCK_CATEGORY_COUNTS_SECONDS = 30
+    writing = category("creative_writing")
+    EntryFactory(author=alice, category=writing, status="accepted")
+
+    def counts():
+        shown = {c.slug: c for c in selectors.category_list_with_progress()}["creative_writing"]
+        return shown.accepted_count, shown.submitted_count
+
+    assert counts() == (1, 0)
+    EntryFactory(author=alice, category=writing, status="submitted")
+    assert counts() == (1, 0)  # the counts of a moment ago, not a count per page
+    # Where the cache is Redis it lets go by itself after the setting's seconds; forgetting is
+    # the same for the next page.
+    selectors.category_counts_forget()
+    assert counts() == (1, 1)
+
+    settings.FLOCK_CATEGORY_COUNTS_SECONDS = 0  # counted on every page
+    EntryFactory(author=alice, category=writing, status="accepted")
+    assert counts() == (2, 1)
 
 
 def test_profile_is_made_on_first_use_and_updates(alice):
