@@ -187,8 +187,8 @@ def _alike(names: dict[int, str]) -> list[list[int]]:
 
 
 def _fill_counts(rows: list[BoardRow], contest: Contest | None, *, everyone=False) -> None:
-    """Accepted entries and reviews per row; `everyone` counts for all users in one query each
-    (finalising a contest of tens of thousands, where an IN list would be too long)."""
+    """Accepted entries and reviews per row, counted now; `everyone` counts for all users in one
+    query each (finalising a contest of tens of thousands, where an IN list would be too long)."""
     ids = None if everyone else {row.member for row in rows}
     accepted = _accepted_counts(ids, contest)
     reviews = _review_counts(ids, contest)
@@ -197,17 +197,27 @@ def _fill_counts(rows: list[BoardRow], contest: Contest | None, *, everyone=Fals
         row.reviews = reviews.get(row.member, 0)
 
 
+def _user_counts(contest: Contest | None):
+    def count(members: set[int]) -> dict[int, tuple[int, int]]:
+        accepted = _accepted_counts(members, contest)
+        reviews = _review_counts(members, contest)
+        return {m: (accepted.get(m, 0), reviews.get(m, 0)) for m in members}
+
+    return count
+
+
 def _fill_users(rows: list[BoardRow], viewer, contest: Contest | None) -> None:
-    _fill_counts(rows, contest)
+    board = boards.contest_board(contest.pk) if contest is not None else boards.ALL
+    counts = boards.counts_read(board, {row.member for row in rows}, _user_counts(contest))
     names = display_names({row.member for row in rows}, viewer)
     for row in rows:
+        row.accepted, row.reviews = counts[row.member]
         row.name = names.get(row.member, ANONYMOUS)
         row.is_viewer = viewer is not None and row.member == viewer.pk
 
 
-def _fill_teams(rows: list[BoardRow], viewer) -> None:
-    ids = {row.member for row in rows}
-    names = dict(Team.objects.filter(pk__in=ids).values_list("pk", "name"))
+def _team_counts(ids: set[int]) -> dict[int, tuple[int, int, int]]:
+    """(accepted, reviews, members) per team."""
     members = dict(
         Profile.objects.filter(team_id__in=ids).values_list("team_id").annotate(n=Count("id"))
     )
@@ -219,13 +229,18 @@ def _fill_teams(rows: list[BoardRow], viewer) -> None:
         .values_list("reviewer__profile__team_id")
         .annotate(n=Count("id"))
     )
+    return {t: (accepted.get(t, 0), reviews.get(t, 0), members.get(t, 0)) for t in ids}
+
+
+def _fill_teams(rows: list[BoardRow], viewer) -> None:
+    ids = {row.member for row in rows}
+    names = dict(Team.objects.filter(pk__in=ids).values_list("pk", "name"))
+    counts = boards.counts_read(boards.TEAM, ids, _team_counts)
     viewer_team = Profile.objects.filter(user=viewer).values_list("team_id", flat=True).first()
     for row in rows:
         row.name = names.get(row.member, "?")
-        row.accepted = accepted.get(row.member, 0)
-        row.reviews = reviews.get(row.member, 0)
+        row.accepted, row.reviews, row.members = counts[row.member]
         row.is_viewer = row.member == viewer_team
-        row.members = members.get(row.member, 0)
 
 
 def _split(top: list, around: list, viewer_member: int | None) -> list:
