@@ -134,15 +134,26 @@ def measure_leaderboard(table: Table, count: int) -> None:
     # Viewers from the top, the middle and the tail of the board.
     chosen = rng.sample(ranked, min(count, len(ranked)))
     users = get_user_model().objects.in_bulk(chosen)
-    samples = _timed(
-        lambda n: leaderboard_selectors.board_all_time(viewer=users[chosen[n]]), len(chosen)
+
+    def page(n: int) -> None:
+        leaderboard_selectors.board_all_time(viewer=users[chosen[n]])
+
+    seconds = settings.FLOCK_BOARD_COUNTS_SECONDS
+    settings.FLOCK_BOARD_COUNTS_SECONDS = 0
+    counting = _timed(page, 20)
+    settings.FLOCK_BOARD_COUNTS_SECONDS = seconds
+    print(f"leaderboard page's board, every row counted: {percentiles(counting)}")
+    boards.counts_forget()
+    samples = _timed(page, len(chosen))
+    print(
+        f"leaderboard page's board (top 50, own rank, names, counts) as served, each viewer "
+        f"once: {percentiles(samples)}"
     )
-    print(f"leaderboard page's board (top 50, own rank, names, counts): {percentiles(samples)}")
     p99 = _p99(samples)
     table.add(
         "leaderboard page (top 50, own rank, names and counts), Redis",
         "p99 < 10 ms",
-        f"p99 {p99:.1f} ms",
+        f"p99 {p99:.1f} ms (every row counted: p50 {statistics.median(counting):.0f} ms)",
         p99 < 10,
         p99 / 10,
     )
