@@ -20,13 +20,14 @@ from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 
 
 @contextmanager
-def throwaway_database() -> Iterator[None]:
-    """Create a test database (test_<name>), migrated and seeded, and drop it afterwards."""
-    old_config = setup_databases(verbosity=0, interactive=False)
+def throwaway_database(*, keep: bool = False) -> Iterator[None]:
+    """Create a test database (test_<name>), migrated and seeded, and drop it afterwards; with
+    `keep`, reuse one left by an earlier run (migrated to the current code) and leave it."""
+    old_config = setup_databases(verbosity=0, interactive=False, keepdb=keep)
     try:
         yield
     finally:
-        teardown_databases(old_config, verbosity=0)
+        teardown_databases(old_config, verbosity=0, keepdb=keep)
 
 
 def throwaway_database_url() -> str:

@@ -366,8 +366,29 @@ def seed(records, authors_count: int = AUTHORS) -> list[int]:
                 0,
             )
 
-    _copy_rows(Entry._meta.db_table, columns, rows())
+    with _index_built_after("entry_text_trgm"):
+        _copy_rows(Entry._meta.db_table, columns, rows())
     return list(Entry.objects.order_by("pk").values_list("pk", flat=True))
+
+
+@contextlib.contextmanager
+def _index_built_after(name: str):
+    """Drop an index for a bulk load and build it again after, as a restore does: the entries'
+    trigram index (moderators' search) made a COPY of a million entries take 12 minutes, row by
+    row, where building it once takes a fraction of that."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [name])
+        found = cursor.fetchone()
+        if found:
+            cursor.execute(f"DROP INDEX {name}")
+    try:
+        yield
+    finally:
+        if found:
+            with connection.cursor() as cursor:
+                cursor.execute("SET maintenance_work_mem = '1GB'")
+                cursor.execute(found[0])
+                cursor.execute("RESET maintenance_work_mem")
 
 
 def seed_reviews(reviewers: int = 20) -> None:

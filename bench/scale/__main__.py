@@ -30,6 +30,7 @@ from bench.scale import reviewers, seed  # noqa: E402
 from leaderboard import boards  # noqa: E402
 from leaderboard import selectors as leaderboard_selectors  # noqa: E402
 from quality import selectors as quality_selectors  # noqa: E402
+from quality import services as quality_services  # noqa: E402
 
 AUTHORS = 5_000  # a drive's writers: most of dolly-15k's 5,000 employees wrote something
 SEEDED_REVIEWERS = 1_000  # who wrote the seeded reviews
@@ -236,6 +237,29 @@ def measure_jobs(table: Table, workdir: Path, ids: list[int], changed_jobs: int)
     )
 
 
+def seed_all(args) -> None:
+    started = time.perf_counter()
+    records = export.make_records(args.entries)
+    made = time.perf_counter()
+    ids = export.seed(records, authors_count=AUTHORS)
+    seed.under_review(args.under_review)
+    export.seed_reviews(reviewers=SEEDED_REVIEWERS)
+    events = seed.ledger()
+    copied = time.perf_counter()
+    export.seed_index(ids, records)
+    indexed = time.perf_counter()
+    del records
+    export.vacuum()
+    seed.vacuum_more()
+    done = time.perf_counter()
+    print(
+        f"seed: {done - started:.0f} s (texts {made - started:.0f} s; entries, decisions, "
+        f"{Review.objects.count():,} reviews and {events:,} ledger rows by COPY and "
+        f"INSERT … SELECT {copied - made:.0f} s; duplicate index {indexed - copied:.0f} s; "
+        f"VACUUM ANALYZE {done - indexed:.0f} s)"
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description="Flock at a million entries (issue 16).")
     parser.add_argument("--entries", type=int, default=1_000_000)
@@ -255,6 +279,12 @@ def main():
     )
     parser.add_argument("--changed-jobs", type=int, default=1)
     parser.add_argument("--skip-job", action="store_true", help="no snapshot jobs")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the seeded database for the next run, and reuse one kept by an earlier run "
+        "(its review queue and texts as that run left them)",
+    )
     args = parser.parse_args()
     if connection.vendor != "postgresql" or not settings.REDIS_URL:
         raise SystemExit("bench.scale needs DATABASE_URL (PostgreSQL) and REDIS_URL.")
@@ -262,34 +292,27 @@ def main():
     client.flushdb()  # our own database (FLOCK_SCALE_REDIS_DB)
     table = Table()
     try:
-        with throwaway_database():
+        with throwaway_database(keep=args.keep):
             print(
                 f"database: PostgreSQL {connection.pg_version // 10_000} "
                 f"({connection.settings_dict['NAME']}); Redis {settings.REDIS_URL}; "
                 f"{os.cpu_count()} cores; {args.entries:,} entries by {AUTHORS:,} writers, "
                 f"{args.under_review:,} of them under review"
             )
-            started = time.perf_counter()
-            records = export.make_records(args.entries)
-            made = time.perf_counter()
-            ids = export.seed(records, authors_count=AUTHORS)
-            queue = seed.under_review(args.under_review)
-            export.seed_reviews(reviewers=SEEDED_REVIEWERS)
-            events = seed.ledger()
-            copied = time.perf_counter()
-            export.seed_index(ids, records)
-            indexed = time.perf_counter()
-            del records
-            export.vacuum()
-            seed.vacuum_more()
-            done = time.perf_counter()
-            print(
-                f"seed: {done - started:.0f} s (texts {made - started:.0f} s; entries, decisions, "
-                f"{Review.objects.count():,} reviews and {events:,} ledger rows by COPY and "
-                f"INSERT … SELECT {copied - made:.0f} s; duplicate index {indexed - copied:.0f} s; "
-                f"VACUUM ANALYZE {done - indexed:.0f} s)"
+            seeded = Entry.objects.count()
+            if args.keep and seeded:
+                print(f"reusing the kept database: {seeded:,} entries (--keep)")
+            else:
+                seed_all(args)
+            ids = list(
+                Entry.objects.filter(status=EntryStatus.ACCEPTED)
+                .order_by("pk")
+                .values_list("pk", flat=True)
             )
-            assert Entry.objects.filter(status=EntryStatus.SUBMITTED).count() == len(queue)
+            print(
+                f"  {len(ids):,} accepted, "
+                f"{Entry.objects.filter(status=EntryStatus.SUBMITTED).count():,} under review"
+            )
 
             measure_category_counts(table, args.reads)
             measure_similarity(table, min(args.reads, 300), ids)
@@ -299,6 +322,7 @@ def main():
                     table if n == 0 else Table(), args.reviewers, args.review_seconds, pace
                 )
             if not args.skip_job:
+                quality_services.scan_marks_forget()  # the first job's rescans are full
                 measure_jobs(table, Path(MEDIA), ids, args.changed_jobs)
             table.print()
     finally:
