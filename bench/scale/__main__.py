@@ -68,16 +68,29 @@ class Table:
             print("| " + " | ".join(row) + " |")
 
 
+def _counted_and_served(setting: str, forget, call, count: int):
+    """`call`'s times with its counts cache off (`setting` 0: what every page paid before, and
+    what one page pays each time the cache runs out), then as pages are served from a fresh
+    cache: (counted, served)."""
+    seconds = getattr(settings, setting)
+    setattr(settings, setting, 0)
+    counted = _timed(call, 20)
+    setattr(settings, setting, seconds)
+    forget()
+    return counted, _timed(call, count)
+
+
 def measure_category_counts(table: Table, count: int) -> None:
     """The count itself (what a page paid before the counts were cached, and what one page
     pays every FLOCK_CATEGORY_COUNTS_SECONDS now), then the pages as they are served."""
+    counting, samples = _counted_and_served(
+        "FLOCK_CATEGORY_COUNTS_SECONDS",
+        annotation_selectors.category_counts_forget,
+        lambda _: annotation_selectors.category_list_with_progress(),
+        count,
+    )
     seconds = settings.FLOCK_CATEGORY_COUNTS_SECONDS
-    settings.FLOCK_CATEGORY_COUNTS_SECONDS = 0
-    counting = _timed(lambda _: annotation_selectors.category_list_with_progress(), 20)
-    settings.FLOCK_CATEGORY_COUNTS_SECONDS = seconds
     print(f"category counts, counted (once every {seconds} s): {percentiles(counting)}")
-    annotation_selectors.category_counts_forget()
-    samples = _timed(lambda _: annotation_selectors.category_list_with_progress(), count)
     print(f"category page counts as served (the first counts): {percentiles(samples)}")
     p99 = _p99(samples)
     table.add(
@@ -139,13 +152,10 @@ def measure_leaderboard(table: Table, count: int) -> None:
     def page(n: int) -> None:
         leaderboard_selectors.board_all_time(viewer=users[chosen[n]])
 
-    seconds = settings.FLOCK_BOARD_COUNTS_SECONDS
-    settings.FLOCK_BOARD_COUNTS_SECONDS = 0
-    counting = _timed(page, 20)
-    settings.FLOCK_BOARD_COUNTS_SECONDS = seconds
+    counting, samples = _counted_and_served(
+        "FLOCK_BOARD_COUNTS_SECONDS", boards.counts_forget, page, len(chosen)
+    )
     print(f"leaderboard page's board, every row counted: {percentiles(counting)}")
-    boards.counts_forget()
-    samples = _timed(page, len(chosen))
     print(
         f"leaderboard page's board (top 50, own rank, names, counts) as served, each viewer "
         f"once: {percentiles(samples)}"
