@@ -400,7 +400,11 @@ class Review(models.Model):
                 condition=Q(rating__gte=1, rating__lte=5), name="review_rating_1_to_5"
             ),
         ]
-        indexes = [models.Index(fields=["entry", "round"])]
+        indexes = [
+            models.Index(fields=["entry", "round"]),
+            # A leaderboard row's review count (in a contest's window) read from the index alone.
+            models.Index(fields=["reviewer", "created_at"], name="review_by_reviewer"),
+        ]
 
     def __str__(self):
         return f"{self.reviewer} {self.verdict} #{self.entry_id}"
