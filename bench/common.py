@@ -23,7 +23,11 @@ from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 def throwaway_database(*, keep: bool = False) -> Iterator[None]:
     """Create a test database (test_<name>), migrated and seeded, and drop it afterwards; with
     `keep`, reuse one left by an earlier run (migrated to the current code) and leave it."""
-    old_config = setup_databases(verbosity=0, interactive=False, keepdb=keep)
+    # Nothing serialised for serialized_rollback: no benchmark rolls back to it, and a kept
+    # database of a million entries would be read whole into one string.
+    old_config = setup_databases(
+        verbosity=0, interactive=False, keepdb=keep, serialized_aliases=set()
+    )
     try:
         yield
     finally:
