@@ -1,7 +1,7 @@
 """A benchmark's own files and Redis database, set before Django reads its settings: call
 `isolate` before importing bench.common. The run's media (snapshots, spool) go to a temporary
 folder, and REDIS_URL is pointed at another database number on the same server, which the run
-empties first and last, so that the queued jobs and boards of a benchmark never mix with a
+empties before it starts, so that the queued jobs and boards of a benchmark never mix with a
 site's or a test run's."""
 
 import os

@@ -188,12 +188,11 @@ def _alike(names: dict[int, str]) -> list[list[int]]:
     return [sorted(group) for group in groups.values() if len(group) > 1]
 
 
-def _fill_counts(rows: list[BoardRow], contest: Contest | None, *, everyone=False) -> None:
-    """Accepted entries and reviews per row, counted now; `everyone` counts for all users in one
-    query each (finalising a contest of tens of thousands, where an IN list would be too long)."""
-    ids = None if everyone else {row.member for row in rows}
-    accepted = _accepted_counts(ids, contest)
-    reviews = _review_counts(ids, contest)
+def _fill_counts_of_everyone(rows: list[BoardRow], contest: Contest | None) -> None:
+    """Accepted entries and reviews per row, counted now for all users in one query each
+    (finalising a contest of tens of thousands, where an IN list would be too long)."""
+    accepted = _accepted_counts(None, contest)
+    reviews = _review_counts(None, contest)
     for row in rows:
         row.accepted = accepted.get(row.member, 0)
         row.reviews = reviews.get(row.member, 0)
@@ -322,7 +321,7 @@ def contest_live_rows(*, contest: Contest) -> list[BoardRow]:
         .order_by("rank", "-member")
     )
     rows = [BoardRow(rank=r["rank"], member=r["member"], points=r["points"]) for r in ranked]
-    _fill_counts(rows, contest, everyone=True)
+    _fill_counts_of_everyone(rows, contest)
     return rows
 
 

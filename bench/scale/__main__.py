@@ -178,7 +178,7 @@ def measure_reviewers(table: Table, count: int, seconds: float, pace: float) -> 
         .values_list("pk", flat=True)[3_000 : 3_000 + count]
     )
     reviews_before = Review.objects.count()
-    outcome = reviewers.run(people, seconds=seconds, pace=pace, processes=len(people))
+    outcome = reviewers.run(people, seconds=seconds, pace=pace)
     holds = outcome.holds
     # Each reviewer's first hand-out and review are not timed: their process has just been
     # forked, and opens its connection then (a web worker serving reviewers would be warm).

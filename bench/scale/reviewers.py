@@ -1,8 +1,8 @@
 """Many reviewers at once: "Review next", a moment to read, record the review, again.
 
-Reviewers run as threads in forked processes (a few threads each, so that one interpreter's
-lock does not queue them all), each on its own database connection, as gunicorn workers would
-be. Each hand-out is logged with the monotonic clock (one clock for every process on Linux), so
+Each reviewer is a process forked from the benchmark, on its own database connection, as a sync
+gunicorn worker serves one request at a time (threads in one process would queue on its
+interpreter's lock and measure that). Each hand-out is logged with the monotonic clock (one clock for every process on Linux), so
 that the parent can tell whether an entry was ever handed to a second reviewer while the first
 surely held it: the second's whole "Review next" fell between the first's hand-out and the
 start of their review.
@@ -10,7 +10,6 @@ start of their review.
 
 import multiprocessing
 import random
-import threading
 import time
 from dataclasses import dataclass
 
@@ -38,19 +37,20 @@ class Outcome:
     empty: int  # "Review next" found nothing to hand out
 
 
-def _one_reviewer(pk: int, deadline: float, pace: float, seed: int, outcome: Outcome, lock):
-    user = get_user_model().objects.get(pk=pk)
-    rng = random.Random(seed)
+def _one_reviewer(pk: int, seconds: float, pace: float, results) -> None:
+    deadline = time.monotonic() + seconds
+    outcome = Outcome(holds=[], errors=[], empty=0)
+    rng = random.Random(pk)
     warm = False
     try:
+        user = get_user_model().objects.get(pk=pk)
         time.sleep(rng.uniform(0, 2 * pace))  # not all at the same instant
         while time.monotonic() < deadline:
             asked = time.monotonic()
             entry = services.review_next(reviewer=user)
             handed = time.monotonic()
             if entry is None:
-                with lock:
-                    outcome.empty += 1
+                outcome.empty += 1
                 time.sleep(pace)
                 continue
             time.sleep(rng.uniform(0, 2 * pace))  # reading it
@@ -65,44 +65,25 @@ def _one_reviewer(pk: int, deadline: float, pace: float, seed: int, outcome: Out
                     reasons=["other"] if verdict == "reject" else [],
                 )
             except Exception as error:  # counted and printed; the run goes on
-                with lock:
-                    outcome.errors.append(f"{type(error).__name__}: {error}")
+                outcome.errors.append(f"{type(error).__name__}: {error}")
                 continue
             recorded = time.monotonic()
-            with lock:
-                outcome.holds.append(Hold(entry.pk, pk, asked, handed, recording, recorded, warm))
+            outcome.holds.append(Hold(entry.pk, pk, asked, handed, recording, recorded, warm))
             warm = True
             time.sleep(rng.uniform(0, 2 * pace))  # before asking for the next
     finally:
         connection.close()
+        results.put(outcome)
 
 
-def _process(reviewers: list[int], seconds: float, pace: float, results) -> None:
-    deadline = time.monotonic() + seconds
-    outcome = Outcome(holds=[], errors=[], empty=0)
-    lock = threading.Lock()
-    threads = [
-        threading.Thread(target=_one_reviewer, args=(pk, deadline, pace, pk, outcome, lock))
-        for pk in reviewers
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    results.put(outcome)
-
-
-def run(reviewers: list[int], *, seconds: float, pace: float, processes: int) -> Outcome:
+def run(reviewers: list[int], *, seconds: float, pace: float) -> Outcome:
     """Every reviewer works for `seconds`, waiting up to 2 × `pace` (uniformly) to read an
     entry and again before asking for the next; returns every hand-out and error."""
     connection.close()  # no connection crosses the fork
     context = multiprocessing.get_context("fork")
     results = context.Queue()
-    groups = [reviewers[n::processes] for n in range(processes)]
     children = [
-        context.Process(target=_process, args=(group, seconds, pace, results))
-        for group in groups
-        if group
+        context.Process(target=_one_reviewer, args=(pk, seconds, pace, results)) for pk in reviewers
     ]
     for child in children:
         child.start()
