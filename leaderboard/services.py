@@ -72,7 +72,9 @@ def contest_ensure_week(*, moment: datetime.datetime | None = None) -> Contest |
     if existing is not None:
         return existing
     if _overlapping(starts, ends).exists():
-        return None
+        # An admin's contest covers part of the week, or a concurrent call made the week's
+        # contest since the look-up above (two workers' contest jobs at once did): that one.
+        return Contest.objects.filter(week=week).first()
     try:
         with transaction.atomic():
             return Contest.objects.create(

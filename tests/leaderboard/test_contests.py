@@ -88,6 +88,28 @@ def test_an_admin_contest_takes_the_place_of_the_weekly_one(next_week, carol, al
     assert services.contest_ensure_week(moment=wednesday.replace(hour=10)) is None
 
 
+def test_a_week_made_by_a_concurrent_call_is_the_answer_not_none(berlin, monkeypatch):
+    """Two workers' contest jobs at once (tests/test_scale_out.py): the other one makes the
+    week's contest between this call's look-up and its overlap check, which then finds it."""
+    moment = at(2026, 11, 25, 12, 0)
+    overlapping = services._overlapping
+
+    def made_meanwhile(starts, ends, **kwargs):
+        Contest.objects.create(
+            name="Week 48, 2026",
+            week="2026-W48",
+            starts_at=starts,
+            ends_at=ends,
+            grace_ends_at=ends + datetime.timedelta(hours=48),
+        )
+        return overlapping(starts, ends, **kwargs)
+
+    monkeypatch.setattr(services, "_overlapping", made_meanwhile)
+    contest = services.contest_ensure_week(moment=moment)
+    assert contest is not None and contest.week == "2026-W48"
+    assert Contest.objects.count() == 1
+
+
 def test_contest_windows_may_not_overlap(berlin, carol):
     values = {"name": "A", "starts_at": at(2026, 12, 1, 0, 0), "ends_at": at(2026, 12, 3, 0, 0)}
     services.contest_save(actor=carol, values=values)
