@@ -75,6 +75,8 @@ def test_opening_a_category_offers_the_unfinished_drafts(page, sign_in, alice):
     # Start a new one: an empty form whose first save is a new draft.
     page.goto("/write/open_qa/")
     page.get_by_role("link", name="Start a new one").click()
+    # Typed once the form's scripts run (the autosave listens from then), not while it parses.
+    page.wait_for_url(re.compile(r"/write/open_qa/\?new=1$"))
     expect(page.get_by_label("Instruction")).to_have_value("")
     page.get_by_label("Instruction").fill("Why do cats purr?")
     expect(page).to_have_url(re.compile(r"/entries/\d+/edit/$"))
