@@ -18,6 +18,10 @@ entry_decided = Signal()
 # earned (compensating events), in the overturn's transaction.
 entry_overturned = Signal()
 
+# Sent with `review` (an annotation.models.Review) in the transaction that records it, before
+# any decision it tips: leaderboard counts it on its reviewer's boards once it commits.
+review_recorded = Signal()
+
 # Sent with `entry` (an annotation.models.Entry) when it is submitted for review, so that quality
 # checks can look at it; receivers should defer slow work with transaction.on_commit.
 entry_submitted = Signal()

@@ -478,9 +478,6 @@ CACHES = {
 # The writing and review pages' progress per category (annotation.selectors.category_counts):
 # one count over every entry, done at most this often for the whole site (0: every request).
 FLOCK_CATEGORY_COUNTS_SECONDS = env_int("FLOCK_CATEGORY_COUNTS_SECONDS", 30, minimum=0)
-# A leaderboard page's accepted and review counts per row (leaderboard.selectors._board_counts):
-# counted at most this often per person and board for the whole site; points and ranks are live.
-FLOCK_BOARD_COUNTS_SECONDS = env_int("FLOCK_BOARD_COUNTS_SECONDS", 30, minimum=0)
 # The drive dashboard (drive/figures.py): a beat job recomputes its figures this often into the
 # cache, which the page and API read; review rings need at least FLOCK_RING_MIN_REVIEWS reviews
 # in each direction of a pair.

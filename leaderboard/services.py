@@ -182,6 +182,9 @@ def contest_save(
         contest.save()
         if focus is not None:
             contest.focus_categories.set(focus)
+        # Its window says which reviews count on its board: counted again on the next page.
+        board = boards.contest_board(contest.pk)
+        transaction.on_commit(lambda: boards.forget(board))
     return contest
 
 
@@ -314,14 +317,7 @@ def _record(event: ScoreEvent) -> ScoreEvent | None:
     team_id = (
         Profile.objects.filter(user_id=event.user_id).values_list("team_id", flat=True).first()
     )
-    transaction.on_commit(
-        lambda: boards.add_points(
-            points=event.points,
-            user_id=event.user_id,
-            team_id=team_id,
-            contest_id=event.contest_id,
-        )
-    )
+    transaction.on_commit(lambda: boards.add_points(event=event, team_id=team_id))
     return event
 
 
@@ -547,11 +543,13 @@ def boards_check(*, repair: bool = True) -> list[boards.Drift]:
     drifted = [d for d in drifts if d.total]
     for drift in drifted:
         logger.warning(
-            "Board %s drifted from the ledger: %d missing, %d extra, %d wrong; %s",
+            "Board %s drifted from the ledger: %d missing, %d extra, %d wrong, "
+            "%d with wrong counts; %s",
             drift.board,
             drift.missing,
             drift.extra,
             drift.wrong,
+            drift.counts,
             "rebuilding" if repair else "left as is",
         )
         if repair:
@@ -562,6 +560,22 @@ def boards_check(*, repair: bool = True) -> list[boards.Drift]:
 def on_entry_decided(sender, *, decision: Decision, **kwargs) -> None:
     """Receiver of annotation.events.entry_decided (connected in LeaderboardConfig.ready)."""
     score_decision(decision=decision)
+
+
+def on_review_recorded(sender, *, review: Review, **kwargs) -> None:
+    """Receiver of annotation.events.review_recorded (connected in LeaderboardConfig.ready): the
+    review counts on its reviewer's cached boards once it commits (a finalised contest's
+    standings keep the counts they were finalised with)."""
+    team_id = (
+        Profile.objects.filter(user_id=review.reviewer_id).values_list("team_id", flat=True).first()
+    )
+    contest = contest_for_moment(review.created_at)  # as scoring finds it: made if need be
+    contest_id = contest.pk if contest is not None and not contest.is_finalized else None
+    transaction.on_commit(
+        lambda: boards.add_review(
+            reviewer_id=review.reviewer_id, team_id=team_id, contest_id=contest_id
+        )
+    )
 
 
 def on_person_erased(sender, *, person, **kwargs) -> None:

@@ -77,17 +77,13 @@ def fresh_drive_figures():
 
 @pytest.fixture(autouse=True)
 def fresh_counts():
-    """The category pages' counts and the leaderboard rows' counts are cached for
-    FLOCK_CATEGORY_COUNTS_SECONDS and FLOCK_BOARD_COUNTS_SECONDS (in Redis when REDIS_URL is
-    set): each test counts its own entries, never another test's."""
+    """The category pages' counts are cached for FLOCK_CATEGORY_COUNTS_SECONDS (in Redis when
+    REDIS_URL is set): each test counts its own entries, never another test's."""
     from annotation.selectors import category_counts_forget
-    from leaderboard.boards import counts_forget as board_counts_forget
 
     category_counts_forget()
-    board_counts_forget()
     yield
     category_counts_forget()
-    board_counts_forget()
 
 
 @pytest.fixture

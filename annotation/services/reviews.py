@@ -9,7 +9,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from annotation import selectors
-from annotation.events import entry_decided, entry_overturned
+from annotation.events import entry_decided, entry_overturned, review_recorded
 from annotation.models import (
     MAX_COMMENT_CHARS,
     MAX_DECISION_REASON_CHARS,
@@ -246,6 +246,7 @@ def review_record(
                 )
         except IntegrityError:
             raise StateConflict("You have already reviewed this entry.") from None
+        review_recorded.send(sender=Review, review=review)
         entry.review_count += 1
         if entry.leased_to_id == reviewer.pk:
             entry.release_lease()

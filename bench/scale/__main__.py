@@ -137,8 +137,8 @@ def measure_leaderboard(table: Table, count: int) -> None:
     started = time.perf_counter()
     members = boards.rebuild(boards.ALL)
     print(
-        f"all-time board rebuilt from the ledger: {time.perf_counter() - started:.2f} s "
-        f"({members:,} members)"
+        f"all-time board rebuilt from the ledger, points and counts: "
+        f"{time.perf_counter() - started:.2f} s ({members:,} members)"
     )
     ranked = [
         int(member)
@@ -152,10 +152,12 @@ def measure_leaderboard(table: Table, count: int) -> None:
     def page(n: int) -> None:
         leaderboard_selectors.board_all_time(viewer=users[chosen[n]])
 
-    counting, samples = _counted_and_served(
-        "FLOCK_BOARD_COUNTS_SECONDS", boards.counts_forget, page, len(chosen)
-    )
-    print(f"leaderboard page's board, every row counted: {percentiles(counting)}")
+    # What a page paid when its rows were counted from the database (before the counts were
+    # kept in Redis): the top 50 and five neighbours.
+    rows = set(ranked[:50])
+    counting = _timed(lambda n: boards.counts_of(boards.ALL, rows | set(ranked[n : n + 5])), 20)
+    samples = _timed(page, len(chosen))
+    print(f"leaderboard page's rows counted from the database: {percentiles(counting)}")
     print(
         f"leaderboard page's board (top 50, own rank, names, counts) as served, each viewer "
         f"once: {percentiles(samples)}"
@@ -164,7 +166,8 @@ def measure_leaderboard(table: Table, count: int) -> None:
     table.add(
         "leaderboard page (top 50, own rank, names and counts), Redis",
         "p99 < 10 ms",
-        f"p99 {p99:.1f} ms (every row counted: p50 {statistics.median(counting):.0f} ms)",
+        f"p99 {p99:.1f} ms (its rows counted from the database: "
+        f"p50 {statistics.median(counting):.0f} ms)",
         p99 < 10,
         p99 / 10,
     )

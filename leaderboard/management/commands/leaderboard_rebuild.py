@@ -17,7 +17,7 @@ class Command(BaseCommand):
             for drift in drifts:
                 self.stdout.write(
                     f"{drift.board}: {drift.missing} missing, {drift.extra} extra, "
-                    f"{drift.wrong} wrong"
+                    f"{drift.wrong} wrong, {drift.counts} with wrong counts"
                 )
             self.stdout.write("no drift" if not drifts else f"{len(drifts)} board(s) drifted")
             return
