@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from annotation import selectors
@@ -68,14 +68,24 @@ def review_next(*, reviewer: AbstractBaseUser, category: Category | None = None)
     now = timezone.now()
     with transaction.atomic():
         # One hand-out per reviewer at a time, so two quick clicks cannot take two leases.
-        get_user_model().objects.select_for_update().filter(pk=reviewer.pk).first()
+        get_user_model().objects.select_for_update().filter(pk=reviewer.pk).values_list(
+            "pk"
+        ).first()
         held_gold = gold.gold_held(reviewer=reviewer, category=category, now=now)
         if held_gold is not None:
             return held_gold
         queue = selectors.review_queue(reviewer=reviewer, category=category, now=now)
-        entry = queue.filter(leased_to=reviewer).select_for_update(of=("self",)).first()
+        # Most asks hold no lease (recording a review released it): one look-up by index, and
+        # the queue is read once, for its head.
+        held = Entry.objects.filter(leased_to=reviewer).values_list("pk", flat=True).first()
+        entry = None
+        if held is not None:
+            entry = queue.filter(pk=held).select_for_update(of=("self",)).first()
+            if entry is None:  # no longer wanted (reviewed, withdrawn, another category)
+                Entry.objects.filter(leased_to=reviewer).update(
+                    leased_to=None, lease_expires_at=None
+                )
         if entry is None:
-            Entry.objects.filter(leased_to=reviewer).update(leased_to=None, lease_expires_at=None)
             entry = queue.select_for_update(skip_locked=True, of=("self",)).first()
             # Gold stands in only for a head there is, so it never shows where the queue is empty.
             if entry is not None:
@@ -257,9 +267,13 @@ def review_record(
 
 def _round_votes(entry: Entry) -> tuple[int, int]:
     # A reviewer whose gold accuracy fell short gave a review that does not count (Review.counts).
-    votes = Review.objects.filter(selectors.votes_counting(), entry=entry, round=entry.review_round)
-    approvals = votes.filter(verdict=Verdict.APPROVE).count()
-    return approvals, votes.count() - approvals
+    votes = Review.objects.filter(
+        selectors.votes_counting(), entry=entry, round=entry.review_round
+    ).aggregate(
+        approvals=Count("pk", filter=Q(verdict=Verdict.APPROVE)),
+        rejections=Count("pk", filter=~Q(verdict=Verdict.APPROVE)),
+    )
+    return votes["approvals"], votes["rejections"]
 
 
 def _consensus(entry: Entry) -> Decision | None:

@@ -322,6 +322,7 @@ def main():
                 .order_by("pk")
                 .values_list("pk", flat=True)
             )
+            seed.contest_running()
             print(
                 f"  {len(ids):,} accepted, "
                 f"{Entry.objects.filter(status=EntryStatus.SUBMITTED).count():,} under review"

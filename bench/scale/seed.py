@@ -2,8 +2,11 @@
 the seeded decisions earned, written by PostgreSQL itself (INSERT … SELECT), and the boards
 rebuilt from it."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from annotation.models import Decision, Entry, EntryStatus, Review
 from leaderboard.models import Contest, ScoreEvent, ScoreKind
@@ -60,3 +63,20 @@ def vacuum_more() -> None:
     with connection.cursor() as cursor:
         for model in (Review, Decision, ScoreEvent, Contest):
             cursor.execute(f"VACUUM (ANALYZE) {model._meta.db_table}")
+
+
+def contest_running() -> None:
+    """A drive has a contest running, as scoring and the review counts expect to find: the
+    seed's weeks end when it ran, so a run (or a later run on a kept database) adds one from
+    the last week's end until a week from now when none holds this moment."""
+    now = timezone.now()
+    if Contest.objects.filter(starts_at__lte=now, ends_at__gt=now).exists():
+        return
+    last = Contest.objects.order_by("-ends_at").values_list("ends_at", flat=True).first()
+    starts = min(last or now, now)
+    Contest.objects.create(
+        name="This week",
+        starts_at=starts,
+        ends_at=now + timedelta(days=7),
+        grace_ends_at=now + timedelta(days=9),
+    )
