@@ -110,6 +110,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Parameters sent apart from the query (psycopg's server-side binding), so that a query run
+    # again on a kept connection is prepared once and not planned again: planning was most of
+    # PostgreSQL's time for the review queue's head (0.9 ms planned, 0.35 ms run).
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env_bool(
+        "DATABASE_SERVER_SIDE_BINDING", True
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Celery: in-process (eager) without REDIS_URL, so that the first `make run` needs no services.
