@@ -1,0 +1,42 @@
+"""On PostgreSQL, parameters are bound server-side and a query run again on a kept connection is
+prepared (config/settings.py): PostgreSQL plans it once, not on every request."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from tests.test_settings import _run
+
+pytestmark = pytest.mark.django_db
+
+
+def _prepared() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_query_run_again_is_prepared_once(postgresql, alice):
+    User = get_user_model()
+    look_up = 'FROM "auth_user" WHERE "auth_user"."username" = $1'
+    assert not any(look_up in statement for statement in _prepared())
+    for name in ["alice", "nobody", "alice", "someone", "alice", "alice", "bob"]:
+        list(User.objects.filter(username=name))  # one query, other parameters each time
+    assert len([s for s in _prepared() if look_up in s]) == 1
+
+
+OPTIONS = """
+import json, django
+from django.conf import settings
+django.setup()
+print(json.dumps(settings.DATABASES["default"].get("OPTIONS", {})))
+"""
+
+
+def test_prepared_statements_can_be_turned_off_for_a_pooler():
+    url = "postgres://flock@db.internal:5432/flock"
+    on = _run(OPTIONS, DATABASE_URL=url)
+    off = _run(OPTIONS, DATABASE_URL=url, DATABASE_PREPARED_STATEMENTS="false")
+    assert on.returncode == off.returncode == 0, on.stderr + off.stderr
+    assert '"server_side_binding": true' in on.stdout and '"prepare_threshold": 5' in on.stdout
+    assert "server_side_binding" not in off.stdout and "prepare_threshold" not in off.stdout
