@@ -31,3 +31,9 @@ class AnnotationConfig(AppConfig):
         from annotation.throttle import forget_failures
 
         user_logged_in.connect(forget_failures, dispatch_uid="annotation.forget_failures")
+
+        # Long `__in` lists become one array parameter on PostgreSQL (config/lookups.py): the
+        # first app's ready() installs it for the whole project, before any query is built.
+        from config.lookups import install as install_long_in_lists
+
+        install_long_in_lists()

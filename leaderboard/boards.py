@@ -86,7 +86,8 @@ def boards_for_event(*, user_id: int, team_id: int | None, contest_id: int | Non
 # an acceptance or a reversal moves a member's accepted count in the same MULTI as their points
 # (add_points), a review moves the reviewer's review count once it commits (add_review), and
 # `rebuild` counts them all again from the database with the points. Its field BUILT says the
-# hash is whole (an increment alone would make a partial one).
+# hash is whole (an increment alone would make a partial one) and holds how many members the
+# board had then (see _whole).
 ACCEPTED_CHANGE = {ScoreKind.ENTRY_ACCEPTED: 1, ScoreKind.ENTRY_REVERSED: -1}
 BUILT = "built"
 
@@ -216,7 +217,8 @@ def add_review(*, reviewer_id: int, team_id: int | None, contest_id: int | None)
 
 def rebuild(board: str) -> int:
     """Recompute a cached board, points and counts, from the database and swap both in
-    atomically; returns its size."""
+    atomically; returns its size. Points or a review added between the reading and the swap
+    are lost to the cache (the ledger has them): the hourly check finds and repairs that."""
     client = redis_client()
     if client is None:
         return 0
@@ -236,12 +238,13 @@ def rebuild(board: str) -> int:
     ]
     for start in range(0, len(fields), 10_000):
         pipe.hset(f"{kept}:rebuilding", mapping=dict(fields[start : start + 10_000]))
-    pipe.hset(f"{kept}:rebuilding", BUILT, 1)
+    pipe.hset(f"{kept}:rebuilding", BUILT, len(items))
     if items:
         pipe.rename(f"{key}:rebuilding", key)
     else:
         pipe.delete(key)
     pipe.rename(f"{kept}:rebuilding", kept)
+    pipe.delete(f"{kept}:rebuilding-lock")
     pipe.execute()
     return len(items)
 
@@ -315,21 +318,38 @@ def _ranked(pairs: list[tuple[int, int]], *, offset: int, ahead_of_first: int) -
 def read_top_and_around(board: str, *, size: int, member: int | None) -> tuple[list, list]:
     """The top `size` members and, for `member`, their rank with two neighbours each side.
 
-    From Redis when there is one; a board missing there, or its counts (a flushed or restarted
-    Redis), is rebuilt first, and a Redis that does not answer is read around, from the ledger.
+    From Redis when there is one; a board not whole there (a flushed or restarted Redis, a new
+    contest) is rebuilt first, and a Redis that does not answer is read around, from the ledger.
     """
     client = redis_client()
     if client is not None:
         try:
-            pipe = client.pipeline(transaction=False)
-            pipe.exists(redis_key(board))
-            pipe.hexists(counts_key(board), BUILT)
-            if not all(pipe.execute()):
-                rebuild(board)
-            return _read_redis(client, redis_key(board), size=size, member=member)
+            if _whole(client, board) or _rebuilt_by_this_page(client, board):
+                return _read_redis(client, redis_key(board), size=size, member=member)
         except RedisError:
             logger.exception("Redis did not answer; reading board %s from the ledger", board)
     return _read_sql(board, size=size, member=member)
+
+
+def _whole(client, board: str) -> bool:
+    """Whether Redis holds the whole board: its counts marked BUILT (with the number of members
+    it was rebuilt with), and its sorted set unless that number was 0 (an empty board has none;
+    points never leave one, so a board rebuilt with members has lost its set to a flush)."""
+    pipe = client.pipeline(transaction=False)
+    pipe.hget(counts_key(board), BUILT)
+    pipe.exists(redis_key(board))
+    members, exists = pipe.execute()
+    return members is not None and (members == "0" or bool(exists))
+
+
+def _rebuilt_by_this_page(client, board: str) -> bool:
+    """Rebuild a board that is not whole in Redis, unless another page is rebuilding it (after
+    a deploy or a flush, every page would otherwise count everything at once): that page
+    reads it from the ledger meanwhile."""
+    if not client.set(f"{counts_key(board)}:rebuilding-lock", 1, nx=True, ex=60):
+        return False
+    rebuild(board)
+    return True
 
 
 def _read_redis(client, key: str, *, size: int, member: int | None):

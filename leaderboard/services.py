@@ -182,9 +182,6 @@ def contest_save(
         contest.save()
         if focus is not None:
             contest.focus_categories.set(focus)
-        # Its window says which reviews count on its board: counted again on the next page.
-        board = boards.contest_board(contest.pk)
-        transaction.on_commit(lambda: boards.forget(board))
     return contest
 
 
@@ -578,12 +575,21 @@ def on_review_recorded(sender, *, review: Review, **kwargs) -> None:
     )
 
 
+def on_contest_saved(sender, *, instance: Contest, **kwargs) -> None:
+    """Receiver of Contest's post_save (connected in LeaderboardConfig.ready): however a contest
+    was saved (contest_save, the admin, the weekly job), its window says which reviews count on
+    its board, so the cached board is counted again on its next page once the save commits."""
+    board = boards.contest_board(instance.pk)
+    transaction.on_commit(lambda: boards.forget(board))
+
+
 def on_person_erased(sender, *, person, **kwargs) -> None:
     """Receiver of annotation.events.person_erased (connected in LeaderboardConfig.ready).
 
     The ledger is left as it is (an erasure takes back nobody's points), so the boards' sums
     do not change; the person's name leaves every board with their profile (shown as
-    anonymous: display_names reads it at every read, Redis holds only ids and points). Once
+    anonymous: display_names reads it at every read, Redis holds only ids, points and
+    counts). Once
     the erasure commits, the cached boards are checked against the ledger all the same."""
     enqueue_on_commit(
         "leaderboard.tasks.boards_check",

@@ -25,6 +25,21 @@ def test_a_query_run_again_is_prepared_once(postgresql, alice):
     assert len([s for s in _prepared() if look_up in s]) == 1
 
 
+def test_a_list_longer_than_the_protocol_allows_is_one_array_parameter(postgresql, alice, bob):
+    """PostgreSQL takes at most 65,535 bound parameters a query; a rescan at a million entries
+    asks for more (config/lookups.py sends a long list as one array)."""
+    from annotation.models import Entry
+    from tests.factories import submitted
+
+    mine, theirs = submitted(alice), submitted(bob)
+    wanted = [mine.pk, *range(10**9, 10**9 + 70_000), None]
+    assert list(Entry.objects.filter(pk__in=wanted)) == [mine]
+    assert list(Entry.objects.exclude(pk__in=wanted)) == [theirs]
+    assert Entry.objects.filter(author__in=[alice] * 70_000).get() == mine  # a relation
+    assert Entry.objects.filter(author_id__in=[bob.pk] * 70_000).get() == theirs
+    assert list(Entry.objects.filter(pk__in=[mine.pk, theirs.pk]).order_by("pk")) == [mine, theirs]
+
+
 OPTIONS = """
 import json, django
 from django.conf import settings
