@@ -18,7 +18,7 @@ from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Whe
 from redis.exceptions import RedisError
 
 from annotation.models import Review
-from leaderboard.models import ScoreEvent, ScoreKind
+from leaderboard.models import Contest, ScoreEvent, ScoreKind
 
 logger = logging.getLogger(__name__)
 
@@ -70,13 +70,17 @@ def ledger_totals(board: str) -> dict[int, int]:
     return {row["member"]: row["points"] for row in ledger_for(board)}
 
 
-def boards_for_event(*, user_id: int, team_id: int | None, contest_id: int | None) -> list[str]:
-    boards = [ALL]
+def members_on_boards(
+    *, user_id: int, team_id: int | None, contest_id: int | None
+) -> list[tuple[str, int]]:
+    """The boards a person's event counts on, with who it counts for on each: them, and their
+    team on the team board."""
+    pairs = [(ALL, user_id)]
     if team_id is not None:
-        boards.append(TEAM)
+        pairs.append((TEAM, team_id))
     if contest_id is not None:
-        boards.append(contest_board(contest_id))
-    return boards
+        pairs.append((contest_board(contest_id), user_id))
+    return pairs
 
 
 # A board page's rows also show each member's accepted entries (acceptances less the ones an
@@ -96,9 +100,7 @@ def counts_key(board: str) -> str:
     return f"{settings.FLOCK_REDIS_PREFIX}board-counts:{board}"
 
 
-def _contest_of(board: str):
-    from leaderboard.models import Contest
-
+def _contest_of(board: str) -> Contest | None:
     return (
         Contest.objects.get(pk=int(board.split(":", 1)[1]))
         if board.startswith("contest:")
@@ -193,10 +195,9 @@ def add_points(*, event: ScoreEvent, team_id: int | None) -> None:
     accepted = ACCEPTED_CHANGE.get(event.kind, 0)
 
     def fill(pipe) -> None:
-        for board in boards_for_event(
+        for board, member in members_on_boards(
             user_id=event.user_id, team_id=team_id, contest_id=event.contest_id
         ):
-            member = team_id if board == TEAM else event.user_id
             pipe.zincrby(redis_key(board), event.points, member_key(member))
             if accepted:
                 pipe.hincrby(counts_key(board), f"a{member}", accepted)
@@ -208,8 +209,9 @@ def add_review(*, reviewer_id: int, team_id: int | None, contest_id: int | None)
     """Count a committed review on the cached boards of its reviewer, team and contest."""
 
     def fill(pipe) -> None:
-        for board in boards_for_event(user_id=reviewer_id, team_id=team_id, contest_id=contest_id):
-            member = team_id if board == TEAM else reviewer_id
+        for board, member in members_on_boards(
+            user_id=reviewer_id, team_id=team_id, contest_id=contest_id
+        ):
             pipe.hincrby(counts_key(board), f"r{member}", 1)
 
     _pipe_or_log(f"a review by user {reviewer_id}", fill)

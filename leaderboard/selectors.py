@@ -16,6 +16,11 @@ from leaderboard.models import Contest, ScoreEvent, Standing
 ANONYMOUS = "anonymous"
 
 
+def team_of(user_id: int | None) -> int | None:
+    """The team a person is in now (None: none, or nobody)."""
+    return Profile.objects.filter(user_id=user_id).values_list("team_id", flat=True).first()
+
+
 def contest_at(moment: datetime.datetime) -> Contest | None:
     """The contest whose submission window holds `moment` (windows never overlap)."""
     return Contest.objects.filter(starts_at__lte=moment, ends_at__gt=moment).first()
@@ -186,7 +191,7 @@ def _fill_teams(rows: list[BoardRow], viewer) -> None:
         Profile.objects.filter(team_id__in=ids).values_list("team_id").annotate(n=Count("id"))
     )
     counts = boards.counts_read(boards.TEAM, ids)
-    viewer_team = Profile.objects.filter(user=viewer).values_list("team_id", flat=True).first()
+    viewer_team = team_of(viewer.pk)
     for row in rows:
         row.name = names.get(row.member, "?")
         row.accepted, row.reviews = counts[row.member]
@@ -206,7 +211,7 @@ def _split(top: list, around: list, viewer_member: int | None) -> list:
 def _live(board: str, viewer, size: int) -> tuple[list[BoardRow], list[BoardRow]]:
     member = viewer.pk if viewer is not None else None
     if board == boards.TEAM:
-        member = Profile.objects.filter(user=viewer).values_list("team_id", flat=True).first()
+        member = team_of(member)
     top, around = boards.read_top_and_around(board, size=size, member=member)
     top = [BoardRow(rank=r.rank, member=r.member, points=r.points) for r in top]
     around = [BoardRow(rank=r.rank, member=r.member, points=r.points) for r in around]

@@ -22,7 +22,6 @@ from annotation.models import (
     Outcome,
     Overturn,
     OverturnVerdict,
-    Profile,
     Review,
 )
 from annotation.roles import is_moderator
@@ -311,9 +310,7 @@ def _record(event: ScoreEvent) -> ScoreEvent | None:
             event.save()
     except IntegrityError:
         return None
-    team_id = (
-        Profile.objects.filter(user_id=event.user_id).values_list("team_id", flat=True).first()
-    )
+    team_id = selectors.team_of(event.user_id)
     transaction.on_commit(lambda: boards.add_points(event=event, team_id=team_id))
     return event
 
@@ -563,9 +560,7 @@ def on_review_recorded(sender, *, review: Review, **kwargs) -> None:
     """Receiver of annotation.events.review_recorded (connected in LeaderboardConfig.ready): the
     review counts on its reviewer's cached boards once it commits (a finalised contest's
     standings keep the counts they were finalised with)."""
-    team_id = (
-        Profile.objects.filter(user_id=review.reviewer_id).values_list("team_id", flat=True).first()
-    )
+    team_id = selectors.team_of(review.reviewer_id)
     contest = contest_for_moment(review.created_at)  # as scoring finds it: made if need be
     contest_id = contest.pk if contest is not None and not contest.is_finalized else None
     transaction.on_commit(
