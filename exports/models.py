@@ -79,6 +79,9 @@ class Snapshot(models.Model):
     )
     # Sorted (entry id, digest of its exported line) pairs, to tell what the next one changes.
     digest = models.BinaryField(default=b"", editable=False)
+    # Sorted (entry id, digest of the database text it was made of) pairs: the next build copies
+    # the records whose text digest is unchanged from this one's files (rows.ParentRecords).
+    text_digest = models.BinaryField(default=b"", editable=False)
 
     # A nightly snapshot: the schedule asked for it, no person did; the retention rule prunes
     # only these. NIGHTLY in queries, is_nightly (below) on a row: one rule, kept side by side.

@@ -18,9 +18,9 @@ from exports.services.snapshots.build import (
     snapshot_build,
     snapshots_reap,
 )
-from exports.services.snapshots.diff import DIGEST_DTYPE
 from exports.services.snapshots.files import snapshot_storage
 from exports.services.snapshots.options import SnapshotOptions
+from exports.services.snapshots.parent import DIGEST_DTYPE
 from exports.services.snapshots.requests import (
     Nightly,
     snapshot_enqueue,

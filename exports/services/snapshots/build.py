@@ -34,6 +34,7 @@ from exports.services.snapshots.files import (
 )
 from exports.services.snapshots.manifest import manifest_write
 from exports.services.snapshots.options import SnapshotOptions
+from exports.services.snapshots.parent import ParentMismatch, ParentRecords
 from exports.services.snapshots.removals import removals_classify
 from exports.services.snapshots.retention import snapshots_prune_after
 from exports.services.snapshots.rows import rows_write
@@ -134,6 +135,7 @@ def snapshot_build(
                 changes=built.changes,
                 removals=built.removals,
                 digest=built.digest,
+                text_digest=built.text_digest,
             )
             if not updated:
                 raise StateConflict("The build was taken over by another attempt.")
@@ -207,26 +209,21 @@ class _Built:
     changes: dict
     removals: dict
     digest: bytes
+    text_digest: bytes
 
 
 def _stages(
     snapshot: Snapshot, options: SnapshotOptions, spool: Path, report: "_Reporter"
 ) -> _Built:
     """The stages after the options, in order, each writing into the spool or the row."""
-    entries = selectors.exportable_entries(**options.filters)
-    files, tally = rows_write(
-        entries=entries,
-        validation_percent=options.validation_percent,
-        spool=spool,
-        on_rows=_progress_step(report, entries.count()),
-    )
+    # The stored options, as the parent's row stores its own.
+    parent = selectors.snapshot_parent(version=snapshot.version, options=snapshot.options)
+    files, tally = _rows(snapshot, options, parent, spool, report)
     record_count = len(tally.ids)
     counts = category_counts(tally=tally)
     stats = stats_gather(tally=tally, category_counts=counts)
     stats[METADATA_DIGEST] = tally.metadata_digest  # the nightly job's skip compares it
-    # The stored options, as the parent's row stores its own.
-    parent = selectors.snapshot_parent(version=snapshot.version, options=snapshot.options)
-    digest = digest_pack(tally=tally)
+    digest, text_digest = digest_pack(tally=tally)
     changes = changes_find(digest=digest, parent_digest=parent.digest if parent else None)
     removals = removals_classify(removed=changes["removed"])
     card = card_write(
@@ -266,6 +263,56 @@ def _stages(
         changes={key: len(ids) for key, ids in changes.items()},
         removals=removals,
         digest=digest,
+        text_digest=text_digest,
+    )
+
+
+def _rows(
+    snapshot: Snapshot,
+    options: SnapshotOptions,
+    parent: Snapshot | None,
+    spool: Path,
+    report: "_Reporter",
+):
+    """The rows stage: the records whose text is the parent's copied from its files (a parent
+    of this layout), the others read from the database; all of them read from the database
+    when the parent's files are not what it stored (they are checked as they are read)."""
+    entries = selectors.exportable_entries(**options.filters)
+    total = entries.count()
+    records = None
+    if parent is not None and parent.layout == LAYOUT:
+        try:
+            records = ParentRecords.of(parent, files=True)
+        except (OSError, KeyError, ParentMismatch) as exc:  # its files gone, or not its own
+            logger.warning(
+                "Snapshot v%s: v%s's files unread (%s)", snapshot.version, parent.version, exc
+            )
+    if records is not None:
+        try:
+            return rows_write(
+                entries=entries,
+                validation_percent=options.validation_percent,
+                spool=spool,
+                on_rows=_progress_step(report, total),
+                parent=records,
+            )
+        except (OSError, ParentMismatch) as exc:
+            logger.warning(
+                "Snapshot v%s: v%s's files are not what it stored (%s); every record is read "
+                "from the database",
+                snapshot.version,
+                parent.version,
+                exc,
+            )
+            shutil.rmtree(spool, ignore_errors=True)
+            spool.mkdir(parents=True)
+        finally:
+            records.close()
+    return rows_write(
+        entries=entries,
+        validation_percent=options.validation_percent,
+        spool=spool,
+        on_rows=_progress_step(report, total),
     )
 
 

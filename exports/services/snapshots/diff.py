@@ -9,6 +9,7 @@ from exports import selectors
 from exports.models import Snapshot
 from exports.services.snapshots.metadata import MetadataRows
 from exports.services.snapshots.options import SnapshotOptions
+from exports.services.snapshots.parent import DIGEST_DTYPE, ParentRecords
 from exports.services.snapshots.rows import (
     CHUNK_ROWS,
     Tally,
@@ -17,18 +18,22 @@ from exports.services.snapshots.rows import (
     metadata_inputs,
 )
 
-DIGEST_DTYPE = np.dtype([("id", "<i8"), ("digest", "S8")])  # dolly.record_digest, as bytes
 # Where a snapshot keeps its metadata digest (Snapshot.stats, a JSON field: no column for it).
 METADATA_DIGEST = "metadata_digest"
 
 
-def digest_pack(*, tally: Tally) -> bytes:
-    """(id, digest) pairs sorted by id, as the row stores them for the next snapshot's diff."""
+def digest_pack(*, tally: Tally) -> tuple[bytes, bytes]:
+    """(id, digest) pairs sorted by id, as the row stores them for the next snapshot: (of the
+    records, for its diff; of their texts, for what it copies, parent.py)."""
     ids = np.frombuffer(tally.ids, dtype=np.int64)
-    packed = np.empty(len(tally.ids), dtype=DIGEST_DTYPE)
-    packed["id"] = ids
-    packed["digest"] = np.frombuffer(bytes(tally.digests), dtype="S8")
-    return packed[np.argsort(ids, kind="stable")].tobytes()
+    order = np.argsort(ids, kind="stable")
+    packed = []
+    for digests in (tally.digests, tally.text_digests):
+        pairs = np.empty(len(tally.ids), dtype=DIGEST_DTYPE)
+        pairs["id"] = ids
+        pairs["digest"] = np.frombuffer(bytes(digests), dtype="S8")
+        packed.append(pairs[order].tobytes())
+    return packed[0], packed[1]
 
 
 @dataclass(frozen=True)
@@ -49,21 +54,23 @@ class Exportable:
         )
 
 
-def exportable_digests(*, options: SnapshotOptions) -> Exportable:
+def exportable_digests(*, options: SnapshotOptions, last: Snapshot | None = None) -> Exportable:
     """The digests a snapshot with these options would store, read and computed by the rows
     stage's own code (rows.chunk_places, rows.metadata_inputs, metadata.MetadataRows) but
     writing no file: what the nightly job compares with the last snapshot to tell whether
-    anything it would release changed."""
+    anything it would release changed. The text of the entries whose text digest is `last`'s
+    is not read (their record digests are `last`'s)."""
     tally = Tally()
     metadata = MetadataRows()
     entries = selectors.exportable_entries(**options.filters)
     credited: dict[bytes, str] = {}
-    for chunk in export_rows(entries=entries, chunk_size=CHUNK_ROWS):
+    parent = ParentRecords.of(last, files=False)
+    for chunk in export_rows(entries=entries, chunk_size=CHUNK_ROWS, parent=parent):
         for row in chunk:
-            tally.digest_add(row.id, row.record)
+            tally.digest_add(row)
         _credits, domains, in_validation = chunk_places(chunk, options.validation_percent, credited)
         metadata.columns(**metadata_inputs(chunk, in_validation, domains))
-    return Exportable(digest=digest_pack(tally=tally), metadata_digest=metadata.digest())
+    return Exportable(digest=digest_pack(tally=tally)[0], metadata_digest=metadata.digest())
 
 
 def changes_find(*, digest: bytes, parent_digest: bytes | None) -> dict[str, list[int]]:

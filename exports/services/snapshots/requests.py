@@ -155,7 +155,7 @@ def snapshot_nightly() -> Nightly:
     if (
         last is not None
         and last.layout == LAYOUT
-        and exportable_digests(options=options).same_as(last)
+        and exportable_digests(options=options, last=last).same_as(last)
     ):
         logger.info("Nightly snapshot skipped: nothing exportable changed since v%s", last.version)
         snapshots_prune_skipped()  # the files of last night's pruned snapshots go all the same

@@ -12,17 +12,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from django.conf import settings
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import CharField, F, QuerySet, TextField, Value
+from django.db.models.functions import MD5, Cast, Concat, Left, Length
 
 from annotation.models import Entry
 from annotation.sources import passage_credit
 from exports import dolly
 from exports.services.snapshots.files import HashingFile
 from exports.services.snapshots.metadata import MetadataWriter
+from exports.services.snapshots.parent import ParentRecords
 from exports.services.snapshots.parquet import (
     RECORD_SCHEMA,
     SHARD_ROWS,
@@ -36,12 +39,9 @@ DATA_FILE = "data.jsonl"
 TRAIN_FILE = "train.jsonl"
 VALIDATION_FILE = "validation.jsonl"
 
-# What a snapshot reads of each entry, in this order.
-EXPORT_COLUMNS = (
+# What a snapshot reads of each entry besides its text, in this order.
+ROW_COLUMNS = (
     "pk",
-    "instruction",
-    "context",
-    "response",
     "category__slug",
     "author_id",
     "source_id",
@@ -50,12 +50,26 @@ EXPORT_COLUMNS = (
     "submitted_at",
     "review_round",  # whose decision and ratings the metadata gives
 )
-_TIME_PLACES = [EXPORT_COLUMNS.index("created_at"), EXPORT_COLUMNS.index("submitted_at")]
+TEXT_COLUMNS = ("instruction", "context", "response")
+_TIME_PLACES = [ROW_COLUMNS.index("created_at"), ROW_COLUMNS.index("submitted_at")]
+
+
+def text_digest_sql():
+    """The digest of the database text an entry's record is made of (its category slug,
+    instruction, context and response; each after its length, so that no two texts digest
+    alike by moving characters from one field to the next), worked out by the database: 8
+    bytes as 16 hex digits. What tells a build which records it can take from its parent
+    (parent.py) without reading their text."""
+    parts = []
+    for name in ("category__slug", *TEXT_COLUMNS):
+        parts += [Cast(Length(name), CharField()), Value(":"), F(name)]
+    return Left(MD5(Concat(*parts, output_field=TextField())), 16)
 
 
 class ExportRow(NamedTuple):
     """One exported entry, as export_rows gives it (named, so that no reader depends on where a
-    field sits; the rows stage also unpacks it in this order)."""
+    field sits). A row taken from the parent has no text (None): its record is the parent's
+    line, its texts are in the parent's Parquet shards."""
 
     id: int
     author_id: int  # 0: none (imported)
@@ -65,29 +79,55 @@ class ExportRow(NamedTuple):
     context_chars: int
     response_chars: int
     source_url: bytes  # UTF-8
-    instruction: str  # as stored, for the Parquet files
-    context: str  # "" when none
-    response: str
+    instruction: str | None  # as stored, for the Parquet files; None: the parent's
+    context: str | None  # "" when none
+    response: str | None
     created_at: datetime.datetime
     submitted_at: datetime.datetime | None  # None: imported
     review_round: int
-    record: bytes  # the Dolly record as UTF-8 JSON, always last
+    text_digest: bytes  # 8 bytes (text_digest_sql)
+    digest: bytes  # 8 bytes: the record's (dolly.record_digest)
+    record: bytes | None  # the Dolly record as UTF-8 JSON; None: not read (the nightly job)
 
 
-def export_rows(*, entries: QuerySet[Entry], chunk_size: int) -> Iterator[list[ExportRow]]:
+def export_rows(
+    *, entries: QuerySet[Entry], chunk_size: int, parent: ParentRecords | None = None
+) -> Iterator[list[ExportRow]]:
     """The entries as export rows, by id, a chunk at a time (never the whole table at once),
     through a server-side cursor on PostgreSQL. dolly.dolly_record is the one encoder of a
     record: PostgreSQL writing them itself and COPY streaming them saved about 11% of a snapshot
     job after 1% of 150k entries changed, short of the quarter that would pay for a second
     encoder and its parser (docs/benchmarks.md). The rows come as the database gives them,
-    without the ORM's per-row work: the columns need no conversion but SQLite's times."""
-    sql, params = entries.values_list(*EXPORT_COLUMNS).query.sql_with_params()
-    # A database without time zones (SQLite) gives the UTC times it stores as naive ones.
-    naive = settings.USE_TZ and not connection.features.supports_timezones
+    without the ORM's per-row work: the columns need no conversion but SQLite's times.
+
+    With a `parent`, the stream carries each entry's text digest but not its text: the rows
+    whose digest is the parent's are the parent's records (their lines when the parent reads
+    its files), and only the others' text is read, a chunk's at a time."""
+    if parent is None:
+        columns = (*ROW_COLUMNS, "digested", *TEXT_COLUMNS)
+        stream = entries.annotate(digested=text_digest_sql())
+    else:
+        columns = (*ROW_COLUMNS, "digested", "i_chars", "c_chars", "r_chars")
+        stream = entries.annotate(
+            digested=text_digest_sql(),
+            i_chars=Length("instruction"),
+            c_chars=Length("context"),
+            r_chars=Length("response"),
+        )
+    sql, params = stream.values_list(*columns).query.sql_with_params()
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while chunk := cursor.fetchmany(chunk_size):
-            yield _export_rows_of(_times_aware(chunk) if naive else chunk)
+            chunk = _times_aware(chunk) if _naive() else chunk
+            if parent is None:
+                yield [_fresh_row(row) for row in chunk]
+            elif rows := _rows_with_parent(chunk, entries, parent):
+                yield rows
+
+
+def _naive() -> bool:
+    """A database without time zones (SQLite) gives the UTC times it stores as naive ones."""
+    return settings.USE_TZ and not connection.features.supports_timezones
 
 
 def _times_aware(chunk) -> list[list]:
@@ -102,39 +142,79 @@ def _times_aware(chunk) -> list[list]:
     return rows
 
 
-def _export_rows_of(chunk) -> list[ExportRow]:
-    return [
-        ExportRow(
-            pk,
-            author or 0,
-            source or 0,
-            slug,
-            len(instruction),
-            len(context),
-            len(response),
-            url.encode(),
-            instruction,
-            context or "",
-            response,
-            created,
-            submitted,
-            last_round,
-            dolly.dolly_record(instruction, context, response, slug).encode(),
+def _fresh_row(row) -> ExportRow:
+    """A row read with its text (ROW_COLUMNS, the text digest, TEXT_COLUMNS)."""
+    pk, slug, author, source, url, created, submitted, last_round, digested, *text = row
+    instruction, context, response = text
+    context = context or ""
+    record = dolly.dolly_record(instruction, context, response, slug).encode()
+    return ExportRow(
+        pk,
+        author or 0,
+        source or 0,
+        slug,
+        len(instruction),
+        len(context),
+        len(response),
+        url.encode(),
+        instruction,
+        context,
+        response,
+        created,
+        submitted,
+        last_round,
+        bytes.fromhex(digested),
+        dolly.record_digest(record),
+        record,
+    )
+
+
+def _rows_with_parent(chunk, entries: QuerySet[Entry], parent: ParentRecords) -> list[ExportRow]:
+    """A chunk of rows read without their text: the parent's records where the text digest is
+    the parent's, the others read again with their text (those no longer exportable by then are
+    left out)."""
+    ids = np.fromiter((row[0] for row in chunk), dtype=np.int64, count=len(chunk))
+    digests = np.array([bytes.fromhex(row[8]) for row in chunk], dtype="S8")
+    places = parent.reusable(ids, digests)
+    taken = [int(place) for place in places if place >= 0]
+    lines = iter(parent.records(taken)) if parent.lines is not None else None
+    fresh_ids = [int(pk) for pk, place in zip(ids, places, strict=True) if place < 0]
+    fresh = {}
+    if fresh_ids:
+        read = entries.filter(pk__in=fresh_ids).annotate(digested=text_digest_sql())
+        sql, params = read.values_list(
+            *ROW_COLUMNS, "digested", *TEXT_COLUMNS
+        ).query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            found = cursor.fetchall()
+        fresh = {row[0]: _fresh_row(row) for row in (_times_aware(found) if _naive() else found)}
+    rows = []
+    for row, place in zip(chunk, places.tolist(), strict=True):
+        if place < 0:
+            if row[0] in fresh:
+                rows.append(fresh[row[0]])
+            continue
+        pk, slug, author, source, url, created, submitted, last_round, _digested, *chars = row
+        rows.append(
+            ExportRow(
+                pk,
+                author or 0,
+                source or 0,
+                slug,
+                *chars,
+                url.encode(),
+                None,
+                None,
+                None,
+                created,
+                submitted,
+                last_round,
+                *parent.digests_at(place),
+                next(lines) if lines is not None else None,
+            )
         )
-        for (
-            pk,
-            instruction,
-            context,
-            response,
-            slug,
-            author,
-            source,
-            url,
-            created,
-            submitted,
-            last_round,
-        ) in chunk
-    ]
+    return rows
 
 
 @dataclass
@@ -144,6 +224,7 @@ class Tally:
 
     ids: array = field(default_factory=lambda: array("q"))
     digests: bytearray = field(default_factory=bytearray)
+    text_digests: bytearray = field(default_factory=bytearray)
     slugs: list[str] = field(default_factory=list)  # each category once, in the order met
     categories: array = field(default_factory=lambda: array("H"))  # an index into slugs, per row
     lengths: dict = field(default_factory=lambda: {name: array("I") for name in dolly.FIELDS[:3]})
@@ -154,11 +235,13 @@ class Tally:
     file_records: dict = field(default_factory=dict)  # records in each file, for the card
     metadata_digest: str = ""  # of metadata.parquet's rows and the card's attribution
 
-    def digest_add(self, pk: int, record: bytes) -> None:
-        """A row's id and its record's digest, for the diff (diff.digest_pack): the build and the
-        nightly job's "anything changed?" (diff.exportable_digests) both count rows here."""
-        self.ids.append(pk)
-        self.digests += dolly.record_digest(record)
+    def digest_add(self, row: ExportRow) -> None:
+        """A row's id, its record's digest and its text digest, for the diff and the next
+        build (diff.digest_pack): the build and the nightly job's "anything changed?"
+        (diff.exportable_digests) both count rows here."""
+        self.ids.append(row.id)
+        self.digests += row.digest
+        self.text_digests += row.text_digest
 
 
 def rows_write(
@@ -167,9 +250,12 @@ def rows_write(
     validation_percent: float,
     spool: Path,
     on_rows: Callable[[int], None],
+    parent: ParentRecords | None = None,
 ) -> tuple[list[dict], Tally]:
     """Stream the rows into the spool files; (the files' names, sizes and sha256, the tally).
-    `on_rows` hears how many rows are written after each chunk.
+    `on_rows` hears how many rows are written after each chunk. With `parent` (read with its
+    files), the records whose text is unchanged are copied from the parent's files; raises
+    parent.ParentMismatch when those files are not what the parent stored.
 
     The files, in this order: data.jsonl (and train.jsonl, validation.jsonl with a split), the
     Parquet shards of each split (every record in train when there is no split) and
@@ -194,15 +280,15 @@ def rows_write(
     tally = Tally()
     done = 0
     try:
-        for chunk in export_rows(entries=entries, chunk_size=CHUNK_ROWS):
+        for chunk in export_rows(entries=entries, chunk_size=CHUNK_ROWS, parent=parent):
             records, train, validation = [], [], []
             credits, domains, in_validation = chunk_places(chunk, percent, credited)
             for row, credit, chosen in zip(
                 chunk, credits, in_validation or [False] * len(chunk), strict=True
             ):
-                pk, author, source, slug, i_len, c_len, r_len, _url, *_text, record = row
+                _pk, author, source, slug, i_len, c_len, r_len, *_rest, record = row
                 records.append(record)
-                tally.digest_add(pk, record)
+                tally.digest_add(row)
                 if slug not in slug_index:
                     slug_index[slug] = len(tally.slugs)
                     tally.slugs.append(slug)
@@ -224,10 +310,12 @@ def rows_write(
                 writers[VALIDATION_FILE].write(_lines(validation))
                 tally.split_counts["train"] += len(train)
                 tally.split_counts["validation"] += len(validation)
-            _records_write(chunk, in_validation, shards)
+            _records_write(chunk, in_validation, shards, parent)
             metadata.write(metadata.rows.columns(**metadata_inputs(chunk, in_validation, domains)))
             done += len(chunk)
             on_rows(done)
+        if parent is not None:
+            parent.finish()
         files = [writers[name].finish(name) for name in names]
         tally.file_records = {
             DATA_FILE: len(tally.ids),
@@ -298,15 +386,34 @@ def metadata_inputs(
 
 
 def _records_write(
-    chunk: list[ExportRow], in_validation: list[bool], shards: dict[str, ParquetSpool]
+    chunk: list[ExportRow],
+    in_validation: list[bool],
+    shards: dict[str, ParquetSpool],
+    parent: ParentRecords | None,
 ) -> None:
-    """A chunk's records into the Parquet shards of their splits, column by column (the rows,
-    transposed)."""
-    columns = ExportRow(*(list(column) for column in zip(*chunk, strict=True)))
-    batch = pa.record_batch(
-        [columns.id, columns.instruction, columns.context, columns.response, columns.category],
-        schema=RECORD_SCHEMA,
+    """A chunk's records into the Parquet shards of their splits: the rows read with their
+    text column by column (transposed), the parent's as the parent's shards hold them, in the
+    order of the chunk (by id)."""
+    read = [row for row in chunk if row.instruction is not None]
+    table = pa.Table.from_batches(
+        [
+            pa.record_batch(
+                [
+                    [row.id for row in read],
+                    [row.instruction for row in read],
+                    [row.context for row in read],
+                    [row.response for row in read],
+                    [row.category for row in read],
+                ],
+                schema=RECORD_SCHEMA,
+            )
+        ]
     )
+    if len(read) < len(chunk):
+        taken = parent.texts([row.id for row in chunk if row.instruction is None])
+        table = pa.concat_tables([table, taken])
+        table = table.take(pc.sort_indices(table, sort_keys=[("id", "ascending")]))
+    batch = table.combine_chunks().to_batches()[0]
     if shards.keys() == {"train"}:  # no split: every record in train
         shards["train"].append(batch)
     else:

@@ -1,0 +1,199 @@
+"""What a build takes from its parent (the newest ready snapshot with the same filters) instead
+of reading it from the database again: the records whose text is unchanged.
+
+Every snapshot stores, beside each record's digest (Snapshot.digest), the digest of the database
+text it was made of (Snapshot.text_digest: the category slug, instruction, context and response,
+digested by the database itself, rows.text_digest_sql). The next build reads every exportable
+entry's text digest, but not its text: an entry whose digest is the parent's has the parent's
+record, so its line is copied from the parent's data.jsonl and its texts from the parent's
+Parquet shards, in id order, as the two files hold them. Only the changed and new entries' text
+is read and encoded. The text digest is the database's own, so it sees every change, whoever
+made it (a reviewer's fix, an erasure, an admin's UPDATE in psql): nothing depends on
+`updated_at`.
+
+The parent's files are checked as they are read: data.jsonl's lines against the sha256 and the
+record count its snapshot stored, each Parquet row's id against the one wanted. A file that does
+not match (a storage that lost or changed it) raises ParentMismatch, and the build writes every
+record from the database instead (build._stages).
+"""
+
+import hashlib
+from collections.abc import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from exports import dolly
+from exports.models import Snapshot
+from exports.services.snapshots.files import snapshot_storage
+from exports.services.snapshots.options import SnapshotOptions
+from exports.services.snapshots.parquet import RECORD_SCHEMA, shard_glob
+
+# (entry id, 8-byte digest) pairs sorted by id: Snapshot.digest and Snapshot.text_digest.
+DIGEST_DTYPE = np.dtype([("id", "<i8"), ("digest", "S8")])
+DATA_FILE = "data.jsonl"
+READ_ROWS = 8_192  # Parquet rows read at a time
+
+
+class ParentMismatch(Exception):
+    """The parent's files do not hold what its row says they do."""
+
+
+class ParentRecords:
+    """The parent's records by id: which ones an entry can take (`reusable`), their digests,
+    and, with `files`, their data.jsonl lines (`lines`) and Parquet texts (`texts`), each asked
+    for in increasing id order, once."""
+
+    def __init__(self, snapshot: Snapshot, *, files: bool):
+        texts = np.frombuffer(bytes(snapshot.text_digest), dtype=DIGEST_DTYPE)
+        records = np.frombuffer(bytes(snapshot.digest), dtype=DIGEST_DTYPE)
+        if not np.array_equal(texts["id"], records["id"]):
+            raise ParentMismatch(f"v{snapshot.version}'s two digests hold other ids.")
+        self.version = snapshot.version
+        self._raw = (bytes(snapshot.text_digest), bytes(snapshot.digest))
+        self.ids = texts["id"]
+        self.text_digests = texts["digest"]
+        self.digests = records["digest"]
+        self.percent = SnapshotOptions.parse(snapshot.options).validation_percent
+        self.lines: _Lines | None = None
+        self.shards: dict[str, _ShardRows] = {}
+        if files:
+            storage = snapshot_storage()
+            described = {item["name"]: item for item in snapshot.files}
+            data = described[DATA_FILE]
+            self.lines = _Lines(
+                storage.open(f"{snapshot.directory}/{DATA_FILE}", "rb"),
+                count=len(self.ids),
+                sha256=data["sha256"],
+            )
+            for split in ("train", "validation"):
+                prefix = shard_glob(split).removesuffix("*.parquet")
+                names = sorted(name for name in described if name.startswith(prefix))
+                self.shards[split] = _ShardRows(storage, snapshot.directory, names)
+
+    @classmethod
+    def of(cls, snapshot: Snapshot | None, *, files: bool) -> "ParentRecords | None":
+        """The parent's records, or None when there is nothing to take: no parent, or one built
+        before text digests were stored. (A build whose parent has other files, build.LAYOUT,
+        asks for none.)"""
+        if snapshot is None or not bytes(snapshot.text_digest):
+            return None
+        return cls(snapshot, files=files)
+
+    def reusable(self, ids: np.ndarray, text_digests: np.ndarray) -> np.ndarray:
+        """Each entry's place among the parent's records, or -1 where its text is not the
+        parent's (a new entry, or a changed one)."""
+        at = np.searchsorted(self.ids, ids)
+        inside = at < len(self.ids)
+        at[~inside] = 0
+        same = inside & (self.ids[at] == ids) & (self.text_digests[at] == text_digests)
+        return np.where(same, at, -1)
+
+    def digests_at(self, place: int) -> tuple[bytes, bytes]:
+        """(The text digest, the record digest) of the parent's record at `place`, as stored
+        (numpy's S8 items drop trailing zero bytes)."""
+        start = place * DIGEST_DTYPE.itemsize + DIGEST_DTYPE.fields["digest"][1]
+        texts, records = self._raw
+        return texts[start : start + 8], records[start : start + 8]
+
+    def records(self, places: list[int]) -> list[bytes]:
+        """The data.jsonl lines at these places (increasing), without their newlines."""
+        return self.lines.take(places)
+
+    def texts(self, ids: list[int]) -> pa.Table:
+        """The Parquet rows (RECORD_SCHEMA) of these ids (increasing), from the shards of the
+        split each is in in the parent."""
+        if not ids:
+            return RECORD_SCHEMA.empty_table()
+        if self.percent <= 0:
+            return self.shards["train"].take(ids)
+        chosen = [dolly.in_validation(pk, self.percent) for pk in ids]
+        taken = [
+            self.shards[split].take([pk for pk, v in zip(ids, chosen, strict=True) if v == want])
+            for split, want in (("train", False), ("validation", True))
+        ]
+        return pa.concat_tables(taken)
+
+    def finish(self) -> None:
+        """Read what is left of data.jsonl and check it whole (its sha256 and line count)."""
+        if self.lines is not None:
+            self.lines.finish()
+
+    def close(self) -> None:
+        if self.lines is not None:
+            self.lines.handle.close()
+        for shard in self.shards.values():
+            shard.close()
+
+
+class _Lines:
+    """data.jsonl's lines, read forwards once and hashed as they go (skipped ones too)."""
+
+    def __init__(self, handle, *, count: int, sha256: str):
+        self.handle = handle
+        self.count = count
+        self.expected = sha256
+        self.sha256 = hashlib.sha256()
+        self.at = 0  # the next line's place
+
+    def take(self, places: list[int]) -> list[bytes]:
+        out = []
+        readline, update = self.handle.readline, self.sha256.update
+        for place in places:
+            while self.at <= place:
+                line = readline()
+                if not line.endswith(b"\n"):
+                    raise ParentMismatch(f"data.jsonl ends before record {place + 1:,}.")
+                update(line)
+                self.at += 1
+            out.append(line[:-1])
+        return out
+
+    def finish(self) -> None:
+        while line := self.handle.readline():
+            self.sha256.update(line)
+            self.at += 1
+        if self.at != self.count or self.sha256.hexdigest() != self.expected:
+            raise ParentMismatch("data.jsonl is not the file its snapshot stored.")
+
+
+class _ShardRows:
+    """One split's Parquet rows, read forwards once in order of id across its shards."""
+
+    def __init__(self, storage, directory: str, names: list[str]):
+        self.handles = [storage.open(f"{directory}/{name}", "rb") for name in names]
+        self.batches = self._batches()
+        self.buffer = RECORD_SCHEMA.empty_table()
+        self.buffer_ids = np.empty(0, dtype=np.int64)
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        for handle in self.handles:
+            yield from pq.ParquetFile(handle).iter_batches(
+                batch_size=READ_ROWS, columns=RECORD_SCHEMA.names
+            )
+
+    def take(self, ids: list[int]) -> pa.Table:
+        if not ids:
+            return RECORD_SCHEMA.empty_table()
+        wanted = np.asarray(ids, dtype=np.int64)
+        while not len(self.buffer_ids) or self.buffer_ids[-1] < wanted[-1]:
+            batch = next(self.batches, None)
+            if batch is None:
+                raise ParentMismatch(f"The Parquet shards end before record #{ids[-1]}.")
+            self.buffer = pa.concat_tables([self.buffer, pa.Table.from_batches([batch])])
+            self.buffer_ids = np.concatenate(
+                [self.buffer_ids, batch.column("id").to_numpy(zero_copy_only=False)]
+            )
+        at = np.searchsorted(self.buffer_ids, wanted)
+        if at[-1] >= len(self.buffer_ids) or not np.array_equal(self.buffer_ids[at], wanted):
+            raise ParentMismatch("The Parquet shards do not hold the records data.jsonl does.")
+        taken = self.buffer.take(pa.array(at))
+        rest = int(at[-1]) + 1
+        self.buffer = self.buffer.slice(rest)
+        self.buffer_ids = self.buffer_ids[rest:]
+        return taken
+
+    def close(self) -> None:
+        for handle in self.handles:
+            handle.close()

@@ -1,0 +1,161 @@
+"""A build copies from its parent the records whose database text is unchanged (issue 16: the
+snapshot job after 1% changed): only changed and new entries' text is read, the files come out
+exactly as a build that reads everything writes them, a change nobody dated (an UPDATE in psql)
+is still seen, and a parent whose files are not what it stored is not copied from."""
+
+import json
+import logging
+
+import pandas as pd
+import pytest
+from django.db import connection
+
+from annotation import services as annotation
+from annotation.models import Entry, EntryStatus, Source
+from exports import selectors
+from exports.models import Snapshot
+from exports.services.snapshots import SnapshotOptions, diff, parent, rows
+from tests.factories import EntryFactory, UserFactory, accepted_entry, category, snapshot_built
+
+pytestmark = pytest.mark.django_db
+
+build = snapshot_built
+
+
+@pytest.fixture
+def writer(db):
+    user = UserFactory(username="writer")
+    annotation.agreement_accept(user=user)
+    return user
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Chunks of 4 rows and Parquet read 3 rows at a time: records copied across chunk and
+    batch boundaries."""
+    monkeypatch.setattr(rows, "CHUNK_ROWS", 4)
+    monkeypatch.setattr(parent, "READ_ROWS", 3)
+
+
+def corpus(writer) -> list[Entry]:
+    made = [
+        accepted_entry(
+            writer,
+            category=category("closed_qa"),
+            instruction="Who wrote Faust? 東京 🐑",
+            context="Faust is a play by Goethe.\n\u2028It has two parts.",
+            source_url="https://en.wikipedia.org/wiki/Faust",
+            response='Goethe, "naïve" \\ café.',
+        )
+    ]
+    made += [accepted_entry(writer, instruction=f"Question {n}?") for n in range(14)]
+    source = Source.objects.create(name="dolly", license="cc-by-sa-3.0")
+    made.append(EntryFactory(author=None, source=source, status=EntryStatus.ACCEPTED))
+    return made
+
+
+def files_of(snapshot_storage, snapshot: Snapshot) -> dict[str, object]:
+    """Every file's content: the text files as bytes, the Parquet files as frames."""
+    folder = snapshot_storage / snapshot.directory
+    out = {}
+    for item in snapshot.files:
+        name = item["name"]
+        if name.endswith(".parquet"):
+            out[name] = pd.read_parquet(folder / name)
+        elif name.endswith(".jsonl"):
+            out[name] = (folder / name).read_bytes()
+    return out
+
+
+def assert_same_files(snapshot_storage, copied: Snapshot, read: Snapshot) -> None:
+    ours, theirs = files_of(snapshot_storage, copied), files_of(snapshot_storage, read)
+    assert ours.keys() == theirs.keys()
+    for name, content in ours.items():
+        if isinstance(content, bytes):
+            assert content == theirs[name], name
+        else:
+            pd.testing.assert_frame_equal(content, theirs[name], obj=name)
+    assert bytes(copied.digest) == bytes(read.digest)
+    assert bytes(copied.text_digest) == bytes(read.text_digest)
+
+
+def read_everything(snapshot: Snapshot) -> None:
+    """Make `snapshot` a parent nothing can be copied from (as one built before text digests)."""
+    Snapshot.objects.filter(pk=snapshot.pk).update(text_digest=b"")
+
+
+@pytest.mark.parametrize("percent", [0, 30])
+def test_only_changed_text_is_read_and_the_files_are_a_full_builds(
+    writer, snapshot_storage, small_chunks, percent
+):
+    made = corpus(writer)
+    first = build(validation_percent=percent)
+    # Changed behind the application's back: no updated_at, no signal (an admin in psql).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE annotation_entry SET response = %s WHERE id = %s", ["Patched.", made[3].pk]
+        )
+    Entry.objects.filter(pk=made[5].pk).update(status=EntryStatus.WITHDRAWN)
+    added = accepted_entry(writer, instruction="A new question?")
+
+    options = SnapshotOptions.parse({"validation_percent": percent})
+    entries = selectors.exportable_entries(**options.filters)
+    streamed = [
+        row
+        for chunk in rows.export_rows(
+            entries=entries, chunk_size=4, parent=parent.ParentRecords.of(first, files=False)
+        )
+        for row in chunk
+    ]
+    assert {row.id for row in streamed if row.instruction is not None} == {made[3].pk, added.pk}
+    assert made[5].pk not in {row.id for row in streamed}
+    # The nightly job's digests are the same whether it copies them from the parent or not.
+    assert diff.exportable_digests(options=options, last=first) == diff.exportable_digests(
+        options=options
+    )
+
+    copied = build(validation_percent=percent)
+    data = [
+        json.loads(line)
+        for line in files_of(snapshot_storage, copied)["data.jsonl"].split(b"\n")[:-1]
+    ]
+    assert [record["response"] for record in data].count("Patched.") == 1
+    assert copied.changes == {"added": 1, "removed": 1, "changed": 1}
+
+    read_everything(copied)
+    read = build(validation_percent=percent)
+    assert_same_files(snapshot_storage, copied, read)
+
+
+def test_a_renamed_category_changes_its_records(writer, snapshot_storage, small_chunks):
+    corpus(writer)
+    build()
+    category("closed_qa").__class__.objects.filter(slug="closed_qa").update(slug="closed_qa_v2")
+    copied = build()
+    data = files_of(snapshot_storage, copied)["data.jsonl"].decode()
+    assert '"category": "closed_qa_v2"' in data and '"category": "closed_qa"}' not in data
+    assert copied.changes["changed"] == 1
+
+
+@pytest.mark.parametrize("damage", ["line", "missing shard", "missing data"])
+def test_a_parent_whose_files_are_not_what_it_stored_is_not_copied_from(
+    writer, snapshot_storage, small_chunks, caplog, damage
+):
+    corpus(writer)
+    first = build()
+    folder = snapshot_storage / first.directory
+    if damage == "line":  # same length, other text: only the checksum can tell
+        data = (folder / "data.jsonl").read_bytes()
+        (folder / "data.jsonl").write_bytes(data.replace(b"Question 7?", b"Question X?"))
+    elif damage == "missing shard":
+        (folder / "data" / "train-00000-of-00001.parquet").unlink()
+    else:
+        (folder / "data.jsonl").unlink()
+    accepted_entry(writer, instruction="A new question?")
+    with caplog.at_level(logging.WARNING, logger="exports.services.snapshots.build"):
+        copied = build()
+    assert f"v{first.version}" in caplog.text
+    text = files_of(snapshot_storage, copied)["data.jsonl"]
+    assert b"Question 7?" in text and b"Question X?" not in text
+    read_everything(copied)
+    assert_same_files(snapshot_storage, copied, build())
