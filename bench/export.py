@@ -556,6 +556,10 @@ def run_child(mode: str, snapshot: Snapshot, workdir: Path, *, profile: bool = F
         "DATABASE_URL": throwaway_database_url(),
         "MEDIA_ROOT": str(workdir / "media"),
         "FLOCK_SNAPSHOT_SPOOL_DIR": str(workdir / "media" / ".spool"),
+        # As a worker runs: without DEBUG's query log (every query's SQL composed and kept).
+        "DEBUG": "false",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "ALLOWED_HOSTS": "127.0.0.1",  # serves nothing, but production settings ask for it
     }
     env.pop("FLOCK_SNAPSHOT_STORAGE_BACKEND", None)  # local disk under workdir
     env.pop("FLOCK_SNAPSHOT_STORAGE_OPTIONS", None)

@@ -37,14 +37,22 @@ TEXT_COLUMNS = ("pk", "instruction", "context", "response")
 
 
 def _index(corpus: dedupe.Corpus, rows: list[int]) -> None:
-    """Write the index rows of these corpus rows, replacing what was there. Plain SQL: a rescan
-    rewrites thousands of rows at once and the ORM's objects cost more than the writes."""
+    """Write the index rows of these corpus rows, replacing what was there: each entry's
+    fingerprint, and of its bucket rows only the keys it lost and gained (a revised entry keeps
+    most of its band keys, and the bucket table, some 27 rows an entry, is the largest of the
+    index: at a million entries, rewriting every key of 10,000 revised entries took 20 s of
+    PostgreSQL index writes). Plain SQL: a rescan rewrites thousands of rows at once and the
+    ORM's objects cost more than the writes."""
     ids = [int(corpus.ids[r]) for r in rows]
     fingerprints, buckets = Fingerprint._meta.db_table, Bucket._meta.db_table
     now = connection.ops.adapt_datetimefield_value(timezone.now())
+    wanted = {(int(corpus.ids[r]), int(key)) for r in rows for key in set(corpus.keys[r].tolist())}
     with connection.cursor() as cursor:
+        held = set()
         for where, params in selectors.sql_among("fingerprint_id", ids):
-            cursor.execute(f"DELETE FROM {buckets} WHERE {where}", params)
+            cursor.execute(f"SELECT fingerprint_id, key FROM {buckets} WHERE {where}", params)
+            held.update(cursor.fetchall())
+        rows_delete(cursor, buckets, ("fingerprint_id", "key"), ("bigint", "bigint"), held - wanted)
         for where, params in selectors.sql_among("entry_id", ids):
             cursor.execute(f"DELETE FROM {fingerprints} WHERE {where}", params)
         rows_insert(
@@ -68,13 +76,26 @@ def _index(corpus: dedupe.Corpus, rows: list[int]) -> None:
             buckets,
             ("fingerprint_id", "key"),
             ("bigint", "bigint"),
-            [
-                (int(corpus.ids[r]), int(key))
-                for r in rows
-                for key in sorted(set(corpus.keys[r].tolist()))
-            ],
+            sorted(wanted - held),
             on_conflict="ON CONFLICT DO NOTHING",
         )
+
+
+def rows_delete(cursor, table, columns, pg_types, rows) -> None:
+    """Delete the rows whose `columns` hold these values: on PostgreSQL one statement joined to
+    arrays (unnest), elsewhere with executemany."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"%s::{kind}[]" for kind in pg_types)
+        cursor.execute(
+            f"DELETE FROM {table} WHERE ({names}) IN (SELECT * FROM unnest({arrays}))",
+            [list(column) for column in zip(*rows, strict=True)],
+        )
+    else:
+        match = " AND ".join(f"{name} = %s" for name in columns)
+        cursor.executemany(f"DELETE FROM {table} WHERE {match}", list(rows))
 
 
 def rows_insert(cursor, table, columns, pg_types, rows, on_conflict: str = "") -> None:

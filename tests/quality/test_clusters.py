@@ -288,3 +288,35 @@ def test_a_key_too_many_entries_share_gives_no_candidates(writer, monkeypatch):
     assert set(holders) == keys and all(sorted(m) == [e.pk for e in same] for m in holders.values())
     monkeypatch.setattr(dedupe, "MAX_BUCKET", 2)
     assert quality_selectors.bucket_holders(keys=keys) == {}
+
+
+def test_a_revised_entrys_index_holds_exactly_its_new_keys(writer):
+    """The rescan writes only the keys a revision lost and gained, and the index comes out as a
+    fresh write of the new text would: no key of the old text left, none of the new missing."""
+    from quality import dedupe
+    from quality.models import Bucket, Fingerprint
+
+    first, _second, third = _chain()
+    entries = [
+        accepted(writer, instruction=f"Describe item {n}.", response=first) for n in range(3)
+    ]
+    services.fingerprints_add(entries=entries)
+    old = {
+        e.pk: set(Bucket.objects.filter(fingerprint_id=e.pk).values_list("key", flat=True))
+        for e in entries
+    }
+    for entry in entries[:2]:
+        Entry.objects.filter(pk=entry.pk).update(response=third)
+    services.fingerprints_add(entries=list(Entry.objects.filter(pk__in=[e.pk for e in entries])))
+    for entry in Entry.objects.filter(pk__in=[e.pk for e in entries]):
+        fresh = dedupe.corpus_of([(entry.pk, entry.instruction, entry.context, entry.response)])
+        keys = set(Bucket.objects.filter(fingerprint_id=entry.pk).values_list("key", flat=True))
+        assert keys == {int(key) for key in fresh.keys[0]}
+        assert Fingerprint.objects.get(entry=entry).exact_hash == fresh.exact[0]
+        assert Bucket.objects.filter(fingerprint_id=entry.pk).count() == len(keys)
+    # The revision kept some keys and changed others: both paths of the write ran.
+    revised = set(Bucket.objects.filter(fingerprint_id=entries[0].pk).values_list("key", flat=True))
+    assert revised & old[entries[0].pk] and revised ^ old[entries[0].pk]
+    assert old[entries[2].pk] == set(
+        Bucket.objects.filter(fingerprint_id=entries[2].pk).values_list("key", flat=True)
+    )
