@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import MD5, Cast, Concat, Length
 
 from annotation import masking
 
@@ -227,6 +228,24 @@ class Entry(models.Model):
     )
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # The MD5 of the text (each field after its length, so that no two texts digest alike by
+    # moving characters between fields), worked out by the database on every write, whoever
+    # writes (an UPDATE in psql too): a snapshot build copies from its parent the records whose
+    # text digest did not change, without reading their text (exports/services/snapshots).
+    text_digest = models.GeneratedField(
+        expression=MD5(
+            Concat(
+                *(
+                    part
+                    for name in ("instruction", "context", "response")
+                    for part in (Cast(Length(name), models.CharField()), Value(":"), F(name))
+                ),
+                output_field=models.TextField(),
+            )
+        ),
+        output_field=models.CharField(max_length=32),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["-updated_at", "-id"]

@@ -152,10 +152,20 @@ def test_a_parent_whose_files_are_not_what_it_stored_is_not_copied_from(
     else:
         (folder / "data.jsonl").unlink()
     accepted_entry(writer, instruction="A new question?")
-    with caplog.at_level(logging.WARNING, logger="exports.services.snapshots.build"):
+    with caplog.at_level(logging.WARNING):
         copied = build()
     assert f"v{first.version}" in caplog.text
     text = files_of(snapshot_storage, copied)["data.jsonl"]
     assert b"Question 7?" in text and b"Question X?" not in text
     read_everything(copied)
     assert_same_files(snapshot_storage, copied, build())
+
+
+def test_the_stored_text_digest_tells_fields_apart_and_follows_every_write(writer):
+    one = accepted_entry(writer, instruction="ab", context="c", response="r")
+    two = accepted_entry(writer, instruction="a", context="bc", response="r")
+    digests = dict(Entry.objects.values_list("pk", "text_digest"))
+    assert digests[one.pk] != digests[two.pk]
+    with connection.cursor() as cursor:  # the database works it out, whoever writes
+        cursor.execute("UPDATE annotation_entry SET instruction = 'a' WHERE id = %s", [one.pk])
+    assert Entry.objects.get(pk=one.pk).text_digest != digests[one.pk]

@@ -281,12 +281,7 @@ def _rows(
     total = entries.count()
     records = None
     if parent is not None and parent.layout == LAYOUT:
-        try:
-            records = ParentRecords.of(parent, files=True)
-        except (OSError, KeyError, ParentMismatch) as exc:  # its files gone, or not its own
-            logger.warning(
-                "Snapshot v%s: v%s's files unread (%s)", snapshot.version, parent.version, exc
-            )
+        records = ParentRecords.of(parent, files=True)
     if records is not None:
         try:
             return rows_write(

@@ -17,6 +17,7 @@ logger = logging.getLogger(__name__)
 SPOOL_NAME = re.compile(r"v\d{4,}-\d+")
 # The one folder inside a snapshot's directory: the Hugging Face layout's Parquet shards.
 DATA_FOLDER = "data"
+DATA_FILE = "data.jsonl"  # every record, in Dolly's format
 HASH_CHUNK = 1 << 20
 
 

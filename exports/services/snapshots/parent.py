@@ -1,23 +1,24 @@
 """What a build takes from its parent (the newest ready snapshot with the same filters) instead
 of reading it from the database again: the records whose text is unchanged.
 
-Every snapshot stores, beside each record's digest (Snapshot.digest), the digest of the database
-text it was made of (Snapshot.text_digest: the category slug, instruction, context and response,
-digested by the database itself, rows.text_digest_sql). The next build reads every exportable
-entry's text digest, but not its text: an entry whose digest is the parent's has the parent's
-record, so its line is copied from the parent's data.jsonl and its texts from the parent's
-Parquet shards, in id order, as the two files hold them. Only the changed and new entries' text
-is read and encoded. The text digest is the database's own, so it sees every change, whoever
-made it (a reviewer's fix, an erasure, an admin's UPDATE in psql): nothing depends on
-`updated_at`.
+Every snapshot stores, beside each record's digest (Snapshot.digest), its text key
+(Snapshot.text_digest, rows.text_keys): the entry's text digest, which the database works out
+on every write (Entry.text_digest, a generated column), mixed with its category's slug. The next
+build reads every exportable entry's stored digest, but not its text: an entry whose key is the
+parent's has the parent's record, so its line is copied from the parent's data.jsonl, its texts
+from the parent's Parquet shards and its lengths from the parent's metadata.parquet, in id
+order, as the files hold them. Only the changed and new entries' text is read and encoded. The
+digest is the database's own, so it sees every change, whoever made it (a reviewer's fix, an
+erasure, an admin's UPDATE in psql): nothing depends on `updated_at`.
 
 The parent's files are checked as they are read: data.jsonl's lines against the sha256 and the
 record count its snapshot stored, each Parquet row's id against the one wanted. A file that does
 not match (a storage that lost or changed it) raises ParentMismatch, and the build writes every
-record from the database instead (build._stages).
+record from the database instead (build._rows).
 """
 
 import hashlib
+import logging
 from collections.abc import Iterator
 
 import numpy as np
@@ -26,13 +27,16 @@ import pyarrow.parquet as pq
 
 from exports import dolly
 from exports.models import Snapshot
-from exports.services.snapshots.files import snapshot_storage
+from exports.services.snapshots.files import DATA_FILE, snapshot_storage
+from exports.services.snapshots.metadata import METADATA_FILE
 from exports.services.snapshots.options import SnapshotOptions
 from exports.services.snapshots.parquet import RECORD_SCHEMA, shard_glob
 
 # (entry id, 8-byte digest) pairs sorted by id: Snapshot.digest and Snapshot.text_digest.
 DIGEST_DTYPE = np.dtype([("id", "<i8"), ("digest", "S8")])
-DATA_FILE = "data.jsonl"
+_KEYS_DTYPE = np.dtype([("id", "<i8"), ("key", ">u8")])  # Snapshot.text_digest, as numbers
+logger = logging.getLogger(__name__)
+LENGTHS = ("instruction_chars", "context_chars", "response_chars")
 READ_ROWS = 8_192  # Parquet rows read at a time
 
 
@@ -41,25 +45,30 @@ class ParentMismatch(Exception):
 
 
 class ParentRecords:
-    """The parent's records by id: which ones an entry can take (`reusable`), their digests,
-    and, with `files`, their data.jsonl lines (`lines`) and Parquet texts (`texts`), each asked
-    for in increasing id order, once."""
+    """The parent's records by id: which ones an entry can take (`reusable`), their digests and
+    lengths, and, with `files`, their data.jsonl lines (`lines`) and Parquet texts (`texts`),
+    each asked for in increasing id order, once."""
 
     def __init__(self, snapshot: Snapshot, *, files: bool):
-        texts = np.frombuffer(bytes(snapshot.text_digest), dtype=DIGEST_DTYPE)
+        keys = np.frombuffer(bytes(snapshot.text_digest), dtype=_KEYS_DTYPE)
         records = np.frombuffer(bytes(snapshot.digest), dtype=DIGEST_DTYPE)
-        if not np.array_equal(texts["id"], records["id"]):
+        if not np.array_equal(keys["id"], records["id"]):
             raise ParentMismatch(f"v{snapshot.version}'s two digests hold other ids.")
         self.version = snapshot.version
         self._raw = (bytes(snapshot.text_digest), bytes(snapshot.digest))
-        self.ids = texts["id"]
-        self.text_digests = texts["digest"]
-        self.digests = records["digest"]
+        self.ids = keys["id"]
+        self.keys = keys["key"]
         self.percent = SnapshotOptions.parse(snapshot.options).validation_percent
+        storage = snapshot_storage()
+        with storage.open(f"{snapshot.directory}/{METADATA_FILE}", "rb") as handle:
+            lengths = pq.read_table(handle, columns=["id", *LENGTHS])
+        if not np.array_equal(lengths.column("id").to_numpy(), self.ids):
+            raise ParentMismatch(f"v{snapshot.version}'s metadata.parquet holds other records.")
+        # Each record's (instruction, context, response) lengths, by place.
+        self.lengths = np.column_stack([lengths.column(name).to_numpy() for name in LENGTHS])
         self.lines: _Lines | None = None
         self.shards: dict[str, _ShardRows] = {}
         if files:
-            storage = snapshot_storage()
             described = {item["name"]: item for item in snapshot.files}
             data = described[DATA_FILE]
             self.lines = _Lines(
@@ -74,20 +83,24 @@ class ParentRecords:
 
     @classmethod
     def of(cls, snapshot: Snapshot | None, *, files: bool) -> "ParentRecords | None":
-        """The parent's records, or None when there is nothing to take: no parent, or one built
-        before text digests were stored. (A build whose parent has other files, build.LAYOUT,
-        asks for none.)"""
+        """The parent's records, or None when there is nothing to take: no parent, one built
+        before text keys were stored, or one whose files are gone or not its own (logged).
+        (A build whose parent has other files, build.LAYOUT, asks for none.)"""
         if snapshot is None or not bytes(snapshot.text_digest):
             return None
-        return cls(snapshot, files=files)
+        try:
+            return cls(snapshot, files=files)
+        except (OSError, KeyError, ParentMismatch) as exc:
+            logger.warning("v%s's records cannot be copied: %s", snapshot.version, exc)
+            return None
 
-    def reusable(self, ids: np.ndarray, text_digests: np.ndarray) -> np.ndarray:
-        """Each entry's place among the parent's records, or -1 where its text is not the
-        parent's (a new entry, or a changed one)."""
+    def reusable(self, ids: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        """Each entry's place among the parent's records, or -1 where its text key
+        (rows.text_keys) is not the parent's (a new entry, or a changed one)."""
         at = np.searchsorted(self.ids, ids)
         inside = at < len(self.ids)
         at[~inside] = 0
-        same = inside & (self.ids[at] == ids) & (self.text_digests[at] == text_digests)
+        same = inside & (self.ids[at] == ids) & (self.keys[at] == keys)
         return np.where(same, at, -1)
 
     def digests_at(self, place: int) -> tuple[bytes, bytes]:

@@ -5,6 +5,8 @@ parquet.py) and one row each into metadata.parquet (metadata.py), and keep a tal
 statistics, the diff and the card say about them, so that no row is read twice."""
 
 import datetime
+import functools
+import hashlib
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -17,13 +19,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.conf import settings
 from django.db import connection
-from django.db.models import CharField, F, QuerySet, TextField, Value
-from django.db.models.functions import MD5, Cast, Concat, Left, Length
+from django.db.models import QuerySet
 
 from annotation.models import Entry
 from annotation.sources import passage_credit
 from exports import dolly
-from exports.services.snapshots.files import HashingFile
+from exports.services.snapshots.files import DATA_FILE, HashingFile
 from exports.services.snapshots.metadata import MetadataWriter
 from exports.services.snapshots.parent import ParentRecords
 from exports.services.snapshots.parquet import (
@@ -35,7 +36,6 @@ from exports.services.snapshots.parquet import (
 
 CHUNK_ROWS = 2_000
 CREDITS_KEPT = 50_000  # source URLs whose credit chunk_places keeps (a few MB)
-DATA_FILE = "data.jsonl"
 TRAIN_FILE = "train.jsonl"
 VALIDATION_FILE = "validation.jsonl"
 
@@ -54,16 +54,19 @@ TEXT_COLUMNS = ("instruction", "context", "response")
 _TIME_PLACES = [ROW_COLUMNS.index("created_at"), ROW_COLUMNS.index("submitted_at")]
 
 
-def text_digest_sql():
-    """The digest of the database text an entry's record is made of (its category slug,
-    instruction, context and response; each after its length, so that no two texts digest
-    alike by moving characters from one field to the next), worked out by the database: 8
-    bytes as 16 hex digits. What tells a build which records it can take from its parent
-    (parent.py) without reading their text."""
-    parts = []
-    for name in ("category__slug", *TEXT_COLUMNS):
-        parts += [Cast(Length(name), CharField()), Value(":"), F(name)]
-    return Left(MD5(Concat(*parts, output_field=TextField())), 16)
+def text_keys(digests: list[str], slugs: list[str]) -> np.ndarray:
+    """Each record's text key: what it is made of, as 8 bytes (big-endian uint64), the entry's
+    stored text digest (Entry.text_digest, the database's MD5 of its text) mixed with its
+    category slug's (a renamed category changes its records). Equal keys, equal records: what
+    tells a build which records it can take from its parent (parent.py)."""
+    head = np.frombuffer(bytes.fromhex("".join(digest[:16] for digest in digests)), dtype=">u8")
+    slug_keys = np.array([_slug_key(slug) for slug in slugs], dtype=np.uint64)
+    return (head ^ slug_keys).astype(">u8")  # numpy's result is in the machine's order
+
+
+@functools.cache
+def _slug_key(slug: str) -> int:
+    return int.from_bytes(hashlib.blake2b(slug.encode(), digest_size=8).digest(), "big")
 
 
 class ExportRow(NamedTuple):
@@ -85,7 +88,7 @@ class ExportRow(NamedTuple):
     created_at: datetime.datetime
     submitted_at: datetime.datetime | None  # None: imported
     review_round: int
-    text_digest: bytes  # 8 bytes (text_digest_sql)
+    text_digest: bytes  # 8 bytes: its text key (text_keys)
     digest: bytes  # 8 bytes: the record's (dolly.record_digest)
     record: bytes | None  # the Dolly record as UTF-8 JSON; None: not read (the nightly job)
 
@@ -100,27 +103,18 @@ def export_rows(
     encoder and its parser (docs/benchmarks.md). The rows come as the database gives them,
     without the ORM's per-row work: the columns need no conversion but SQLite's times.
 
-    With a `parent`, the stream carries each entry's text digest but not its text: the rows
-    whose digest is the parent's are the parent's records (their lines when the parent reads
-    its files), and only the others' text is read, a chunk's at a time."""
-    if parent is None:
-        columns = (*ROW_COLUMNS, "digested", *TEXT_COLUMNS)
-        stream = entries.annotate(digested=text_digest_sql())
-    else:
-        columns = (*ROW_COLUMNS, "digested", "i_chars", "c_chars", "r_chars")
-        stream = entries.annotate(
-            digested=text_digest_sql(),
-            i_chars=Length("instruction"),
-            c_chars=Length("context"),
-            r_chars=Length("response"),
-        )
-    sql, params = stream.values_list(*columns).query.sql_with_params()
+    With a `parent`, the stream carries each entry's stored text digest but not its text: the
+    rows whose text key is the parent's are the parent's records (their lengths from its
+    metadata, their lines when the parent reads its files), and only the others' text is read,
+    a chunk's at a time."""
+    columns = (*ROW_COLUMNS, "text_digest", *(TEXT_COLUMNS if parent is None else ()))
+    sql, params = entries.values_list(*columns).query.sql_with_params()
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while chunk := cursor.fetchmany(chunk_size):
             chunk = _times_aware(chunk) if _naive() else chunk
             if parent is None:
-                yield [_fresh_row(row) for row in chunk]
+                yield _fresh_rows(chunk)
             elif rows := _rows_with_parent(chunk, entries, parent):
                 yield rows
 
@@ -142,9 +136,15 @@ def _times_aware(chunk) -> list[list]:
     return rows
 
 
-def _fresh_row(row) -> ExportRow:
-    """A row read with its text (ROW_COLUMNS, the text digest, TEXT_COLUMNS)."""
-    pk, slug, author, source, url, created, submitted, last_round, digested, *text = row
+def _fresh_rows(chunk) -> list[ExportRow]:
+    """Rows read with their text (ROW_COLUMNS, the text digest, TEXT_COLUMNS)."""
+    keys = text_keys([row[8] for row in chunk], [row[1] for row in chunk])
+    raw = keys.tobytes()
+    return [_fresh_row(row, raw[8 * n : 8 * n + 8]) for n, row in enumerate(chunk)]
+
+
+def _fresh_row(row, key: bytes) -> ExportRow:
+    pk, slug, author, source, url, created, submitted, last_round, _digest, *text = row
     instruction, context, response = text
     context = context or ""
     record = dolly.dolly_record(instruction, context, response, slug).encode()
@@ -163,7 +163,7 @@ def _fresh_row(row) -> ExportRow:
         created,
         submitted,
         last_round,
-        bytes.fromhex(digested),
+        key,
         dolly.record_digest(record),
         record,
     )
@@ -174,35 +174,35 @@ def _rows_with_parent(chunk, entries: QuerySet[Entry], parent: ParentRecords) ->
     the parent's, the others read again with their text (those no longer exportable by then are
     left out)."""
     ids = np.fromiter((row[0] for row in chunk), dtype=np.int64, count=len(chunk))
-    digests = np.array([bytes.fromhex(row[8]) for row in chunk], dtype="S8")
-    places = parent.reusable(ids, digests)
-    taken = [int(place) for place in places if place >= 0]
-    lines = iter(parent.records(taken)) if parent.lines is not None else None
-    fresh_ids = [int(pk) for pk, place in zip(ids, places, strict=True) if place < 0]
+    places = parent.reusable(ids, text_keys([row[8] for row in chunk], [row[1] for row in chunk]))
+    taken = places[places >= 0]
+    lines = iter(parent.records(taken.tolist())) if parent.lines is not None else None
+    lengths = iter(parent.lengths[taken].tolist())
+    fresh_ids = ids[places < 0].tolist()
     fresh = {}
     if fresh_ids:
-        read = entries.filter(pk__in=fresh_ids).annotate(digested=text_digest_sql())
-        sql, params = read.values_list(
-            *ROW_COLUMNS, "digested", *TEXT_COLUMNS
-        ).query.sql_with_params()
+        read = entries.filter(pk__in=fresh_ids).values_list(
+            *ROW_COLUMNS, "text_digest", *TEXT_COLUMNS
+        )
+        sql, params = read.query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             found = cursor.fetchall()
-        fresh = {row[0]: _fresh_row(row) for row in (_times_aware(found) if _naive() else found)}
+        fresh = {row.id: row for row in _fresh_rows(_times_aware(found) if _naive() else found)}
     rows = []
     for row, place in zip(chunk, places.tolist(), strict=True):
         if place < 0:
             if row[0] in fresh:
                 rows.append(fresh[row[0]])
             continue
-        pk, slug, author, source, url, created, submitted, last_round, _digested, *chars = row
+        pk, slug, author, source, url, created, submitted, last_round, _digest = row
         rows.append(
             ExportRow(
                 pk,
                 author or 0,
                 source or 0,
                 slug,
-                *chars,
+                *next(lengths),
                 url.encode(),
                 None,
                 None,
