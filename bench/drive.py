@@ -55,7 +55,7 @@ def insert(model, rows: list[dict]) -> None:
     would save them (JSON, dates)."""
     if not rows:
         return
-    fields = model._meta.concrete_fields
+    fields = [field for field in model._meta.concrete_fields if not field.generated]
     table = model._meta.db_table
     names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
 

@@ -59,7 +59,14 @@ def snapshot_list() -> QuerySet[Snapshot]:
     a snapshot built before removals were kept by reason)."""
     return (
         Snapshot.objects.select_related("created_by", "parent", "pinned_by")
-        .defer("digest", "removals", "parent__digest", "parent__removals")
+        .defer(
+            "digest",
+            "text_digest",
+            "removals",
+            "parent__digest",
+            "parent__text_digest",
+            "parent__removals",
+        )
         .annotate(
             removed_by_reason=JSONObject(
                 **{

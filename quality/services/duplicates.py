@@ -48,13 +48,16 @@ def _index(corpus: dedupe.Corpus, rows: list[int]) -> None:
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     wanted = {(int(corpus.ids[r]), int(key)) for r in rows for key in set(corpus.keys[r].tolist())}
     with connection.cursor() as cursor:
+        # The fingerprints go first: their row locks make another job indexing the same
+        # entries wait (and its insert of them fail, so that it tries again, _index_write)
+        # before either reads which keys are held.
+        for where, params in selectors.sql_among("entry_id", ids):
+            cursor.execute(f"DELETE FROM {fingerprints} WHERE {where}", params)
         held = set()
         for where, params in selectors.sql_among("fingerprint_id", ids):
             cursor.execute(f"SELECT fingerprint_id, key FROM {buckets} WHERE {where}", params)
             held.update(cursor.fetchall())
         rows_delete(cursor, buckets, ("fingerprint_id", "key"), ("bigint", "bigint"), held - wanted)
-        for where, params in selectors.sql_among("entry_id", ids):
-            cursor.execute(f"DELETE FROM {fingerprints} WHERE {where}", params)
         rows_insert(
             cursor,
             fingerprints,
@@ -88,11 +91,8 @@ def rows_delete(cursor, table, columns, pg_types, rows) -> None:
         return
     names = ", ".join(columns)
     if connection.vendor == "postgresql":
-        arrays = ", ".join(f"%s::{kind}[]" for kind in pg_types)
-        cursor.execute(
-            f"DELETE FROM {table} WHERE ({names}) IN (SELECT * FROM unnest({arrays}))",
-            [list(column) for column in zip(*rows, strict=True)],
-        )
+        unnest, params = _unnest(pg_types, rows)
+        cursor.execute(f"DELETE FROM {table} WHERE ({names}) IN (SELECT * FROM {unnest})", params)
     else:
         match = " AND ".join(f"{name} = %s" for name in columns)
         cursor.executemany(f"DELETE FROM {table} WHERE {match}", list(rows))
@@ -106,14 +106,20 @@ def rows_insert(cursor, table, columns, pg_types, rows, on_conflict: str = "") -
         return
     names = ", ".join(columns)
     if connection.vendor == "postgresql":
-        arrays = ", ".join(f"%s::{kind}[]" for kind in pg_types)
+        unnest, params = _unnest(pg_types, rows)
         cursor.execute(
-            f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {on_conflict}",
-            [list(column) for column in zip(*rows, strict=True)],
+            f"INSERT INTO {table} ({names}) SELECT * FROM {unnest} {on_conflict}", params
         )
     else:
         marks = ", ".join(["%s"] * len(columns))
         cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks}) {on_conflict}", rows)
+
+
+def _unnest(pg_types, rows) -> tuple[str, list]:
+    """PostgreSQL's rows from arrays: `unnest(…)` over one array parameter a column, and the
+    parameters (one statement for thousands of rows, without thousands of parameters)."""
+    arrays = ", ".join(f"%s::{kind}[]" for kind in pg_types)
+    return f"unnest({arrays})", [list(column) for column in zip(*rows, strict=True)]
 
 
 def _index_write(corpus: dedupe.Corpus, rows: list[int]) -> None:

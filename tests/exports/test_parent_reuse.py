@@ -31,9 +31,11 @@ def writer(db):
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    """Chunks of 4 rows and Parquet read 3 rows at a time: records copied across chunk and
-    batch boundaries."""
+    """Chunks of 4 rows, changed text read for two chunks at once and Parquet read 3 rows at a
+    time: records copied across chunk, group and batch boundaries."""
     monkeypatch.setattr(rows, "CHUNK_ROWS", 4)
+    monkeypatch.setattr(rows, "FETCH_ROWS", 8)  # changed text read two chunks at a time
+    monkeypatch.setattr(diff, "CHUNK_ROWS", 4)
     monkeypatch.setattr(parent, "READ_ROWS", 3)
 
 
@@ -137,24 +139,59 @@ def test_a_renamed_category_changes_its_records(writer, snapshot_storage, small_
     assert copied.changes["changed"] == 1
 
 
-@pytest.mark.parametrize("damage", ["line", "missing shard", "missing data"])
+@pytest.mark.parametrize(("before", "after"), [(0, 30), (30, 0), (20, 40)])
+def test_a_parent_with_another_split_is_copied_from_its_own_shards(
+    writer, snapshot_storage, small_chunks, before, after
+):
+    made = corpus(writer)
+    build(validation_percent=before)
+    Entry.objects.filter(pk=made[2].pk).update(instruction="Rewritten?")
+    copied = build(validation_percent=after)
+    read_everything(copied)
+    assert_same_files(snapshot_storage, copied, build(validation_percent=after))
+
+
+SHARD = "data/train-00000-of-00001.parquet"
+
+
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        ("line", "are not what it stored"),
+        ("shard bytes", "is not the file its snapshot stored"),
+        ("metadata bytes", "is not the file its snapshot stored"),
+        ("missing shard", "No such file"),
+        ("missing data", "No such file"),
+    ],
+)
 def test_a_parent_whose_files_are_not_what_it_stored_is_not_copied_from(
-    writer, snapshot_storage, small_chunks, caplog, damage
+    writer, snapshot_storage, small_chunks, caplog, damage, why
 ):
     corpus(writer)
     first = build()
     folder = snapshot_storage / first.directory
-    if damage == "line":  # same length, other text: only the checksum can tell
+
+    def flip_a_byte(path):  # in the middle: the file still opens, only the checksum can tell
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+
+    if damage == "line":  # same length, other text
         data = (folder / "data.jsonl").read_bytes()
         (folder / "data.jsonl").write_bytes(data.replace(b"Question 7?", b"Question X?"))
+    elif damage == "shard bytes":
+        flip_a_byte(folder / SHARD)
+    elif damage == "metadata bytes":
+        flip_a_byte(folder / "metadata.parquet")
     elif damage == "missing shard":
-        (folder / "data" / "train-00000-of-00001.parquet").unlink()
+        (folder / SHARD).unlink()
     else:
         (folder / "data.jsonl").unlink()
     accepted_entry(writer, instruction="A new question?")
     with caplog.at_level(logging.WARNING):
         copied = build()
-    assert f"v{first.version}" in caplog.text
+    warned = [r.getMessage() for r in caplog.records if f"v{first.version}'s" in r.getMessage()]
+    assert len(warned) == 1 and why in warned[0], caplog.text
     text = files_of(snapshot_storage, copied)["data.jsonl"]
     assert b"Question 7?" in text and b"Question X?" not in text
     read_everything(copied)

@@ -29,6 +29,7 @@ from exports.services.snapshots.files import (
     Spooled,
     snapshot_storage,
     spool_path,
+    spool_reset,
     spools_clear,
     storage_clear,
 )
@@ -55,9 +56,11 @@ HEARTBEAT_EVERY = STALE_AFTER / 5
 INTERRUPTED = "The build was interrupted (its worker stopped beating); build it again."
 # Which set of files a build writes, stored on each snapshot (Snapshot.layout). 1: JSONL, card,
 # manifest and tar; 2: also the Hugging Face layout (data/*.parquet), metadata.parquet and the
-# gzipped tar. Raise it whenever a build writes other files, or the card or manifest templates
-# change what they say: the nightly job never skips a build
-# ("nothing changed") over a parent of an older layout.
+# gzipped tar. Raise it whenever a build writes other files, other bytes for the same record
+# (dolly.dolly_record, parquet.RECORD_SCHEMA, the metadata's lengths), or the card or manifest
+# templates change what they say: a build copies records only from a parent of its own layout
+# (parent.py), and the nightly job never skips a build ("nothing changed") over a parent of an
+# older layout.
 LAYOUT = 2
 # Progress: the rescans take the first 60%, writing the rows most of the rest.
 PROGRESS_RESCAN, PROGRESS_LICENCES, PROGRESS_WRITE, PROGRESS_STORE = 2, 20, 60, 95
@@ -105,8 +108,7 @@ def snapshot_build(
                     f"Checking licences: {done:,} of {total:,} entries",
                 )
             )
-        shutil.rmtree(spool, ignore_errors=True)
-        spool.mkdir(parents=True)
+        spool_reset(spool)
         storage_clear(storage, snapshot.directory)
         built = _stages(snapshot, options, spool, report)
         report(PROGRESS_STORE, "Storing files")
@@ -291,7 +293,7 @@ def _rows(
                 on_rows=_progress_step(report, total),
                 parent=records,
             )
-        except (OSError, ParentMismatch) as exc:
+        except ParentMismatch as exc:
             logger.warning(
                 "Snapshot v%s: v%s's files are not what it stored (%s); every record is read "
                 "from the database",
@@ -299,8 +301,7 @@ def _rows(
                 parent.version,
                 exc,
             )
-            shutil.rmtree(spool, ignore_errors=True)
-            spool.mkdir(parents=True)
+            spool_reset(spool)
         finally:
             records.close()
     return rows_write(

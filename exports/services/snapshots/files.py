@@ -30,6 +30,12 @@ def spool_path(directory: str, attempt: int) -> Path:
     return Path(settings.FLOCK_SNAPSHOT_SPOOL_DIR) / f"{directory}-{attempt}"
 
 
+def spool_reset(spool: Path) -> None:
+    """An empty spool folder for an attempt's files (whatever was written there before goes)."""
+    shutil.rmtree(spool, ignore_errors=True)
+    spool.mkdir(parents=True)
+
+
 def spools_clear(*, keep: Path | None = None) -> list[str]:
     """Remove the spool folders of builds that died (a killed worker leaves its partial files
     behind): every one but `keep`. Called by the build that holds the one building place, so

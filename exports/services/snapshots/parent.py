@@ -17,6 +17,7 @@ not match (a storage that lost or changed it) raises ParentMismatch, and the bui
 record from the database instead (build._rows).
 """
 
+import contextlib
 import hashlib
 import logging
 from collections.abc import Iterator
@@ -27,8 +28,8 @@ import pyarrow.parquet as pq
 
 from exports import dolly
 from exports.models import Snapshot
-from exports.services.snapshots.files import DATA_FILE, snapshot_storage
-from exports.services.snapshots.metadata import METADATA_FILE
+from exports.services.snapshots.files import DATA_FILE, HASH_CHUNK, snapshot_storage
+from exports.services.snapshots.metadata import COLUMNS, METADATA_FILE
 from exports.services.snapshots.options import SnapshotOptions
 from exports.services.snapshots.parquet import RECORD_SCHEMA, shard_glob
 
@@ -36,7 +37,7 @@ from exports.services.snapshots.parquet import RECORD_SCHEMA, shard_glob
 DIGEST_DTYPE = np.dtype([("id", "<i8"), ("digest", "S8")])
 _KEYS_DTYPE = np.dtype([("id", "<i8"), ("key", ">u8")])  # Snapshot.text_digest, as numbers
 logger = logging.getLogger(__name__)
-LENGTHS = ("instruction_chars", "context_chars", "response_chars")
+LENGTHS = [name for name, *_ in COLUMNS if name.endswith("_chars")]  # in text order
 READ_ROWS = 8_192  # Parquet rows read at a time
 
 
@@ -59,27 +60,40 @@ class ParentRecords:
         self.ids = keys["id"]
         self.keys = keys["key"]
         self.percent = SnapshotOptions.parse(snapshot.options).validation_percent
-        storage = snapshot_storage()
-        with storage.open(f"{snapshot.directory}/{METADATA_FILE}", "rb") as handle:
-            lengths = pq.read_table(handle, columns=["id", *LENGTHS])
-        if not np.array_equal(lengths.column("id").to_numpy(), self.ids):
-            raise ParentMismatch(f"v{snapshot.version}'s metadata.parquet holds other records.")
-        # Each record's (instruction, context, response) lengths, by place.
-        self.lengths = np.column_stack([lengths.column(name).to_numpy() for name in LENGTHS])
         self.lines: _Lines | None = None
         self.shards: dict[str, _ShardRows] = {}
-        if files:
-            described = {item["name"]: item for item in snapshot.files}
-            data = described[DATA_FILE]
-            self.lines = _Lines(
-                storage.open(f"{snapshot.directory}/{DATA_FILE}", "rb"),
-                count=len(self.ids),
-                sha256=data["sha256"],
-            )
-            for split in ("train", "validation"):
-                prefix = shard_glob(split).removesuffix("*.parquet")
-                names = sorted(name for name in described if name.startswith(prefix))
-                self.shards[split] = _ShardRows(storage, snapshot.directory, names)
+        storage = snapshot_storage()
+        described = {item["name"]: item["sha256"] for item in snapshot.files}
+        try:
+            with _reading():
+                self.lengths = self._lengths(storage, snapshot.directory, described)
+                if files:
+                    self.lines = _Lines(
+                        storage.open(f"{snapshot.directory}/{DATA_FILE}", "rb"),
+                        count=len(self.ids),
+                        sha256=described[DATA_FILE],
+                    )
+                    for split in ("train", "validation"):
+                        prefix = shard_glob(split).removesuffix("*.parquet")
+                        names = sorted(name for name in described if name.startswith(prefix))
+                        self.shards[split] = _ShardRows(
+                            storage, snapshot.directory, {name: described[name] for name in names}
+                        )
+        except ParentMismatch:
+            self.close()
+            raise
+
+    def _lengths(self, storage, directory: str, described: dict[str, str]) -> np.ndarray:
+        """Each record's (instruction, context, response) lengths, by place, from the parent's
+        metadata.parquet (read whole, and checked against its sha256)."""
+        with storage.open(f"{directory}/{METADATA_FILE}", "rb") as handle:
+            data = handle.read()
+        if hashlib.sha256(data).hexdigest() != described[METADATA_FILE]:
+            raise ParentMismatch(f"{METADATA_FILE} is not the file its snapshot stored.")
+        table = pq.read_table(pa.BufferReader(data), columns=["id", *LENGTHS])
+        if not np.array_equal(table.column("id").to_numpy(), self.ids):
+            raise ParentMismatch(f"{METADATA_FILE} holds other records.")
+        return np.column_stack([table.column(name).to_numpy() for name in LENGTHS])
 
     @classmethod
     def of(cls, snapshot: Snapshot | None, *, files: bool) -> "ParentRecords | None":
@@ -90,7 +104,7 @@ class ParentRecords:
             return None
         try:
             return cls(snapshot, files=files)
-        except (OSError, KeyError, ParentMismatch) as exc:
+        except ParentMismatch as exc:
             logger.warning("v%s's records cannot be copied: %s", snapshot.version, exc)
             return None
 
@@ -112,32 +126,48 @@ class ParentRecords:
 
     def records(self, places: list[int]) -> list[bytes]:
         """The data.jsonl lines at these places (increasing), without their newlines."""
-        return self.lines.take(places)
+        with _reading():
+            return self.lines.take(places)
 
     def texts(self, ids: list[int]) -> pa.Table:
         """The Parquet rows (RECORD_SCHEMA) of these ids (increasing), from the shards of the
         split each is in in the parent."""
         if not ids:
             return RECORD_SCHEMA.empty_table()
-        if self.percent <= 0:
-            return self.shards["train"].take(ids)
-        chosen = [dolly.in_validation(pk, self.percent) for pk in ids]
-        taken = [
-            self.shards[split].take([pk for pk, v in zip(ids, chosen, strict=True) if v == want])
-            for split, want in (("train", False), ("validation", True))
-        ]
-        return pa.concat_tables(taken)
+        with _reading():
+            if self.percent <= 0:
+                return self.shards["train"].take(ids)
+            chosen = [dolly.in_validation(pk, self.percent) for pk in ids]
+            taken = [
+                self.shards[split].take(
+                    [pk for pk, v in zip(ids, chosen, strict=True) if v == want]
+                )
+                for split, want in (("train", False), ("validation", True))
+            ]
+            return pa.concat_tables(taken)
 
     def finish(self) -> None:
         """Read what is left of data.jsonl and check it whole (its sha256 and line count)."""
         if self.lines is not None:
-            self.lines.finish()
+            with _reading():
+                self.lines.finish()
 
     def close(self) -> None:
         if self.lines is not None:
             self.lines.handle.close()
         for shard in self.shards.values():
             shard.close()
+
+
+@contextlib.contextmanager
+def _reading():
+    """Reading the parent's files: a file gone, unlisted or unreadable as Parquet (pyarrow's
+    errors are OSError and ValueError) is a ParentMismatch, the one error a build falls back
+    on."""
+    try:
+        yield
+    except (OSError, KeyError, ValueError) as exc:
+        raise ParentMismatch(f"{type(exc).__name__}: {exc}") from exc
 
 
 class _Lines:
@@ -172,17 +202,29 @@ class _Lines:
 
 
 class _ShardRows:
-    """One split's Parquet rows, read forwards once in order of id across its shards."""
+    """One split's Parquet rows, read forwards once in order of id across its shards, each
+    shard checked against its sha256 before it is read."""
 
-    def __init__(self, storage, directory: str, names: list[str]):
-        self.handles = [storage.open(f"{directory}/{name}", "rb") for name in names]
+    def __init__(self, storage, directory: str, shards: dict[str, str]):
+        self.storage = storage
+        self.directory = directory
+        self.shards = shards  # name: sha256, in order
+        self.handle = None
         self.batches = self._batches()
         self.buffer = RECORD_SCHEMA.empty_table()
         self.buffer_ids = np.empty(0, dtype=np.int64)
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
-        for handle in self.handles:
-            yield from pq.ParquetFile(handle).iter_batches(
+        for name, sha256 in self.shards.items():
+            self.close()
+            self.handle = self.storage.open(f"{self.directory}/{name}", "rb")
+            digest = hashlib.sha256()
+            while chunk := self.handle.read(HASH_CHUNK):
+                digest.update(chunk)
+            if digest.hexdigest() != sha256:
+                raise ParentMismatch(f"{name} is not the file its snapshot stored.")
+            self.handle.seek(0)
+            yield from pq.ParquetFile(self.handle).iter_batches(
                 batch_size=READ_ROWS, columns=RECORD_SCHEMA.names
             )
 
@@ -208,5 +250,6 @@ class _ShardRows:
         return taken
 
     def close(self) -> None:
-        for handle in self.handles:
-            handle.close()
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
