@@ -83,13 +83,19 @@ def file_described(path: Path, name: str) -> dict:
 def file_hashed(path: Path, name: str) -> dict:
     """A spool file written by another library (the Parquet files): its name, size and sha256,
     read a chunk at a time."""
+    with open(path, "rb") as handle:
+        size, sha256 = handle_hashed(handle)
+    return {"name": name, "size": size, "sha256": sha256}
+
+
+def handle_hashed(handle) -> tuple[int, str]:
+    """(Size, sha256) of what is left to read of an open file, read a chunk at a time."""
     digest = hashlib.sha256()
     size = 0
-    with open(path, "rb") as handle:
-        while chunk := handle.read(HASH_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return {"name": name, "size": size, "sha256": digest.hexdigest()}
+    while chunk := handle.read(HASH_CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+    return size, digest.hexdigest()
 
 
 class Spooled(File):

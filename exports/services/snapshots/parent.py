@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from exports import dolly
 from exports.models import Snapshot
-from exports.services.snapshots.files import DATA_FILE, HASH_CHUNK, snapshot_storage
+from exports.services.snapshots.files import DATA_FILE, handle_hashed, snapshot_storage
 from exports.services.snapshots.metadata import COLUMNS, METADATA_FILE
 from exports.services.snapshots.options import SnapshotOptions
 from exports.services.snapshots.parquet import RECORD_SCHEMA, shard_glob
@@ -218,10 +218,7 @@ class _ShardRows:
         for name, sha256 in self.shards.items():
             self.close()
             self.handle = self.storage.open(f"{self.directory}/{name}", "rb")
-            digest = hashlib.sha256()
-            while chunk := self.handle.read(HASH_CHUNK):
-                digest.update(chunk)
-            if digest.hexdigest() != sha256:
+            if handle_hashed(self.handle)[1] != sha256:
                 raise ParentMismatch(f"{name} is not the file its snapshot stored.")
             self.handle.seek(0)
             yield from pq.ParquetFile(self.handle).iter_batches(

@@ -117,24 +117,20 @@ def export_rows(
         cursor.execute(sql, params)
         while chunk := cursor.fetchmany(chunk_size):
             if parent is None:
-                yield _fresh_rows(_times_aware(chunk) if _naive() else chunk)
+                yield _fresh_rows(_times_aware(chunk))
                 continue
             group, streamed = [chunk], len(chunk)
             while streamed < FETCH_ROWS and (more := cursor.fetchmany(chunk_size)):
                 group.append(more)
                 streamed += len(more)
-            yield from _rows_with_parent(
-                [_times_aware(chunk) if _naive() else chunk for chunk in group], entries, parent
-            )
+            yield from _rows_with_parent([_times_aware(chunk) for chunk in group], entries, parent)
 
 
-def _naive() -> bool:
-    """A database without time zones (SQLite) gives the UTC times it stores as naive ones."""
-    return settings.USE_TZ and not connection.features.supports_timezones
-
-
-def _times_aware(chunk) -> list[list]:
-    """The rows with their times in UTC."""
+def _times_aware(chunk) -> list:
+    """The rows with their times in UTC: a database without time zones (SQLite) gives the UTC
+    times it stores as naive ones; the others' rows are returned as they are."""
+    if not settings.USE_TZ or connection.features.supports_timezones:
+        return chunk
     rows = []
     for row in chunk:
         row = list(row)
@@ -201,7 +197,7 @@ def _rows_with_parent(
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             found = cursor.fetchall()
-        fresh = {row.id: row for row in _fresh_rows(_times_aware(found) if _naive() else found)}
+        fresh = {row.id: row for row in _fresh_rows(_times_aware(found))}
     for chunk, (_ids, places) in zip(group, placed, strict=True):
         if rows := _chunk_with_parent(chunk, places, fresh, parent):
             yield rows
