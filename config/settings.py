@@ -486,6 +486,16 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# Sessions: in the database, and with Redis read from a copy there that lives at most
+# FLOCK_SESSION_CACHE_SECONDS (config/sessions.py: a failing Redis is read around, and a session
+# deleted while Redis could not be reached is read from an old copy for at most that long).
+# 0, or no REDIS_URL: read from the database on every request.
+FLOCK_SESSION_CACHE_SECONDS = env_int("FLOCK_SESSION_CACHE_SECONDS", 120, minimum=0)
+SESSION_ENGINE = (
+    "config.sessions"
+    if REDIS_URL and FLOCK_SESSION_CACHE_SECONDS
+    else "django.contrib.sessions.backends.db"
+)
 # The writing and review pages' progress per category (annotation.selectors.category_counts):
 # one count over every entry, done at most this often for the whole site (0: every request).
 FLOCK_CATEGORY_COUNTS_SECONDS = env_int("FLOCK_CATEGORY_COUNTS_SECONDS", 30, minimum=0)

@@ -1,0 +1,121 @@
+"""Sessions kept in the database and read from the cache (Redis): SESSION_ENGINE when REDIS_URL
+is set.
+
+Every signed-in request reads its session; with the database engine alone that is a query a
+request (8% of a gunicorn worker's time in bench.load). Here the database stays the truth (a
+session is written there first, and deleted there first), and Redis keeps a copy for at most
+FLOCK_SESSION_CACHE_SECONDS, which most requests read instead.
+
+Django's own cached_db engine does the same, but a Redis that cannot be reached fails its
+requests: its load's cache write and its delete let the error through (a 500 on every page while
+Redis is down, and a sign-out that fails). Here every cache operation that fails is logged and
+read around, from the database. What a failure can leave behind is bounded by the copy's
+lifetime: a session deleted (signed out, ended by an admin) or changed while Redis could not be
+reached, and still held by a Redis that comes back, is read from that copy for at most
+FLOCK_SESSION_CACHE_SECONDS.
+
+After a failed cache read, this process reads sessions from the database for
+SKIP_AFTER_FAILURE seconds instead of waiting on Redis's timeout on every request. Saves and
+deletes always try the cache, so that skipping never leaves a stale copy behind.
+"""
+
+import logging
+import time
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore as DatabaseStore
+from django.core.cache import caches
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX = "session:"
+SKIP_AFTER_FAILURE = 5.0  # seconds
+
+_skip_cache_until = [0.0]  # this process's: monotonic time
+
+
+class SessionStore(DatabaseStore):
+    def __init__(self, session_key=None):
+        super().__init__(session_key)
+        self._cache = caches[settings.SESSION_CACHE_ALIAS]
+
+    def _cache_key(self, session_key: str | None) -> str | None:
+        # Django's keys are 32 lower-case letters and digits; anything else (a forged cookie)
+        # is no session and is left to the database look-up, which finds none.
+        if session_key and session_key.isascii() and session_key.isalnum():
+            return KEY_PREFIX + session_key
+        return None
+
+    def _lifetime(self, expiry=None) -> int:
+        return max(0, min(settings.FLOCK_SESSION_CACHE_SECONDS, self.get_expiry_age(expiry=expiry)))
+
+    def load(self):
+        key = self._cache_key(self.session_key)
+        reading = key is not None and time.monotonic() >= _skip_cache_until[0]
+        if reading:
+            try:
+                data = self._cache.get(key)
+            except Exception:
+                _failed("read")
+                reading = False
+            else:
+                if data is not None:
+                    return data
+        row = self._get_session_from_db()
+        if row is None:
+            return {}
+        data = self.decode(row.session_data)
+        if reading:
+            self._cache_set(key, data, self._lifetime(expiry=row.expire_date))
+        return data
+
+    def save(self, must_create=False):
+        super().save(must_create)
+        key = self._cache_key(self.session_key)
+        if key is not None:
+            self._cache_set(key, self._session, self._lifetime())
+
+    def delete(self, session_key=None):
+        super().delete(session_key)
+        key = self._cache_key(session_key if session_key is not None else self.session_key)
+        if key is None:
+            return
+        try:
+            self._cache.delete(key)
+        except Exception:
+            _failed("delete")
+            logger.error(
+                "A deleted session may be read from the cache for up to %s s more, if the "
+                "cache still holds it when it answers again.",
+                settings.FLOCK_SESSION_CACHE_SECONDS,
+            )
+
+    # The async variants go through the same code: the database's own would skip the cache.
+    async def aload(self):
+        return await sync_to_async(self.load)()
+
+    async def asave(self, must_create=False):
+        await sync_to_async(self.save)(must_create)
+
+    async def adelete(self, session_key=None):
+        await sync_to_async(self.delete)(session_key)
+
+    def _cache_set(self, key: str, data: dict, seconds: int) -> None:
+        try:
+            if seconds > 0:
+                self._cache.set(key, data, seconds)
+            else:
+                self._cache.delete(key)
+        except Exception:
+            _failed("write")
+
+
+def _failed(action: str) -> None:
+    _skip_cache_until[0] = time.monotonic() + SKIP_AFTER_FAILURE
+    logger.warning(
+        "The session cache failed a %s; sessions are read from the database for %s s.",
+        action,
+        SKIP_AFTER_FAILURE,
+        exc_info=True,
+    )
