@@ -321,9 +321,14 @@ class Series:
     points: list[tuple[datetime.date, int]]  # cumulative points at the end of each day
 
 
-def contest_progress(*, contest: Contest, viewer: AbstractBaseUser, top: int = 5) -> list[Series]:
-    """Cumulative points per day of the contest for its top contributors."""
-    leaders = [row.member for row in board_contest(contest=contest, viewer=viewer).rows[:top]]
+def contest_progress(
+    *, contest: Contest, viewer: AbstractBaseUser, top: int = 5, board: Board | None = None
+) -> list[Series]:
+    """Cumulative points per day of the contest for its top contributors (those of `board`, the
+    contest's board the page already read, if given)."""
+    if board is None:
+        board = board_contest(contest=contest, viewer=viewer)
+    leaders = [row.member for row in board.rows[:top]]
     zone = timezone.get_current_timezone()
     days = []
     day = contest.starts_at.astimezone(zone).date()

@@ -20,8 +20,8 @@ from leaderboard.forms import contest_form
 from leaderboard.models import Contest
 
 
-def _contest_pictures(contest: Contest, viewer) -> dict:
-    progress = selectors.contest_progress(contest=contest, viewer=viewer)
+def _contest_pictures(contest: Contest, viewer, board: selectors.Board) -> dict:
+    progress = selectors.contest_progress(contest=contest, viewer=viewer, board=board)
     mix = selectors.category_mix(contest=contest)
     return {
         "progress_chart": charts.line_chart(progress) if progress else None,
@@ -43,18 +43,19 @@ def leaderboard(request):
         contest = services.contest_for_moment(timezone.now())
         if contest is not None:
             context["board"] = selectors.board_contest(contest=contest, viewer=request.user)
-            context.update(_contest_pictures(contest, request.user))
+            context.update(_contest_pictures(contest, request.user, context["board"]))
     return render(request, "leaderboard/leaderboard.html", context)
 
 
 @login_required
 def contest_board(request, contest_id: int):
     contest = get_object_or_404(Contest, pk=contest_id)
+    board = selectors.board_contest(contest=contest, viewer=request.user)
     context = {
         "scope": "contest",
         "contests": selectors.contest_list()[:20],
-        "board": selectors.board_contest(contest=contest, viewer=request.user),
-        **_contest_pictures(contest, request.user),
+        "board": board,
+        **_contest_pictures(contest, request.user, board),
     }
     return render(request, "leaderboard/leaderboard.html", context)
 
