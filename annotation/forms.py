@@ -5,6 +5,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from annotation import selectors
 from annotation.models import (
@@ -190,6 +192,36 @@ class KeyedChoicesMixin:
         if option["key"]:
             option["attrs"]["data-key"] = option["key"]
         return option
+
+    def _render(self, template_name, context, renderer=None):
+        """An option's input (`choice.tag`) is written here, as Django's input.html writes it:
+        through the template engine each cost a quarter of a millisecond, and the review page,
+        the most requested page of a drive after the writing page's autosaves, shows 16."""
+        if template_name != self.option_template_name:
+            return super()._render(template_name, context, renderer)
+        return option_html(context["widget"])
+
+
+def option_html(widget: dict) -> SafeString:
+    """Django's forms/widgets/input_option.html for one option's context, byte for byte."""
+    attrs = format_html_join(
+        "",
+        "{}",
+        (
+            (format_html(" {}", name) if value is True else format_html(' {}="{}"', name, value),)
+            for name, value in widget["attrs"].items()
+            if value is not False
+        ),
+    )
+    value = "" if widget["value"] is None else format_html(' value="{}"', widget["value"])
+    tag = format_html(
+        '<input type="{}" name="{}"{}{}>', widget["type"], widget["name"], value, attrs
+    )
+    if not widget.get("wrap_label"):
+        return tag
+    label_for = format_html(' for="{}"', widget["attrs"]["id"]) if widget["attrs"].get("id") else ""
+    # input.html ends in a newline, which stays inside the label (the renderer strips the ends).
+    return format_html("<label{}>{}\n {}</label>", label_for, tag, widget["label"])
 
 
 class KeyedRadioSelect(KeyedChoicesMixin, forms.RadioSelect):

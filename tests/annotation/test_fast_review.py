@@ -152,3 +152,35 @@ def test_todays_count_follows_the_wall_clock_across_a_daylight_saving_change(
     _review_at(moment(*today), submitted(alice), bob, time_machine)
     time_machine.move_to(moment(*now), tick=False)
     assert selectors.reviews_today(reviewer=bob) == 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,  # nothing chosen yet
+        {"verdict": "reject", "rating": "2", "reasons": ["duplicate", "other"]},  # checked ones
+        {"verdict": "<b>&\"'", "rating": "9"},  # not a choice: escaped where echoed
+    ],
+)
+def test_the_review_forms_options_render_as_djangos_own_templates_would(alice, data):
+    """The keyed choices write their option inputs without the template engine (forms.py,
+    option_html): every option, checked or not, with or without its label wrapped, is the
+    HTML Django's input_option.html gives for it."""
+    from annotation.forms import KeyedChoicesMixin, ReviewForm
+
+    entry = submitted(alice)
+    form = ReviewForm(data, entry=entry, seen_text={}, seen_revision=1)
+    compared = 0
+    for name in ("verdict", "rating", "reasons"):
+        for choice in form[name]:
+            for wrap_label in (False, True):
+                widget = choice.parent_widget
+                context = {"widget": {**choice.data, "wrap_label": wrap_label}}
+                ours = widget._render(choice.template_name, context, choice.renderer)
+                django = super(KeyedChoicesMixin, widget)._render(
+                    choice.template_name, context, choice.renderer
+                )
+                assert ours == django
+                compared += 1
+    assert compared == 2 * (2 + 5 + len(form.fields["reasons"].choices))
+    assert 'data-key="a"' in str(form["verdict"][0].tag())
