@@ -14,9 +14,17 @@ lifetime: a session deleted (signed out, ended by an admin) or changed while Red
 reached, and still held by a Redis that comes back, is read from that copy for at most
 FLOCK_SESSION_CACHE_SECONDS.
 
-After a failed cache read, this process reads sessions from the database for
+A deleted session's copy is replaced by a DELETED mark that lives as long as a copy could, and
+a copy is put back after a database read only where there is none (Redis's SET NX): a request
+that read the row just before someone signed out cannot put the signed-out session back.
+
+After any failed cache operation, this process reads sessions from the database for
 SKIP_AFTER_FAILURE seconds instead of waiting on Redis's timeout on every request. Saves and
 deletes always try the cache, so that skipping never leaves a stale copy behind.
+
+Every web process must use this engine while any does: one on Django's database engine deletes
+rows without marking their copies (switching REDIS_URL or FLOCK_SESSION_CACHE_SECONDS off and
+back on leaves copies that live at most FLOCK_SESSION_CACHE_SECONDS).
 """
 
 import logging
@@ -30,6 +38,7 @@ from django.core.cache import caches
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "session:"
+DELETED = "deleted"  # a deleted session's mark in the cache
 SKIP_AFTER_FAILURE = 5.0  # seconds
 
 _skip_cache_until = [0.0]  # this process's: monotonic time
@@ -47,8 +56,11 @@ class SessionStore(DatabaseStore):
             return KEY_PREFIX + session_key
         return None
 
-    def _lifetime(self, expiry=None) -> int:
-        return max(0, min(settings.FLOCK_SESSION_CACHE_SECONDS, self.get_expiry_age(expiry=expiry)))
+    def _lifetime(self, **expiry) -> int:
+        """How long a copy may live: the setting's seconds, or less if the session expires
+        sooner (`expiry`: the row's expire_date; without it, the session's own expiry)."""
+        age = self.get_expiry_age(**expiry)
+        return max(0, min(settings.FLOCK_SESSION_CACHE_SECONDS, age))
 
     def load(self):
         key = self._cache_key(self.session_key)
@@ -60,21 +72,36 @@ class SessionStore(DatabaseStore):
                 _failed("read")
                 reading = False
             else:
+                if data == DELETED:
+                    self._session_key = None
+                    return {}
                 if data is not None:
                     return data
         row = self._get_session_from_db()
         if row is None:
             return {}
         data = self.decode(row.session_data)
-        if reading:
-            self._cache_set(key, data, self._lifetime(expiry=row.expire_date))
+        seconds = self._lifetime(expiry=row.expire_date)
+        if reading and seconds > 0:
+            try:
+                self._cache.add(key, data, seconds)  # never over a newer copy or a DELETED mark
+            except Exception:
+                _failed("write")
         return data
 
     def save(self, must_create=False):
         super().save(must_create)
         key = self._cache_key(self.session_key)
-        if key is not None:
-            self._cache_set(key, self._session, self._lifetime())
+        if key is None:
+            return
+        seconds = self._lifetime()
+        try:
+            if seconds > 0:
+                self._cache.set(key, self._session, seconds)
+            else:
+                self._cache.delete(key)
+        except Exception:
+            _failed("write")
 
     def delete(self, session_key=None):
         super().delete(session_key)
@@ -82,7 +109,7 @@ class SessionStore(DatabaseStore):
         if key is None:
             return
         try:
-            self._cache.delete(key)
+            self._cache.set(key, DELETED, settings.FLOCK_SESSION_CACHE_SECONDS)
         except Exception:
             _failed("delete")
             logger.error(
@@ -100,15 +127,6 @@ class SessionStore(DatabaseStore):
 
     async def adelete(self, session_key=None):
         await sync_to_async(self.delete)(session_key)
-
-    def _cache_set(self, key: str, data: dict, seconds: int) -> None:
-        try:
-            if seconds > 0:
-                self._cache.set(key, data, seconds)
-            else:
-                self._cache.delete(key)
-        except Exception:
-            _failed("write")
 
 
 def _failed(action: str) -> None:

@@ -2,6 +2,7 @@
 signing out (or an admin ending someone's sessions) ends the cached copy too, and a Redis that
 cannot be reached is read around, from the database, without a failed page."""
 
+import datetime
 import os
 import socket
 
@@ -91,6 +92,17 @@ def test_the_copy_lives_at_most_the_setting(cached_sessions, client, alice):
     assert 0 < _copy_ttl(client) <= 30
 
 
+def test_a_session_that_expires_sooner_is_kept_no_longer(cached_sessions, alice_client):
+    store = sessions.SessionStore(alice_client.session.session_key)
+    store.set_expiry(5)
+    store.save()
+    assert 0 < _copy_ttl(alice_client) <= 5
+
+    store.set_expiry(datetime.timedelta(seconds=-1))  # already over
+    store.save()
+    assert cache.get(sessions.KEY_PREFIX + store.session_key) is None
+
+
 def test_signing_out_ends_the_cached_copy(cached_sessions, alice_client):
     assert _session_queries(alice_client) == 0
     cookie = alice_client.cookies[django_settings.SESSION_COOKIE_NAME].value
@@ -99,6 +111,24 @@ def test_signing_out_ends_the_cached_copy(cached_sessions, alice_client):
     alice_client.cookies[django_settings.SESSION_COOKIE_NAME] = cookie  # the old cookie again
     response = alice_client.get("/write/")
     assert response.status_code == 302 and "/accounts/sign-in/" in response["Location"]
+
+
+def test_a_request_that_read_the_session_before_a_sign_out_cannot_put_it_back(
+    cached_sessions, alice_client, monkeypatch
+):
+    key = alice_client.session.session_key
+    late = sessions.SessionStore(key)
+    row = late._get_session_from_db()  # read just before the sign-out below
+    assert alice_client.post("/accounts/sign-out/").status_code == 302
+
+    # The late request missed the cache before the sign-out and now keeps what it read.
+    monkeypatch.setattr(late._cache, "get", lambda *args, **kwargs: None)
+    monkeypatch.setattr(late, "_get_session_from_db", lambda: row)
+    assert late.load()  # it still serves its own request with what it read
+
+    monkeypatch.undo()
+    assert cache.get(sessions.KEY_PREFIX + key) == sessions.DELETED
+    assert sessions.SessionStore(key).load() == {}  # nobody after it is signed in
 
 
 def test_an_admin_ending_someones_sessions_ends_the_cached_copies(
@@ -123,10 +153,19 @@ def test_a_changed_session_is_read_as_changed(cached_sessions, alice_client):
     assert not queries.captured_queries  # from Redis, as written
 
 
-def test_a_forged_cookie_is_no_session_and_touches_no_cache(cached_sessions, client):
+def test_a_forged_cookie_is_no_session_and_touches_no_cache(cached_sessions, client, monkeypatch):
+    asked = []
+    for name in ("get", "add", "set"):
+        real = getattr(RedisCache, name)
+        monkeypatch.setattr(
+            RedisCache,
+            name,
+            lambda self, key, *a, real=real, **kw: asked.append(key) or real(self, key, *a, **kw),
+        )
     client.cookies[django_settings.SESSION_COOKIE_NAME] = "../../etc/passwd key with spaces"
     response = client.get("/write/")
     assert response.status_code == 302 and "/accounts/sign-in/" in response["Location"]
+    assert not [key for key in asked if key.startswith(sessions.KEY_PREFIX)]
 
 
 def test_with_redis_down_pages_and_sign_out_work_from_the_database(
@@ -143,9 +182,11 @@ def test_with_redis_down_pages_and_sign_out_work_from_the_database(
 
 
 def test_after_a_failed_read_the_cache_is_skipped_for_a_while(
-    redis_down, alice_client, monkeypatch
+    redis_down, alice_client, monkeypatch, caplog
 ):
+    sessions._skip_cache_until[0] = 0.0  # signing in failed to write the copy already
     alice_client.get("/write/")  # fails to reach Redis once
+    assert "failed a read" in caplog.text
     attempts = []
     real_get = RedisCache.get
     monkeypatch.setattr(
