@@ -184,3 +184,31 @@ def test_the_review_forms_options_render_as_djangos_own_templates_would(alice, d
                 compared += 1
     assert compared == 2 * (2 + 5 + len(form.fields["reasons"].choices))
     assert 'data-key="a"' in str(form["verdict"][0].tag())
+
+
+def test_keyed_options_escape_what_they_show_and_skip_the_template_engine(monkeypatch):
+    """Values, labels and keys that need escaping come out as Django's templates write them,
+    and the option inputs are written without rendering a template."""
+    from django import forms as django_forms
+
+    from annotation.forms import KeyedCheckboxSelectMultiple, KeyedChoicesMixin
+
+    choices = [('a"b', "<i>one</i> & 'two'"), ("c<d", "plain")]
+    widget = KeyedCheckboxSelectMultiple(keys={'a"b': "<k>", "c<d": "&"})
+    field = django_forms.MultipleChoiceField(choices=choices, widget=widget)
+    form = type("KeyedForm", (django_forms.Form,), {"picked": field})({"picked": ['a"b']})
+    options = list(form["picked"])
+    for choice in options:
+        for wrap_label in (False, True):
+            context = {"widget": {**choice.data, "wrap_label": wrap_label}}
+            django = super(KeyedChoicesMixin, choice.parent_widget)._render(
+                choice.template_name, context, choice.renderer
+            )
+            assert choice.parent_widget._render(choice.template_name, context) == django
+    assert "checked" in options[0].tag() and "checked" not in options[1].tag()
+
+    def no_templates(*args, **kwargs):
+        raise AssertionError("an option went through the template engine")
+
+    monkeypatch.setattr(type(options[0].renderer), "render", no_templates)
+    assert 'value="a&quot;b"' in options[0].tag()
