@@ -31,3 +31,9 @@ entry_submitted = Signal()
 # entries from the duplicate index and settles their clusters once it commits; leaderboard
 # checks its cached boards.
 person_erased = Signal()
+
+# Sent with `request` (the writing page's autosave, as posted) and `entry` (the draft it saved,
+# or None when nothing was typed yet) when an autosave is answered 200. Receivers return HTML
+# that the answer carries as out-of-band swaps (or ""): quality's similarity warning rides on
+# it, so that a pause in typing costs the server one request, not two.
+draft_autosaved = Signal()

@@ -14,6 +14,12 @@ class QualityConfig(AppConfig):
         entry_submitted.connect(on_entry_submitted, dispatch_uid="quality.entry_check")
         entry_decided.connect(on_entry_decided, dispatch_uid="quality.fingerprint_update")
 
+        # The writing page's autosave answers carry the similarity warning (one request a pause).
+        from annotation.events import draft_autosaved
+        from quality.views import similar_on_autosave
+
+        draft_autosaved.connect(similar_on_autosave, dispatch_uid="quality.similar_on_autosave")
+
         # An erased person's entries leave the duplicate index, their clusters settled again.
         from annotation.events import person_erased
         from quality.receivers import on_person_erased

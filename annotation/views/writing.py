@@ -1,5 +1,6 @@
 """The writing flow: pick a category, write with autosave, submit, and "My entries"."""
 
+import logging
 from contextlib import suppress
 from functools import wraps
 from urllib.parse import urlencode
@@ -16,11 +17,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from annotation import selectors, services
+from annotation.events import draft_autosaved
 from annotation.forms import EntryForm, EntryListFilterForm
 from annotation.lookups import category_or_404, own_entry_or_404
 from annotation.models import Category, Entry, EntryStatus
 from annotation.text import ENTRY_FIELDS, citation_markers, validate_submission
 from config.errors import ActionForbidden, DomainError, StateConflict
+
+logger = logging.getLogger(__name__)
 
 
 @login_required
@@ -202,7 +206,11 @@ def entry_autosave(request):
     posted_context = form.text_values().get("context", "").replace("\r\n", "\n")
     removed = citation_markers(posted_context) if entry is not None else []
     response = _autosave_status(
-        request, entry, removed_markers=removed, posted_context=posted_context
+        request,
+        entry,
+        removed_markers=removed,
+        posted_context=posted_context,
+        extras=_autosave_extras(request, entry),
     )
     if entry is not None:
         # A reload (or a reopened tab) lands on the draft, not on an empty form.
@@ -210,6 +218,19 @@ def entry_autosave(request):
         # The page's next save carries it (the keepalive save of a hidden tab reads it here).
         response["X-Draft-Version"] = selectors.draft_version(entry=entry)
     return response
+
+
+def _autosave_extras(request, entry: Entry | None) -> list[str]:
+    """What other apps add to a saved autosave's answer (quality's similarity warning:
+    annotation/events.py, draft_autosaved). One that fails is logged and left out: the draft is
+    saved, and the answer must say so."""
+    extras = []
+    for receiver, html in draft_autosaved.send_robust(sender=Entry, request=request, entry=entry):
+        if isinstance(html, Exception):
+            logger.error("%s failed on an autosave", receiver, exc_info=html)
+        elif html:
+            extras.append(html)
+    return extras
 
 
 def _autosave_status(
@@ -222,6 +243,7 @@ def _autosave_status(
     posted_context: str = "",
     signed_out: bool = False,
     conflict: dict | None = None,
+    extras: list[str] | None = None,
 ) -> HttpResponse:
     return render(
         request,
@@ -235,6 +257,7 @@ def _autosave_status(
             "version": selectors.draft_version(entry=entry) if entry else "",
             "signed_out": signed_out,
             "conflict": conflict,
+            "extras": extras or [],
         },
         status=status,
     )

@@ -266,3 +266,27 @@ def test_the_signed_out_page_keeps_the_version_it_was_at(client, alice):
     posted = _page(entry, response="Typed after sign-out.")
     response = client.post("/entries/submit/", posted)
     assert f'value="{posted["version"]}"' in response.content.decode()
+
+
+def test_an_autosave_is_answered_as_saved_when_an_addition_to_its_answer_fails(
+    alice_client, alice, caplog
+):
+    """Other apps add to a saved autosave's answer (quality's similarity warning,
+    annotation.events.draft_autosaved); one that fails is logged and left out, and the answer
+    still says the draft is saved, as it is."""
+    from annotation.events import draft_autosaved
+
+    def broken(sender, **kwargs):
+        raise RuntimeError("the similarity index is unreachable")
+
+    draft_autosaved.connect(broken, dispatch_uid="test.broken")
+    try:
+        entry = _draft(alice)
+        response = _autosave(alice_client, _page(entry, response="Rayleigh scattering."))
+    finally:
+        draft_autosaved.disconnect(dispatch_uid="test.broken")
+    assert response.status_code == 200
+    assert "saved at" in response.content.decode()
+    entry.refresh_from_db()
+    assert entry.response == "Rayleigh scattering."
+    assert "failed on an autosave" in caplog.text

@@ -297,6 +297,37 @@ def test_the_writing_page_warns_about_a_duplicate_as_you_type(client, alice, bob
     assert client.post("/entries/similar/", form, HTTP_HX_REQUEST="true").status_code == 401
 
 
+def test_each_autosave_answer_carries_the_duplicate_warning(client, alice, bob):
+    """The page asks the similarity check with every autosave, not in a request of its own:
+    the autosave's answer swaps the warning in (out of band), and takes it away again."""
+    original = index(submitted(alice, instruction="When was Hubble launched?", response=ANSWER))
+    client.force_login(bob)
+    form = {"entry": "", "category": "open_qa", "instruction": "When was Hubble launched?"}
+
+    saved = client.post("/entries/autosave/", {**form, "response": ANSWER}, HTTP_HX_REQUEST="true")
+    assert saved.status_code == 200
+    page = saved.content.decode()
+    assert '<div id="similar" hx-swap-oob="innerHTML">' in page
+    assert "This looks like an entry a colleague wrote (100% similar)" in page
+    assert f"#{original.pk}" not in page and ANSWER not in page
+    draft = Entry.objects.get(author=bob)
+    assert draft.response == ANSWER  # saved as well
+
+    form.update(entry=str(draft.pk), version=saved["X-Draft-Version"])
+    again = client.post(
+        "/entries/autosave/",
+        {**form, "response": "Something else entirely."},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert '<div id="similar" hx-swap-oob="innerHTML">' in again  # emptied
+    assert "looks like" not in again
+
+    stale = client.post(  # a version another tab overtook: refused, and no warning swapped
+        "/entries/autosave/", {**form, "response": ANSWER}, HTTP_HX_REQUEST="true"
+    )
+    assert stale.status_code == 409 and 'id="similar"' not in stale.content.decode()
+
+
 def test_the_import_applies_the_submission_rules_and_reads_bytes_safely(tmp_path, capsys, settings):
     from annotation.models import Category
 
