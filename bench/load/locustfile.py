@@ -5,7 +5,8 @@ company sign-in leaves one), and does what the pages make a person do, with the 
 requests:
 
 - writers (most): open the categories, open one, type in bursts with an autosave after each (as
-  the page saves "as you type") and the similarity check after some pauses, then submit;
+  the page saves "as you type"; its answer carries the similarity check, as the page's does),
+  then submit;
 - reviewers: Review next, read the entry, record a review (which hands out the next one);
 - leaderboard viewers: refresh the board;
 - one data scientist: the latest snapshot's description, then its data.jsonl.
@@ -117,8 +118,6 @@ class Writer(Person):
                     fields["entry"] = str(entry_id)
                     confirmed[entry_id] = {"text": typed, "pending": []}
                 fields["version"] = saved.headers.get("X-Draft-Version") or fields["version"]
-            if burst % 3 == 0:  # the page asks after a pause in typing
-                self.post("/entries/similar/", "POST /entries/similar/", {**fields, **typed})
         pause(1, 3)
         done = self.post(
             "/entries/submit/",
