@@ -76,25 +76,56 @@ def _key_holders(table: str, owner: str, keys) -> dict[int, list[int]]:
     keys = sorted(keys)
     if not keys:
         return {}
-    limit = dedupe.MAX_BUCKET
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(
-                f"SELECT k.key, b.{owner} FROM unnest(%s::bigint[]) AS k(key) "
-                f"CROSS JOIN LATERAL (SELECT {owner} FROM {table} "
-                f"WHERE {table}.key = k.key LIMIT %s) b",
-                [keys, limit + 1],
-            )
+            sql, params = _holders_sql(table, owner, keys)
+            cursor.execute(sql, params)
             rows = cursor.fetchall()
         else:
             rows = []
             for where, params in sql_among("key", keys):
                 cursor.execute(f"SELECT key, {owner} FROM {table} WHERE {where}", params)
                 rows += cursor.fetchall()
+    return _holders_within_limit(rows)
+
+
+def _holders_sql(table: str, owner: str, keys: list[int]) -> tuple[str, list]:
+    """PostgreSQL: (key, owner) for each key, one index look-up a key stopped after
+    dedupe.MAX_BUCKET + 1 rows."""
+    return (
+        f"SELECT k.key, b.{owner} FROM unnest(%s::bigint[]) AS k(key) "
+        f"CROSS JOIN LATERAL (SELECT {owner} FROM {table} "
+        f"WHERE {table}.key = k.key LIMIT %s) b",
+        [keys, dedupe.MAX_BUCKET + 1],
+    )
+
+
+def _holders_within_limit(rows) -> dict[int, list[int]]:
     holders: dict[int, list[int]] = {}
     for key, owner_id in rows:
         holders.setdefault(key, []).append(owner_id)
-    return {key: members for key, members in holders.items() if len(members) <= limit}
+    return {key: members for key, members in holders.items() if len(members) <= dedupe.MAX_BUCKET}
+
+
+def _similar_candidates(exact_hash: str, keys) -> tuple[set[int], dict[int, list[int]]]:
+    """The indexed entries with this exact hash, and bucket_holders(keys): one round trip on
+    PostgreSQL (the writing page asks at every autosave), two elsewhere."""
+    if connection.vendor != "postgresql":
+        exact = Fingerprint.objects.filter(exact_hash=exact_hash).values_list("entry_id", flat=True)
+        return set(exact), bucket_holders(keys=keys)
+    fingerprints = Fingerprint._meta.db_table
+    holders_sql, holders_params = _holders_sql(
+        Bucket._meta.db_table, "fingerprint_id", sorted(keys)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT NULL::bigint, entry_id FROM {fingerprints} WHERE exact_hash = %s "
+            f"UNION ALL {holders_sql}",
+            [exact_hash, *holders_params],
+        )
+        rows = cursor.fetchall()
+    exact = {entry_id for key, entry_id in rows if key is None}
+    return exact, _holders_within_limit([row for row in rows if row[0] is not None])
 
 
 def duplicates_similar(
@@ -102,17 +133,14 @@ def duplicates_similar(
 ) -> list[Match]:
     """The indexed entries (under review or accepted) this text duplicates, most similar first.
 
-    One exact-hash look-up, one look-up of its keys (21 band keys, and for a short task up to
-    30 more), one read of the candidates' text and state, then their true similarity: fast
+    One look-up of its exact hash and its keys (21 band keys, and for a short task up to 30
+    more), one read of the candidates' text and state, then their true similarity: fast
     enough to run while a writer types. Keys shared by more than dedupe.MAX_BUCKET entries
     (a template everyone follows) give no candidates, as in the corpus rescan.
     """
     query = dedupe.corpus_of([(0, instruction, context, response)])
     threshold = settings.FLOCK_DUPLICATE_THRESHOLD
-    exact_ids = set(
-        Fingerprint.objects.filter(exact_hash=query.exact[0]).values_list("entry_id", flat=True)
-    )
-    holders = bucket_holders(keys={int(key) for key in query.keys[0]})
+    exact_ids, holders = _similar_candidates(query.exact[0], {int(key) for key in query.keys[0]})
     bucket_ids = {entry_id for members in holders.values() for entry_id in members}
     rows = list(
         indexed_entries()
@@ -152,6 +180,8 @@ def duplicates_similar_for(
     matches = duplicates_similar(
         instruction=instruction, context=context, response=response, exclude=exclude
     )
+    if not matches:  # the usual answer while typing: no question of who may read what
+        return []
     readable = set(
         entries_visible_to(viewer=viewer)
         .filter(pk__in=[match.entry_id for match in matches])

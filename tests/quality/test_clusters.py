@@ -286,8 +286,18 @@ def test_a_key_too_many_entries_share_gives_no_candidates(writer, monkeypatch):
     monkeypatch.setattr(dedupe, "MAX_BUCKET", 3)
     holders = quality_selectors.bucket_holders(keys=keys)
     assert set(holders) == keys and all(sorted(m) == [e.pk for e in same] for m in holders.values())
+    # The writing page's check looks its keys up with the exact hash, by the same rule.
+    near = {"instruction": "Name a colour.", "context": "", "response": "Red, say."}
+    found = quality_selectors.duplicates_similar(**near)
+    assert found and {match.entry_id for match in found} <= {e.pk for e in same}
+    assert not any(match.exact for match in found)
     monkeypatch.setattr(dedupe, "MAX_BUCKET", 2)
     assert quality_selectors.bucket_holders(keys=keys) == {}
+    assert quality_selectors.duplicates_similar(**near) == []
+    exact = quality_selectors.duplicates_similar(
+        instruction="Name a colour.", context="", response="Red."
+    )
+    assert sorted(match.entry_id for match in exact) == [e.pk for e in same]  # the hash still
 
 
 def test_a_revised_entrys_index_holds_exactly_its_new_keys(writer):
