@@ -62,6 +62,12 @@ def main() -> None:
     parser.add_argument(
         "--conn-max-age", type=int, help="DATABASE_CONN_MAX_AGE (default: the settings')"
     )
+    parser.add_argument(
+        "--mix",
+        choices=["person", "fast"],
+        default="person",
+        help="people at a person's pace, or the first rounds' quick writers (locustfile.py)",
+    )
     parser.add_argument("--knee-ms", type=float, default=500)
     parser.add_argument("--max-requests", type=int, default=1_000_000)
     parser.add_argument("--waiting", type=int, default=2_000, help="entries under review at start")
@@ -102,7 +108,7 @@ def main() -> None:
             print(
                 f"servers: gunicorn, {args.workers} workers x {args.threads} threads "
                 f"(CONN_MAX_AGE {args.conn_max_age}), a Celery worker; locust steps {steps} "
-                f"users, {args.step_seconds:.0f} s each"
+                f"users, {args.step_seconds:.0f} s each, at the {args.mix} mix's pace"
             )
             sampler = run_locust(env, port, workdir, steps, args, servers)
             _drain_queue(redis_url)
@@ -304,7 +310,9 @@ def run_locust(
         "FLOCK_LOAD_STEP_SECONDS": str(args.step_seconds),
         "FLOCK_LOAD_KNEE_MS": str(args.knee_ms),
         "FLOCK_LOAD_MAX_REQUESTS": str(args.max_requests),
-        "FLOCK_LOAD_PACE": "0.2" if args.smoke else "1",
+        "FLOCK_LOAD_MIX": args.mix,
+        # The smoke run's people are quicker: an entry in a few seconds at either pace.
+        "FLOCK_LOAD_PACE": ("0.2" if args.mix == "fast" else "0.05") if args.smoke else "1",
     }
     command = [
         str(VENV_BIN / "locust"),

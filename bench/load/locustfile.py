@@ -11,6 +11,16 @@ requests:
 - leaderboard viewers: refresh the board;
 - one data scientist: the latest snapshot's description, then its data.jsonl.
 
+Two paces (FLOCK_LOAD_MIX):
+- "person" (the default): people at a person's pace. A writer thinks before starting, types the
+  instruction and then the response some 25 characters between autosaves, 3 to 8 s apart (about
+  4.5 characters a second, a fast typist), pastes the passage in one go, and reads the entry
+  over before submitting: an entry of Dolly's length takes about two minutes. A reviewer reads
+  an entry for 15 to 45 s.
+- "fast": the first rounds' pace, kept to compare with them: a writer finishes an entry in about
+  30 s (5 to 9 bursts 2 to 5 s apart, every field growing at once, some 25 characters a second),
+  a reviewer reads for 8 to 20 s.
+
 The shape ramps the users up in steps (FLOCK_LOAD_STEPS, FLOCK_LOAD_STEP_SECONDS); each step is
 measured after its users have started, and its figures go to steps.jsonl in FLOCK_LOAD_OUT. What
 the users were told was saved (every confirmed autosave, submission and review) goes to
@@ -40,6 +50,10 @@ RAMP_SECONDS = min(20.0, STEP_SECONDS / 3)
 # How fast people act: seconds between a writer's bursts of typing, a reviewer's reading, a
 # viewer's refreshes. (Scaled down by FLOCK_LOAD_PACE for a quick smoke run.)
 PACE = float(os.environ.get("FLOCK_LOAD_PACE", "1"))
+MIX = os.environ.get("FLOCK_LOAD_MIX", "person")
+if MIX not in ("person", "fast"):
+    raise ValueError(f"FLOCK_LOAD_MIX is 'person' or 'fast', not {MIX!r}")
+FAST = MIX == "fast"
 
 _accounts = {role: iter(accounts) for role, accounts in PLAN["accounts"].items()}
 _records = PLAN["records"]
@@ -58,6 +72,33 @@ REVIEW_URL = re.compile(r"/review/(\d+)/$")
 
 def pause(low: float, high: float) -> None:
     time.sleep(random.uniform(low, high) * PACE)  # gevent's sleep: locust patched time
+
+
+def typing(instruction: str, context: str, response: str):
+    """What the page holds at each autosave, and the pause (seconds) before it."""
+    if FAST:  # every field grows at once, in 5 to 9 bursts
+        bursts = random.randint(5, 9)
+        for burst in range(1, bursts + 1):
+            share = {
+                "instruction": instruction[: len(instruction) * burst // bursts],
+                "context": context[: len(context) * burst // bursts],
+                "response": response[: len(response) * burst // bursts],
+            }
+            yield (2, 5), share
+        return
+    # A person: the instruction, the passage pasted in one go, then the response.
+    page = {"instruction": "", "context": "", "response": ""}
+    for name, text in (("instruction", instruction), ("context", context), ("response", response)):
+        if name == "context":
+            if text:
+                page["context"] = text
+                yield (3, 8), dict(page)
+            continue
+        end = 0
+        while end < len(text):
+            end = min(len(text), end + random.randint(15, 35))
+            page[name] = text[:end]
+            yield (3, 8), dict(page)
 
 
 class Person(FastHttpUser):
@@ -84,7 +125,7 @@ class Person(FastHttpUser):
 class Writer(Person):
     role = "writers"
     weight = 12
-    wait_time = between(2, 6)
+    wait_time = between(2, 6) if FAST else between(10, 30)  # between entries
 
     @task
     def write_an_entry(self) -> None:
@@ -100,14 +141,8 @@ class Writer(Person):
             "source_url": source_url,
         }
         entry_id = None
-        bursts = random.randint(5, 9)
-        for burst in range(1, bursts + 1):
-            pause(2, 5)
-            typed = {
-                "instruction": instruction[: len(instruction) * burst // bursts],
-                "context": context[: len(context) * burst // bursts],
-                "response": response[: len(response) * burst // bursts],
-            }
+        for between_saves, typed in typing(instruction, context, response):
+            pause(*between_saves)
             if entry_id:
                 confirmed[entry_id]["pending"].append(typed)
             saved = self.post("/entries/autosave/", "POST /entries/autosave/", {**fields, **typed})
@@ -118,7 +153,7 @@ class Writer(Person):
                     fields["entry"] = str(entry_id)
                     confirmed[entry_id] = {"text": typed, "pending": []}
                 fields["version"] = saved.headers.get("X-Draft-Version") or fields["version"]
-        pause(1, 3)
+        pause(*((1, 3) if FAST else (5, 15)))  # reading it over
         done = self.post(
             "/entries/submit/",
             "POST /entries/submit/",
@@ -149,7 +184,7 @@ class Reviewer(Person):
         url = self.next_url
         page = self.get(url, "GET /review/<id>/")
         seen = SEEN_REVISION.search(page.text or "")
-        pause(8, 20)  # reading
+        pause(*((8, 20) if FAST else (15, 45)))  # reading
         approve = random.random() < 0.8
         recorded = self.post(
             url,
