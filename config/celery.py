@@ -18,8 +18,9 @@ def registered_task(name: str):
     """The task registered as `name` ("exports.tasks.snapshot_build").
 
     Services queue their jobs through this, by name, so that no services module imports the
-    tasks module that imports it (tasks call services; the dependency points one way). The
-    tasks modules are discovered on first use in a web process, as a worker does at start.
+    tasks module that imports it (tasks call services; the dependency points one way). A web
+    process finds the tasks modules when it starts (config/warmup.py), as a worker does; any
+    other process (a management command, a test) on its first use here.
     """
     if name not in app.tasks:
         app.loader.import_default_modules()
