@@ -3,11 +3,12 @@ from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from annotation import selectors
 from annotation.events import entry_submitted
-from annotation.models import Category, Entry, EntryStatus, Revision
+from annotation.models import Category, Entry, EntryStatus, Review, Revision
 from annotation.text import ENTRY_FIELDS, normalize_fields, validate_draft, validate_submission
 from config.errors import ActionForbidden, StateConflict
 
@@ -187,8 +188,14 @@ def _revision_fold(*, entry: Entry, author: AbstractBaseUser, last_saved) -> boo
     UPDATE that holds the conditions (an autosave is the most frequent request of a drive)."""
     if timezone.now() - last_saved > DRAFT_SESSION:
         return False
+    # "Not a reviewer's fix" as NOT EXISTS: through the reverse relation
+    # (fixed_in_review__isnull) Django joins the reviews and wraps the UPDATE in a sub-select,
+    # which cost more to build than the rest of the autosave's save.
     latest = Revision.objects.filter(
-        entry=entry, number=entry.revision_count, author=author, fixed_in_review__isnull=True
+        ~Exists(Review.objects.filter(fix=OuterRef("pk"))),
+        entry=entry,
+        number=entry.revision_count,
+        author=author,
     )
     if entry.submitted_at is not None:
         latest = latest.filter(created_at__gt=entry.submitted_at)
