@@ -1,12 +1,15 @@
 """Reads of the quality app: which copy of a duplicate is kept, what a text duplicates, and which
 reference (evaluation) questions an instruction matches."""
 
+import contextlib
 from dataclasses import dataclass
 from itertools import batched
 
 import numpy as np
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
+from redis.exceptions import RedisError
 
 from annotation.models import Entry, EntryStatus
 from annotation.selectors import entries_visible_to, erased
@@ -287,17 +290,52 @@ def _reference_candidates_in(corpus: dedupe.Corpus, index: ReferenceIndex) -> di
     return candidates
 
 
+# Whether any reference question is indexed, as the writing page's check asks at every
+# autosave: kept in Django's cache (Redis when REDIS_URL is set) for
+# FLOCK_REFERENCES_EXIST_SECONDS, and forgotten when a corpus is imported or deleted
+# (services/references.py). The checks that raise flags always ask the database.
+REFERENCES_EXIST_KEY = "quality:references-exist"
+
+
+def references_exist(*, cached: bool = False) -> bool:
+    """Whether any reference question is indexed. `cached`: the answer may be one this site read
+    at most FLOCK_REFERENCES_EXIST_SECONDS ago, or a little more when a request read it just as
+    an import committed (the writing page's warning; never a check that flags). With the cache
+    unreachable, the database answers."""
+    seconds = settings.FLOCK_REFERENCES_EXIST_SECONDS
+    if not (cached and seconds):
+        return ReferenceItem.objects.exists()
+    try:
+        known = cache.get(REFERENCES_EXIST_KEY)
+    except RedisError:
+        return ReferenceItem.objects.exists()
+    if known is None:
+        known = ReferenceItem.objects.exists()
+        with contextlib.suppress(RedisError):
+            cache.set(REFERENCES_EXIST_KEY, known, seconds)
+    return known
+
+
+def references_exist_forget() -> None:
+    """Drop the cached answer: the next writing page check asks the database."""
+    with contextlib.suppress(RedisError):
+        cache.delete(REFERENCES_EXIST_KEY)
+
+
 def references_matching(
     *,
     instructions: list[tuple[int, str]] | None = None,
     corpus: dedupe.Corpus | None = None,
     index: ReferenceIndex | None = None,
+    while_typing: bool = False,
 ) -> dict[int, list[ReferenceMatch]]:
     """For each (id, instruction), the reference corpora whose questions it matches, exactly
     or nearly, with the best question of each (most similar, then the lowest number); ids that
     match nothing are left out. `corpus`: the instructions already reduced by dedupe.corpus_of
     over (id, instruction, "", "") rows (a rescan builds it on every core); `index`: the
-    reference index read once (reference_index) for a rescan's many chunks.
+    reference index read once (reference_index) for a rescan's many chunks; `while_typing`: the
+    writing page's warning, which may take whether any corpus exists from the cache
+    (references_exist).
 
     The instruction alone is compared (a benchmark question is a question: whatever answer a
     writer gives it, training on it contaminates the evaluation), by the duplicate rules:
@@ -305,7 +343,7 @@ def references_matching(
     delete-one keys; a key more than dedupe.MAX_BUCKET questions share gives none) and are
     confirmed by dedupe.similarity_between at FLOCK_REFERENCE_THRESHOLD. A few set-based
     queries however many instructions (the writing page asks for one); with no reference
-    corpus it costs one query.
+    corpus it costs one query (while typing, usually none).
     """
     if corpus is None:
         corpus = dedupe.corpus_of([(key, text, "", "") for key, text in instructions or []])
@@ -313,7 +351,7 @@ def references_matching(
         return {}
     if index is not None:
         candidates = _reference_candidates_in(corpus, index)
-    elif ReferenceItem.objects.exists():
+    elif references_exist(cached=while_typing):
         candidates = _reference_candidates(corpus)
     else:
         return {}

@@ -24,7 +24,9 @@ def _similar_context(request, *, own: int | None) -> dict:
         # Once the entry is checked, its reference flag names the corpus and the question's
         # number, for moderators to judge it; the entry's author sees that flag too. The text
         # of a question is shown to no one (quality/services/references.py, _finding).
-        found = selectors.references_matching(instructions=[(0, text["instruction"])])
+        found = selectors.references_matching(
+            instructions=[(0, text["instruction"])], while_typing=True
+        )
         references = [match.corpus_name for match in found.get(0, [])]
     return {"matches": matches, "references": references}
 

@@ -86,6 +86,17 @@ def fresh_counts():
     category_counts_forget()
 
 
+@pytest.fixture(autouse=True)
+def fresh_reference_flag():
+    """The writing page's check caches whether any reference corpus exists (in Redis when
+    REDIS_URL is set): each test starts from its own database's answer."""
+    from quality.selectors import references_exist_forget
+
+    references_exist_forget()
+    yield
+    references_exist_forget()
+
+
 @pytest.fixture
 def postgresql():
     """Skip the test unless it runs on PostgreSQL: for row locks and races that SQLite, one writer

@@ -115,6 +115,8 @@ def reference_items_add(*, corpus: ReferenceCorpus, questions: list[str]) -> int
         created = ReferenceItem.objects.bulk_create(items, batch_size=1_000)
         _buckets_write(reduced, rows, [item.pk for item in created])
         ReferenceCorpus.objects.filter(pk=corpus.pk).update(item_count=corpus.items.count())
+        if created:
+            transaction.on_commit(selectors.references_exist_forget)
     corpus.refresh_from_db(fields=["item_count"])
     return len(created)
 
@@ -146,6 +148,7 @@ def reference_corpus_delete(*, corpus: ReferenceCorpus) -> int:
         ReferenceBucket.objects.filter(item__corpus=corpus).delete()
         questions, _ = ReferenceItem.objects.filter(corpus=corpus).delete()
         ReferenceCorpus.objects.filter(pk=corpus.pk).delete()
+        transaction.on_commit(selectors.references_exist_forget)
     return questions
 
 

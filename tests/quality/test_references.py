@@ -358,6 +358,50 @@ def test_the_writing_page_names_the_corpus_never_the_question(client, bob, eval_
     assert client.post("/entries/similar/", form, HTTP_HX_REQUEST="true").status_code == 401
 
 
+def test_the_writing_page_asks_whether_a_corpus_exists_once_and_learns_of_an_import_at_once(
+    client, bob, tmp_path, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(bob)
+    form = {"entry": "", "category": "open_qa", "instruction": QUESTION, "response": ""}
+
+    def check() -> tuple[str, list[str]]:
+        with CaptureQueriesContext(connection) as queries:
+            page = client.post("/entries/similar/", form, HTTP_HX_REQUEST="true")
+        return page.content.decode(), [q["sql"] for q in queries if "referenceitem" in q["sql"]]
+
+    page, asked = check()
+    assert "evaluation question" not in page and len(asked) == 1  # no corpus: asked once
+    page, asked = check()
+    assert asked == []  # then the cache answers, while typing
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command(
+            "import_dolly", "--reference", CORPUS, write_jsonl(tmp_path, [question(QUESTION)])
+        )
+    page, asked = check()
+    assert f"This is close to an evaluation question (corpus “{CORPUS}”)" in page  # at once
+
+    corpus = ReferenceCorpus.objects.get(name=CORPUS)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.reference_corpus_delete(corpus=corpus)
+    page, asked = check()
+    assert "evaluation question" not in page and len(asked) == 1  # asked again
+
+
+def test_a_check_that_flags_never_takes_the_cached_answer(alice, tmp_path):
+    """A corpus imported just as a writing page cached "no corpus" (the forget on commit not
+    yet run): the warning may lag, the flag on submit does not."""
+    assert selectors.references_exist(cached=True) is False  # cached
+    call_command("import_dolly", "--reference", CORPUS, write_jsonl(tmp_path, [question(QUESTION)]))
+    assert selectors.references_exist(cached=True) is False  # the test never committed
+    entry = submitted(alice, instruction=QUESTION, response="The Niger.")
+    services.entry_check(entry=entry)
+    assert [flag.evidence_key[:10] for flag in reference_flags(entry)] == ["reference:"]
+
+
 def test_reference_questions_never_reach_a_contributor_or_a_snapshot(
     client, alice_api, alice, eval_set, snapshot_storage
 ):
