@@ -88,6 +88,7 @@ def main() -> None:
     redis_url = _redis_url()
     with tempfile.TemporaryDirectory(prefix="flock-load-") as tmp, throwaway_database():
         workdir = Path(tmp)
+        speed = cpu.host_speed()
         started = time.perf_counter()
         plan = seed(max(steps) + 10, args.waiting)
         (workdir / "plan.json").write_text(json.dumps(plan))
@@ -117,6 +118,10 @@ def main() -> None:
         steps_run = [json.loads(line) for line in (workdir / "steps.jsonl").open()]
         for step in steps_run:
             step["cpu"] = sampler.cores_busy(*step["window"])
+        print(
+            f"\nhost speed (a fixed piece of Python, lower is faster): {speed:.0f} ms before the "
+            f"run, {cpu.host_speed():.0f} ms after"
+        )
         print_steps(steps_run)
         knee = find_knee(steps_run, args.knee_ms)
         if args.smoke:
