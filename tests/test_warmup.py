@@ -49,3 +49,19 @@ def test_loading_the_wsgi_application_warms_the_process(tmp_path):
     assert all(origin.startswith(own) for origin in templates.values())  # no package's
     assert warmed["connections"] == []
     assert not (tmp_path / "unused.sqlite3").exists()  # nothing touched the database
+
+
+def test_a_part_that_fails_is_logged_and_the_rest_still_warms(monkeypatch, caplog):
+    """A broker setting Celery rejects must not stop a web process from starting: the first job
+    queued meets the error, as before (config.celery.enqueue_on_commit logs it)."""
+    from config.celery import app
+    from config.warmup import warm_up
+
+    def refused(*args, **kwargs):
+        raise ValueError("No such transport: nosuch")
+
+    monkeypatch.setattr(app, "autodiscover_tasks", refused)
+    with caplog.at_level("ERROR", logger="config.warmup"):
+        done = warm_up()
+    assert done["tasks"] == 0 and done["templates"] > 50 and done["url patterns"] > 0
+    assert "the tasks could not be loaded" in caplog.text and "No such transport" in caplog.text
