@@ -1,4 +1,3 @@
-import contextlib
 import datetime
 import re
 from dataclasses import dataclass, field
@@ -6,11 +5,9 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
-from redis.exceptions import RedisError
 
 from annotation import holds
 from annotation.diff import TextDiff, text_diff
@@ -42,6 +39,7 @@ from annotation.models import (
 )
 from annotation.roles import is_admin, is_moderator
 from annotation.text import ENTRY_FIELDS, TEXT_FIELDS
+from config.caching import forget, remembered
 
 # The states in which an entry is shared with its reviewers (entries_visible_to).
 REVIEWED_STATUSES = (EntryStatus.SUBMITTED, EntryStatus.ACCEPTED, EntryStatus.REJECTED)
@@ -123,24 +121,12 @@ def category_counts() -> dict[int, tuple[int, int]]:
     """(accepted that count toward the target, under review) per active category's id, as of
     at most FLOCK_CATEGORY_COUNTS_SECONDS ago (0: now). With the cache unreachable they are
     counted for the request."""
-    seconds = settings.FLOCK_CATEGORY_COUNTS_SECONDS
-    if not seconds:
-        return _category_counts()
-    try:
-        counts = cache.get(CATEGORY_COUNTS_KEY)
-    except RedisError:
-        return _category_counts()
-    if counts is None:
-        counts = _category_counts()
-        with contextlib.suppress(RedisError):
-            cache.set(CATEGORY_COUNTS_KEY, counts, seconds)
-    return counts
+    return remembered(CATEGORY_COUNTS_KEY, settings.FLOCK_CATEGORY_COUNTS_SECONDS, _category_counts)
 
 
 def category_counts_forget() -> None:
     """Drop the cached counts: the next page counts again."""
-    with contextlib.suppress(RedisError):
-        cache.delete(CATEGORY_COUNTS_KEY)
+    forget(CATEGORY_COUNTS_KEY)
 
 
 def category_list_with_progress() -> list[Category]:

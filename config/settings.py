@@ -500,7 +500,7 @@ SESSION_ENGINE = (
 # one count over every entry, done at most this often for the whole site (0: every request).
 FLOCK_CATEGORY_COUNTS_SECONDS = env_int("FLOCK_CATEGORY_COUNTS_SECONDS", 30, minimum=0)
 # How long the writing page's similarity check may take "a reference corpus exists" from the
-# cache (quality.selectors.references_exist; an import or a deletion forgets it at once).
+# cache (quality.selectors.references_exist; an import or a deletion puts "maybe" there at once).
 FLOCK_REFERENCES_EXIST_SECONDS = env_int("FLOCK_REFERENCES_EXIST_SECONDS", 60, minimum=0)
 # The drive dashboard (drive/figures.py): a beat job recomputes its figures this often into the
 # cache, which the page and API read; review rings need at least FLOCK_RING_MIN_REVIEWS reviews

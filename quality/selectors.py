@@ -1,18 +1,16 @@
 """Reads of the quality app: which copy of a duplicate is kept, what a text duplicates, and which
 reference (evaluation) questions an instruction matches."""
 
-import contextlib
 from dataclasses import dataclass
 from itertools import batched
 
 import numpy as np
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
-from redis.exceptions import RedisError
 
 from annotation.models import Entry, EntryStatus
 from annotation.selectors import entries_visible_to, erased
+from config.caching import remember, remembered
 from quality import dedupe
 from quality.models import Bucket, Fingerprint, ReferenceBucket, ReferenceCorpus, ReferenceItem
 
@@ -299,27 +297,18 @@ REFERENCES_EXIST_KEY = "quality:references-exist"
 
 def references_exist(*, cached: bool = False) -> bool:
     """Whether any reference question is indexed. `cached`: the answer may be one this site read
-    at most FLOCK_REFERENCES_EXIST_SECONDS ago, or a little more when a request read it just as
-    an import committed (the writing page's warning; never a check that flags). With the cache
-    unreachable, the database answers."""
-    seconds = settings.FLOCK_REFERENCES_EXIST_SECONDS
-    if not (cached and seconds):
-        return ReferenceItem.objects.exists()
-    try:
-        known = cache.get(REFERENCES_EXIST_KEY)
-    except RedisError:
-        return ReferenceItem.objects.exists()
-    if known is None:
-        known = ReferenceItem.objects.exists()
-        with contextlib.suppress(RedisError):
-            cache.set(REFERENCES_EXIST_KEY, known, seconds)
-    return known
+    at most FLOCK_REFERENCES_EXIST_SECONDS ago (the writing page's warning; never a check that
+    flags). An import or a deletion puts "maybe" in its place as it commits
+    (references_exist_forget), which a request that read "none" just before cannot overwrite.
+    With the cache unreachable, the database answers."""
+    seconds = settings.FLOCK_REFERENCES_EXIST_SECONDS if cached else 0
+    return remembered(REFERENCES_EXIST_KEY, seconds, ReferenceItem.objects.exists)
 
 
 def references_exist_forget() -> None:
-    """Drop the cached answer: the next writing page check asks the database."""
-    with contextlib.suppress(RedisError):
-        cache.delete(REFERENCES_EXIST_KEY)
+    """After an import or a deletion: the writing page's check looks for candidates (a query
+    that finds none when no corpus is left) until the answer is read again."""
+    remember(REFERENCES_EXIST_KEY, True, settings.FLOCK_REFERENCES_EXIST_SECONDS)
 
 
 def references_matching(

@@ -90,11 +90,12 @@ def fresh_counts():
 def fresh_reference_flag():
     """The writing page's check caches whether any reference corpus exists (in Redis when
     REDIS_URL is set): each test starts from its own database's answer."""
-    from quality.selectors import references_exist_forget
+    from config.caching import forget
+    from quality.selectors import REFERENCES_EXIST_KEY
 
-    references_exist_forget()
+    forget(REFERENCES_EXIST_KEY)
     yield
-    references_exist_forget()
+    forget(REFERENCES_EXIST_KEY)
 
 
 @pytest.fixture

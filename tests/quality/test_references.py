@@ -387,8 +387,24 @@ def test_the_writing_page_asks_whether_a_corpus_exists_once_and_learns_of_an_imp
     corpus = ReferenceCorpus.objects.get(name=CORPUS)
     with django_capture_on_commit_callbacks(execute=True):
         services.reference_corpus_delete(corpus=corpus)
-    page, asked = check()
-    assert "evaluation question" not in page and len(asked) == 1  # asked again
+    page, asked = check()  # "maybe" stands until read again: candidates looked for, none found
+    assert "evaluation question" not in page and asked
+
+
+def test_a_request_that_read_no_corpus_before_an_import_cannot_keep_the_warning_away(
+    tmp_path, django_capture_on_commit_callbacks
+):
+    from config.caching import remembered
+
+    def read_before_the_import_commits() -> bool:
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command(
+                "import_dolly", "--reference", CORPUS, write_jsonl(tmp_path, [question(QUESTION)])
+            )
+        return False  # what the request read just before
+
+    assert remembered(selectors.REFERENCES_EXIST_KEY, 60, read_before_the_import_commits) is False
+    assert selectors.references_exist(cached=True) is True  # the next request's answer
 
 
 def test_a_check_that_flags_never_takes_the_cached_answer(alice, tmp_path):
