@@ -163,6 +163,26 @@ def test_a_reviewers_fix_and_the_submitted_text_are_never_folded(alice_client, a
     ]
 
 
+def test_a_revision_that_is_a_reviews_fix_is_never_folded_into(alice_client, agreed, bob):
+    """The fold's own condition, whoever wrote the revision: no later autosave may rewrite the
+    text a review holds as its fix."""
+    from annotation.models import Review, Verdict
+
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        entry = _draft(agreed, response="Rayleigh scattering.")
+        held = Revision.objects.get(entry=entry)
+        Review.objects.create(
+            entry=entry, reviewer=bob, round=1, verdict=Verdict.APPROVE, rating=4, fix=held
+        )
+        clock.shift(datetime.timedelta(seconds=10))
+        entry.refresh_from_db()
+        _autosave(alice_client, _page(entry, response="Rayleigh scattering, explained."))
+
+    held.refresh_from_db()
+    assert held.response == "Rayleigh scattering."
+    assert Revision.objects.filter(entry=entry).count() == 2
+
+
 def test_the_submitted_revision_is_not_folded_into_after_reopening(alice_client, agreed):
     with time_machine.travel(timezone.now(), tick=False) as clock:
         entry = _draft(agreed, response="Rayleigh scattering.")

@@ -529,3 +529,16 @@ def test_imported_defects_become_flags_and_the_import_counts_them(tmp_path, caps
     assert released == {"Who?", "Clean?"}
     # The nightly rescan finds the same and adds nothing.
     assert services.quality_rescan(full=True).licensing.flagged == 0
+
+
+def test_while_typing_text_like_nothing_costs_one_query(
+    alice, bob, postgresql, django_assert_num_queries
+):
+    """The writing page's check looks up exact copies and near candidates together, and asks who
+    may read what only when something matched."""
+    index(submitted(alice, instruction="When was Hubble launched?", response=ANSWER))
+    with django_assert_num_queries(1):
+        found = selectors.duplicates_similar_for(
+            viewer=bob, instruction="Name three rivers of Peru.", context="", response="The Amazon."
+        )
+    assert found == []
