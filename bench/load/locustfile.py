@@ -154,14 +154,15 @@ class Writer(Person):
                     confirmed[entry_id] = {"text": typed, "pending": []}
                 fields["version"] = saved.headers.get("X-Draft-Version") or fields["version"]
         pause(*((1, 3) if FAST else (5, 15)))  # reading it over
+        whole = {"instruction": instruction, "context": context, "response": response}
         done = self.post(
             "/entries/submit/",
             "POST /entries/submit/",
-            {**fields, **typed, "action": "submit"},
+            {**fields, **whole, "action": "submit"},
             allow_redirects=False,
         )
         if entry_id and done.status_code == 302:
-            submitted[entry_id] = typed
+            submitted[entry_id] = whole
 
 
 class Reviewer(Person):
