@@ -89,14 +89,10 @@ def typing(instruction: str, context: str, response: str):
     # A person: the instruction, the passage pasted in one go, then the response.
     page = {"instruction": "", "context": "", "response": ""}
     for name, text in (("instruction", instruction), ("context", context), ("response", response)):
-        if name == "context":
-            if text:
-                page["context"] = text
-                yield (3, 8), dict(page)
-            continue
         end = 0
         while end < len(text):
-            end = min(len(text), end + random.randint(15, 35))
+            pasted = name == "context"
+            end = len(text) if pasted else min(len(text), end + random.randint(15, 35))
             page[name] = text[:end]
             yield (3, 8), dict(page)
 
