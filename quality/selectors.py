@@ -143,6 +143,8 @@ def duplicates_similar(
     threshold = settings.FLOCK_DUPLICATE_THRESHOLD
     exact_ids, holders = _similar_candidates(query.exact[0], {int(key) for key in query.keys[0]})
     bucket_ids = {entry_id for members in holders.values() for entry_id in members}
+    if not exact_ids and not bucket_ids - {exclude}:
+        return []  # text like nothing indexed: no read of candidates
     rows = list(
         indexed_entries()
         .filter(pk__in=exact_ids | bucket_ids)
@@ -334,16 +336,18 @@ def references_matching(
     queries however many instructions (the writing page asks for one); with no reference
     corpus it costs one query (while typing, usually none).
     """
+    if corpus is None and not instructions:
+        return {}
+    if index is None and not references_exist(cached=while_typing):
+        return {}  # before reducing the instructions: while typing, the usual answer
     if corpus is None:
-        corpus = dedupe.corpus_of([(key, text, "", "") for key, text in instructions or []])
+        corpus = dedupe.corpus_of([(key, text, "", "") for key, text in instructions])
     if len(corpus.ids) == 0:
         return {}
     if index is not None:
         candidates = _reference_candidates_in(corpus, index)
-    elif references_exist(cached=while_typing):
-        candidates = _reference_candidates(corpus)
     else:
-        return {}
+        candidates = _reference_candidates(corpus)
     if not candidates:
         return {}
     wanted = {item_id for found in candidates.values() for item_id in found}

@@ -8,8 +8,9 @@ import time_machine
 from django.utils import timezone
 
 from annotation import selectors, services
-from annotation.models import EntryStatus, Revision
+from annotation.models import Entry, EntryStatus, Revision
 from annotation.services.entries import DRAFT_SESSION
+from config.errors import StateConflict
 from tests.factories import category
 
 pytestmark = pytest.mark.django_db
@@ -99,6 +100,56 @@ def test_a_stale_submit_shows_both_texts_and_submits_nothing(alice_client, agree
     entry.refresh_from_db()
     assert entry.status == EntryStatus.DRAFT
     assert entry.response == "From the other tab."
+
+
+# The usual autosave saves without a lock or a second read (services/entries.py,
+# _save_as_seen): its UPDATE holds only while the draft is still the version the page saw. A
+# save that lands between the autosave's read of the draft and that UPDATE wins, as it does
+# under the lock.
+
+
+def test_a_save_between_an_autosaves_read_and_its_update_is_not_overwritten(alice):
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        entry = _draft(alice)
+        read = Entry.objects.get(pk=entry.pk)  # the autosave's read, before the other tab saved
+        clock.shift(datetime.timedelta(seconds=1))
+        services.entry_update(entry=entry, actor=alice, values={"response": "From the other tab."})
+
+        with pytest.raises(services.DraftChanged):
+            services.entry_update(
+                entry=read,
+                actor=alice,
+                values={"response": "Mine."},
+                version=selectors.draft_version(entry=read),
+                fold=True,
+            )
+
+    entry.refresh_from_db()
+    assert entry.response == "From the other tab."
+    assert [r.response for r in Revision.objects.filter(entry=entry)] == ["", "From the other tab."]
+
+
+def test_a_draft_submitted_between_an_autosaves_read_and_its_update_is_left_as_submitted(agreed):
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        entry = _draft(agreed, response="Because of Rayleigh scattering.")
+        read = Entry.objects.get(pk=entry.pk)
+        clock.shift(datetime.timedelta(seconds=1))
+        services.entry_submit(entry=entry, actor=agreed)
+
+        with pytest.raises(StateConflict):
+            services.entry_update(
+                entry=read,
+                actor=agreed,
+                values={"response": "Typed on."},
+                version=selectors.draft_version(entry=read),
+                fold=True,
+            )
+
+    entry.refresh_from_db()
+    assert (entry.status, entry.response) == (
+        EntryStatus.SUBMITTED,
+        "Because of Rayleigh scattering.",
+    )
 
 
 # --- one revision per editing session ------------------------------------------------------------
