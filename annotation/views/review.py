@@ -86,8 +86,9 @@ def review_next(request):
 
 
 def _review_form(entry: Entry, data=None) -> ReviewForm:
-    """The review form, its fix fields holding the revision the reviewer is (or was) shown."""
-    shown = selectors.revision_latest_number(entry=entry)
+    """The review form, its fix fields holding the revision the reviewer is (or was) shown
+    (`entry` as this request read it: its latest revision then)."""
+    shown = entry.revision_count
     if data is not None:
         with contextlib.suppress(TypeError, ValueError):
             shown = int(data.get("seen_revision", shown))

@@ -235,3 +235,45 @@ def test_the_duplicate_warning_names_only_entries_the_writer_may_read(client, al
         assert "100% similar" in page and answer not in page
         assert (f"entry #{original.pk}" in page) is named, writer
         assert ("an entry a colleague wrote" in page) is not named
+
+
+def test_opening_an_entry_agrees_with_the_rule_for_everyone_in_every_state(
+    alice, bob, carol, dave, django_assert_num_queries
+):
+    """selectors.entry_get_visible answers the cases the entry's row settles (its author, a
+    moderator, the reviewer holding it) without the rule's query: every reader in every state
+    gets what entries_visible_to says, and the holder costs one query."""
+    from annotation.models import GoldReview, Review
+    from tests.factories import EntryFactory, handed_to
+
+    entries = []
+    for status in EntryStatus.values:
+        entries += [
+            EntryFactory(author=alice, status=status),  # nobody else's
+            handed_to(EntryFactory(author=alice, status=status), bob),  # Bob holds it
+            EntryFactory(author=alice, status=status, leased_to=dave),  # Dave holds it
+        ]
+        reviewed = EntryFactory(author=alice, status=status)
+        Review.objects.create(entry=reviewed, reviewer=dave, round=1, verdict="approve", rating=4)
+        entries.append(reviewed)
+    accepted = EntryFactory(author=alice, status=EntryStatus.ACCEPTED)
+    services.gold_mark(entry=accepted, moderator=carol, expected="approve")
+    GoldReview.objects.create(gold=accepted.gold, reviewer=bob, handed_at=accepted.submitted_at)
+    entries.append(accepted)
+
+    checked = 0
+    for viewer in (alice, bob, carol, dave, UserFactory()):
+        visible = set(selectors.entries_visible_to(viewer=viewer).values_list("pk", flat=True))
+        for entry in entries:
+            try:
+                selectors.entry_get_visible(viewer=viewer, entry_id=entry.pk)
+                opened = True
+            except entry.DoesNotExist:
+                opened = False
+            assert opened == (entry.pk in visible), (viewer.username, entry.status, entry.pk)
+            checked += opened
+    assert 0 < checked < 5 * len(entries)
+
+    held = next(e for e in entries if e.leased_to == bob and e.status == EntryStatus.SUBMITTED)
+    with django_assert_num_queries(1):
+        selectors.entry_get_visible(viewer=bob, entry_id=held.pk)
