@@ -143,7 +143,7 @@ def duplicates_similar(
     threshold = settings.FLOCK_DUPLICATE_THRESHOLD
     exact_ids, holders = _similar_candidates(query.exact[0], {int(key) for key in query.keys[0]})
     bucket_ids = {entry_id for members in holders.values() for entry_id in members}
-    if not exact_ids and not bucket_ids - {exclude}:
+    if not (exact_ids | bucket_ids) - {exclude}:
         return []  # text like nothing indexed: no read of candidates
     rows = list(
         indexed_entries()

@@ -200,7 +200,12 @@ def _save_as_seen(*, entry: Entry, changes: dict, version: str):
     if not changed:
         return None
     last_saved, now = entry.updated_at, timezone.now()
-    still = Entry.objects.filter(pk=entry.pk, status=EntryStatus.DRAFT, updated_at=last_saved)
+    still = Entry.objects.filter(
+        pk=entry.pk,
+        status=EntryStatus.DRAFT,
+        updated_at=last_saved,
+        revision_count=entry.revision_count,  # the fold's revision (two saves in one instant)
+    )
     if not still.update(**changed, updated_at=now):
         return None
     for name, value in changed.items():
@@ -225,7 +230,8 @@ def _revision_fold(*, entry: Entry, author: AbstractBaseUser, last_saved) -> boo
     since, params = "", [getattr(entry, name) for name in ENTRY_FIELDS]
     params += [entry.pk, entry.revision_count, author.pk]
     if entry.submitted_at is not None:
-        since, params = f" AND {column['created_at']} > %s", [*params, entry.submitted_at]
+        submitted = connection.ops.adapt_datetimefield_value(entry.submitted_at)
+        since, params = f" AND {column['created_at']} > %s", [*params, submitted]
     fix = quote(Review._meta.get_field("fix").column)
     with connection.cursor() as cursor:
         cursor.execute(

@@ -5,6 +5,8 @@ import datetime
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from annotation import selectors, services
@@ -108,6 +110,27 @@ def test_a_stale_submit_shows_both_texts_and_submits_nothing(alice_client, agree
 # under the lock.
 
 
+def test_an_autosave_at_the_version_it_read_updates_without_reading_the_draft_again(alice):
+    entry = _draft(alice)
+    read = Entry.objects.get(pk=entry.pk)
+    with CaptureQueriesContext(connection) as queries:
+        services.entry_update(
+            entry=read,
+            actor=alice,
+            values={"response": "Rayleigh."},
+            version=selectors.draft_version(entry=read),
+            fold=True,
+        )
+    statements = [query["sql"].split()[0] for query in queries.captured_queries]
+    assert "SELECT" not in statements and statements.count("UPDATE") == 2  # the draft, its fold
+    entry.refresh_from_db()
+    assert (entry.response, selectors.draft_version(entry=entry)) == (
+        "Rayleigh.",
+        selectors.draft_version(entry=read),
+    )
+    assert [r.response for r in Revision.objects.filter(entry=entry)] == ["Rayleigh."]
+
+
 def test_a_save_between_an_autosaves_read_and_its_update_is_not_overwritten(alice):
     with time_machine.travel(timezone.now(), tick=False) as clock:
         entry = _draft(alice)
@@ -130,11 +153,13 @@ def test_a_save_between_an_autosaves_read_and_its_update_is_not_overwritten(alic
 
 
 def test_a_draft_submitted_between_an_autosaves_read_and_its_update_is_left_as_submitted(agreed):
-    with time_machine.travel(timezone.now(), tick=False) as clock:
+    # In the same instant: the submit leaves `updated_at` as the autosave read it, so the state
+    # alone must stop the UPDATE.
+    with time_machine.travel(timezone.now(), tick=False):
         entry = _draft(agreed, response="Because of Rayleigh scattering.")
         read = Entry.objects.get(pk=entry.pk)
-        clock.shift(datetime.timedelta(seconds=1))
         services.entry_submit(entry=entry, actor=agreed)
+        assert Entry.objects.get(pk=entry.pk).updated_at == read.updated_at
 
         with pytest.raises(StateConflict):
             services.entry_update(
@@ -150,6 +175,24 @@ def test_a_draft_submitted_between_an_autosaves_read_and_its_update_is_left_as_s
         EntryStatus.SUBMITTED,
         "Because of Rayleigh scattering.",
     )
+
+
+def test_an_autosave_folds_into_a_revision_added_in_the_same_instant_after_its_read(alice):
+    with time_machine.travel(timezone.now(), tick=False):
+        entry = _draft(alice, response="First.")
+        services.entry_update(entry=entry, actor=alice, values={"response": "Second."})
+        read = Entry.objects.get(pk=entry.pk)
+        services.revision_restore(entry=entry, actor=alice, number=1)  # r3, same `updated_at`
+        services.entry_update(
+            entry=read,
+            actor=alice,
+            values={"response": "Third."},
+            version=selectors.draft_version(entry=read),
+            fold=True,
+        )
+
+    revisions = Revision.objects.filter(entry=entry).order_by("number")
+    assert [r.response for r in revisions] == ["First.", "Second.", "Third."]
 
 
 # --- one revision per editing session ------------------------------------------------------------
