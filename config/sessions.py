@@ -18,9 +18,10 @@ A deleted session's copy is replaced by a DELETED mark that lives as long as a c
 a copy is put back after a database read only where there is none (Redis's SET NX): a request
 that read the row just before someone signed out cannot put the signed-out session back.
 
-After any failed cache operation, this process reads sessions from the database for
-SKIP_AFTER_FAILURE seconds instead of waiting on Redis's timeout on every request. Saves and
-deletes always try the cache, so that skipping never leaves a stale copy behind.
+After any failed cache operation (here or in config/caching.py: one Redis), this process reads
+sessions from the database for caching.SKIP_AFTER_FAILURE seconds instead of waiting on Redis's
+timeout on every request. Saves and deletes always try the cache, so that skipping never leaves
+a stale copy behind.
 
 Every web process must use this engine while any does: one on Django's database engine deletes
 rows without marking their copies (switching REDIS_URL or FLOCK_SESSION_CACHE_SECONDS off and
@@ -28,21 +29,18 @@ back on leaves copies that live at most FLOCK_SESSION_CACHE_SECONDS).
 """
 
 import logging
-import time
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore as DatabaseStore
 from django.core.cache import caches
 
+from config.caching import cache_failed, cache_skipped
+
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "session:"
 DELETED = "deleted"  # a deleted session's mark in the cache
-SKIP_AFTER_FAILURE = 5.0  # seconds
-
-_skip_cache_until = [0.0]  # this process's: monotonic time
-
 
 class SessionStore(DatabaseStore):
     def __init__(self, session_key=None):
@@ -64,12 +62,12 @@ class SessionStore(DatabaseStore):
 
     def load(self):
         key = self._cache_key(self.session_key)
-        reading = key is not None and time.monotonic() >= _skip_cache_until[0]
+        reading = key is not None and not cache_skipped()
         if reading:
             try:
                 data = self._cache.get(key)
             except Exception:
-                _failed("read")
+                cache_failed("a read")
                 reading = False
             else:
                 if data == DELETED:
@@ -86,7 +84,7 @@ class SessionStore(DatabaseStore):
             try:
                 self._cache.add(key, data, seconds)  # never over a newer copy or a DELETED mark
             except Exception:
-                _failed("write")
+                cache_failed("a write")
         return data
 
     def save(self, must_create=False):
@@ -101,7 +99,7 @@ class SessionStore(DatabaseStore):
             else:
                 self._cache.delete(key)
         except Exception:
-            _failed("write")
+            cache_failed("a write")
 
     def delete(self, session_key=None):
         super().delete(session_key)
@@ -111,7 +109,7 @@ class SessionStore(DatabaseStore):
         try:
             self._cache.set(key, DELETED, settings.FLOCK_SESSION_CACHE_SECONDS)
         except Exception:
-            _failed("delete")
+            cache_failed("a delete")
             logger.error(
                 "A deleted session may be read from the cache for up to %s s more, if the "
                 "cache still holds it when it answers again.",
@@ -128,12 +126,3 @@ class SessionStore(DatabaseStore):
     async def adelete(self, session_key=None):
         await sync_to_async(self.delete)(session_key)
 
-
-def _failed(action: str) -> None:
-    _skip_cache_until[0] = time.monotonic() + SKIP_AFTER_FAILURE
-    logger.warning(
-        "The session cache failed a %s; sessions are read from the database for %s s.",
-        action,
-        SKIP_AFTER_FAILURE,
-        exc_info=True,
-    )

@@ -65,6 +65,17 @@ def own_redis_keys(settings):
 
 
 @pytest.fixture(autouse=True)
+def cache_not_skipped():
+    """A test that made the cache fail (Redis pointed at nothing) leaves this process reading
+    around it for a few seconds (config/caching.py): no other test inherits that."""
+    from config import caching
+
+    caching._skip_until[0] = 0.0
+    yield
+    caching._skip_until[0] = 0.0
+
+
+@pytest.fixture(autouse=True)
 def fresh_drive_figures():
     """The drive dashboard caches its figures for a minute (in Redis when REDIS_URL is set):
     each test computes its own, never another test's."""

@@ -15,7 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from annotation.services.tokens import user_sessions_end
-from config import sessions
+from config import caching, sessions
 
 pytestmark = [
     pytest.mark.django_db,
@@ -43,9 +43,7 @@ def cached_sessions(settings):
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
-    sessions._skip_cache_until[0] = 0.0
     yield settings
-    sessions._skip_cache_until[0] = 0.0
 
 
 @pytest.fixture
@@ -171,7 +169,7 @@ def test_a_forged_cookie_is_no_session_and_touches_no_cache(cached_sessions, cli
 def test_with_redis_down_pages_and_sign_out_work_from_the_database(
     redis_down, alice_client, caplog
 ):
-    sessions._skip_cache_until[0] = 0.0  # signing in failed to write the copy already
+    caching._skip_until[0] = 0.0  # signing in failed to write the copy already
     assert _session_queries(alice_client) == 1
     assert _session_queries(alice_client) == 1  # no copy to read: the database each time
     assert "read from the database" in caplog.text
@@ -184,7 +182,7 @@ def test_with_redis_down_pages_and_sign_out_work_from_the_database(
 def test_after_a_failed_read_the_cache_is_skipped_for_a_while(
     redis_down, alice_client, monkeypatch, caplog
 ):
-    sessions._skip_cache_until[0] = 0.0  # signing in failed to write the copy already
+    caching._skip_until[0] = 0.0  # signing in failed to write the copy already
     alice_client.get("/write/")  # fails to reach Redis once
     assert "failed a read" in caplog.text
     attempts = []
@@ -195,6 +193,31 @@ def test_after_a_failed_read_the_cache_is_skipped_for_a_while(
     assert _session_queries(alice_client) == 1
     assert not [key for key in attempts if sessions.KEY_PREFIX in key[0]]  # no wait on Redis
 
-    monkeypatch.setattr(sessions, "_skip_cache_until", [0.0])  # the while is over
+    monkeypatch.setattr(caching, "_skip_until", [0.0])  # the while is over
     assert _session_queries(alice_client) == 1
     assert [key for key in attempts if sessions.KEY_PREFIX in key[0]]  # tried again
+
+
+def test_after_a_failure_the_values_the_site_reuses_skip_the_cache_too(
+    redis_down, alice_client, monkeypatch, caplog
+):
+    """config/caching.py shares the sessions' while: a failure there or here, and neither the
+    session nor the reused values (the category counts, the reference-corpus flag) wait on
+    Redis until it is over."""
+    monkeypatch.setattr(caching, "SKIP_AFTER_FAILURE", 3600.0)  # no race with the clock
+    caching._skip_until[0] = 0.0  # signing in failed to write the copy already
+    assert caching.remembered("probe", 30, lambda: 41) == 41  # computed: Redis is down
+    assert "failed a read" in caplog.text
+    attempts = []
+    real_get = RedisCache.get
+    monkeypatch.setattr(
+        RedisCache, "get", lambda self, *a, **kw: attempts.append(a) or real_get(self, *a, **kw)
+    )
+
+    assert caching.remembered("probe", 30, lambda: 42) == 42
+    assert _session_queries(alice_client) == 1  # the writing page: its session and its counts
+    assert attempts == []  # nobody waited on Redis
+
+    monkeypatch.setattr(caching, "_skip_until", [0.0])  # the while is over
+    assert caching.remembered("probe", 30, lambda: 43) == 43
+    assert attempts  # tried again
