@@ -216,9 +216,9 @@ def review_record(
             "Accept the contributor agreement before fixing an entry's text: a fix becomes part "
             "of the released data. You can record this review without the fix."
         )
-    # An entry handed out as gold takes the answer apart (services/gold.py): no Review, no
-    # decision, no points, no notification, and no fix applied (but vetted, as below).
     with transaction.atomic():
+        # An entry handed out as gold takes the answer apart (services/gold.py): no Review, no
+        # decision, no points, no notification, and no fix applied (but vetted, as below).
         hand_out = gold.gold_hand_out_to_answer(entry=entry, reviewer=reviewer)
         if hand_out is not None:
             _vet_fix(entry, fix_values, seen_revision)
@@ -226,7 +226,6 @@ def review_record(
             return gold.gold_answer(
                 hand_out=hand_out, entry=entry, fixed=bool(fix_values), **answer
             )
-    with transaction.atomic():
         entry = (
             Entry.objects.select_for_update(of=("self",))
             .select_related("category")
@@ -242,19 +241,20 @@ def review_record(
         if fix is not None:
             notify_entry_fixed(entry=entry)
         try:
-            with transaction.atomic():
-                review = Review.objects.create(
-                    entry=entry,
-                    reviewer=reviewer,
-                    round=entry.review_round,
-                    verdict=verdict,
-                    rating=rating,
-                    reasons=reasons,
-                    comment=comment,
-                    fix=fix,
-                    counts=selectors.reviewer_in_good_standing(reviewer=reviewer),
-                )
+            review = Review.objects.create(
+                entry=entry,
+                reviewer=reviewer,
+                round=entry.review_round,
+                verdict=verdict,
+                rating=rating,
+                reasons=reasons,
+                comment=comment,
+                fix=fix,
+                counts=selectors.reviewer_in_good_standing(reviewer=reviewer),
+            )
         except IntegrityError:
+            # Raised at once, so the whole transaction (a fix with it) is rolled back as it
+            # leaves the block: nothing else runs on the failed transaction.
             raise StateConflict("You have already reviewed this entry.") from None
         review_recorded.send(sender=Review, review=review)
         entry.review_count += 1

@@ -93,6 +93,36 @@ def test_the_database_refuses_a_second_review_row_too(alice, bob):
         Review.objects.create(entry=entry, reviewer=bob, round=1, verdict="approve", rating=5)
 
 
+def test_a_second_review_the_check_missed_is_refused_and_keeps_nothing_of_it(
+    alice, bob, monkeypatch
+):
+    """The check before the insert reads under the entry's lock; should a second review row
+    still reach the database, its refusal is a StateConflict and the whole review goes, its
+    fix with it (the transaction is rolled back as the error leaves it)."""
+    from django.db.models.query import QuerySet
+
+    entry = services.entry_create(
+        author=alice, category=category("open_qa"), values={"instruction": "Capital of France?"}
+    )
+    services.entry_update(entry=entry, actor=alice, values={"response": "Paris."})
+    services.agreement_accept(user=alice)
+    services.entry_submit(entry=entry, actor=alice)
+    services.agreement_accept(user=bob)
+    Review.objects.create(entry=entry, reviewer=bob, round=1, verdict="approve", rating=5)
+    real_exists = QuerySet.exists
+    monkeypatch.setattr(
+        QuerySet, "exists", lambda qs: False if qs.model is Review else real_exists(qs)
+    )
+
+    with pytest.raises(StateConflict, match="already reviewed"):
+        approve(entry, bob, fix_values={"instruction": "What is the capital of France?"})
+
+    entry.refresh_from_db()
+    assert entry.instruction == "Capital of France?" and entry.review_count == 0
+    assert Revision.objects.filter(entry=entry).count() == 2
+    assert Review.objects.filter(entry=entry).count() == 1
+
+
 def test_nobody_reviews_their_own_entry(alice):
     entry = submitted(alice)
     with pytest.raises(ActionForbidden, match="own entry"):
