@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 KEY_PREFIX = "session:"
 DELETED = "deleted"  # a deleted session's mark in the cache
 
+
 class SessionStore(DatabaseStore):
     def __init__(self, session_key=None):
         super().__init__(session_key)
@@ -125,4 +126,3 @@ class SessionStore(DatabaseStore):
 
     async def adelete(self, session_key=None):
         await sync_to_async(self.delete)(session_key)
-
