@@ -43,6 +43,18 @@ def _draft(author, **values):
     )
 
 
+def _autosave_as_read(read, author, response: str):
+    """What the writing page's autosave does with the draft `read` as its look-up read it: save
+    the page's text at the version it saw, folding into this editing session's revision."""
+    return services.entry_update(
+        entry=read,
+        actor=author,
+        values={"response": response},
+        version=selectors.draft_version(entry=read),
+        fold=True,
+    )
+
+
 def _autosave(client, data):
     return client.post("/entries/autosave/", data, **HTMX)
 
@@ -114,13 +126,7 @@ def test_an_autosave_at_the_version_it_read_updates_without_reading_the_draft_ag
     entry = _draft(alice)
     read = Entry.objects.get(pk=entry.pk)
     with CaptureQueriesContext(connection) as queries:
-        services.entry_update(
-            entry=read,
-            actor=alice,
-            values={"response": "Rayleigh."},
-            version=selectors.draft_version(entry=read),
-            fold=True,
-        )
+        _autosave_as_read(read, alice, "Rayleigh.")
     statements = [query["sql"].split()[0] for query in queries.captured_queries]
     assert "SELECT" not in statements and statements.count("UPDATE") == 2  # the draft, its fold
     entry.refresh_from_db()
@@ -139,13 +145,7 @@ def test_a_save_between_an_autosaves_read_and_its_update_is_not_overwritten(alic
         services.entry_update(entry=entry, actor=alice, values={"response": "From the other tab."})
 
         with pytest.raises(services.DraftChanged):
-            services.entry_update(
-                entry=read,
-                actor=alice,
-                values={"response": "Mine."},
-                version=selectors.draft_version(entry=read),
-                fold=True,
-            )
+            _autosave_as_read(read, alice, "Mine.")
 
     entry.refresh_from_db()
     assert entry.response == "From the other tab."
@@ -162,13 +162,7 @@ def test_a_draft_submitted_between_an_autosaves_read_and_its_update_is_left_as_s
         assert Entry.objects.get(pk=entry.pk).updated_at == read.updated_at
 
         with pytest.raises(StateConflict):
-            services.entry_update(
-                entry=read,
-                actor=agreed,
-                values={"response": "Typed on."},
-                version=selectors.draft_version(entry=read),
-                fold=True,
-            )
+            _autosave_as_read(read, agreed, "Typed on.")
 
     entry.refresh_from_db()
     assert (entry.status, entry.response) == (
@@ -183,13 +177,7 @@ def test_an_autosave_folds_into_a_revision_added_in_the_same_instant_after_its_r
         services.entry_update(entry=entry, actor=alice, values={"response": "Second."})
         read = Entry.objects.get(pk=entry.pk)
         services.revision_restore(entry=entry, actor=alice, number=1)  # r3, same `updated_at`
-        services.entry_update(
-            entry=read,
-            actor=alice,
-            values={"response": "Third."},
-            version=selectors.draft_version(entry=read),
-            fold=True,
-        )
+        _autosave_as_read(read, alice, "Third.")
 
     revisions = Revision.objects.filter(entry=entry).order_by("number")
     assert [r.response for r in revisions] == ["First.", "Second.", "Third."]
