@@ -32,14 +32,16 @@ def cache_skipped() -> bool:
 
 def cache_failed(operation: str) -> None:
     """Call when a cache operation failed: reads go around the cache for a while. `operation`
-    names it in the log ("a read", "a write", "a delete")."""
+    names it in the log ("a read", "a write", "a delete"); the traceback is logged when a while
+    starts, not at every failure within it (what changes a value keeps trying)."""
+    starting = not cache_skipped()
     _skip_until[0] = time.monotonic() + SKIP_AFTER_FAILURE
     logger.warning(
-        "The cache failed %s; for %s s sessions are read from the database and the values "
-        "the site reuses are computed.",
+        "The cache failed %s; this process reads around it for %s s (sessions from the "
+        "database, reused values computed afresh).",
         operation,
         SKIP_AFTER_FAILURE,
-        exc_info=True,
+        exc_info=starting,
     )
 
 

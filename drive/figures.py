@@ -22,6 +22,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from annotation.models import OUTCOME_OF_VERDICT, EntryStatus, FlagKind, Outcome, RejectReason
+from config.caching import cache_failed, cache_skipped
 from drive import rings, selectors
 from leaderboard import selectors as leaderboard
 
@@ -163,18 +164,23 @@ def _wait_for_figures(now: datetime.datetime) -> DriveFigures | None:
 def _lock_take() -> str | None:
     """A token when this process may compute (the lock taken, or no cache to lock in); None
     when another holds the lock."""
+    if cache_skipped():
+        return ""
     token = uuid.uuid4().hex
     try:
         return token if cache.add(lock_key(), token, timeout=LOCK_SECONDS) else None
     except RedisError:
-        log.warning("drive figures: the cache did not answer; computing without the lock")
+        cache_failed("a write (the drive figures' lock: computed without it)")
         return ""
 
 
 def _lock_held() -> bool:
+    if cache_skipped():
+        return False
     try:
         return cache.get(lock_key()) is not None
     except RedisError:
+        cache_failed("a read (the drive figures' lock)")
         return False
 
 
@@ -186,14 +192,16 @@ def _lock_release(token: str | None) -> None:
         if cache.get(lock_key()) == token:
             cache.delete(lock_key())
     except RedisError:
-        log.warning("drive figures: the cache did not answer; the lock lapses by itself")
+        cache_failed("a delete (the drive figures' lock: it lapses by itself)")
 
 
 def _cache_get() -> DriveFigures | None:
+    if cache_skipped():
+        return None
     try:
         cached = cache.get(cache_key())
     except RedisError:
-        log.warning("drive figures: the cache did not answer; computing them afresh")
+        cache_failed("a read (the drive figures: computed afresh)")
         return None
     return cached if isinstance(cached, DriveFigures) else None
 
@@ -203,7 +211,7 @@ def _cache_set(figures: DriveFigures) -> None:
     try:
         cache.set(cache_key(), figures, timeout=timeout)
     except RedisError:
-        log.warning("drive figures: the cache did not answer; not cached")
+        cache_failed("a write (the drive figures: not cached)")
 
 
 def figures_forget() -> None:
@@ -212,7 +220,7 @@ def figures_forget() -> None:
     try:
         cache.delete_many([cache_key(), lock_key()])
     except RedisError:
-        log.warning("drive figures: the cache did not answer; nothing forgotten")
+        cache_failed("a delete (the drive figures: nothing forgotten)")
 
 
 # --- Computing -------------------------------------------------------------------------------

@@ -172,7 +172,7 @@ def test_with_redis_down_pages_and_sign_out_work_from_the_database(
     caching._skip_until[0] = 0.0  # signing in failed to write the copy already
     assert _session_queries(alice_client) == 1
     assert _session_queries(alice_client) == 1  # no copy to read: the database each time
-    assert "read from the database" in caplog.text
+    assert "reads around it" in caplog.text
 
     assert alice_client.post("/accounts/sign-out/").status_code == 302
     assert not Session.objects.exists()
@@ -182,6 +182,7 @@ def test_with_redis_down_pages_and_sign_out_work_from_the_database(
 def test_after_a_failed_read_the_cache_is_skipped_for_a_while(
     redis_down, alice_client, monkeypatch, caplog
 ):
+    monkeypatch.setattr(caching, "SKIP_AFTER_FAILURE", 3600.0)  # no race with the clock
     caching._skip_until[0] = 0.0  # signing in failed to write the copy already
     alice_client.get("/write/")  # fails to reach Redis once
     assert "failed a read" in caplog.text

@@ -5,7 +5,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from annotation import selectors, services
-from annotation.models import Decision, Entry, EntryStatus, Review, Revision
+from annotation.models import Decision, Entry, EntryStatus, Notification, Review, Revision
 from config.errors import ActionForbidden, StateConflict
 from tests.factories import EntryFactory, UserFactory, approve, category, reject, submitted
 
@@ -94,7 +94,7 @@ def test_the_database_refuses_a_second_review_row_too(alice, bob):
 
 
 def test_a_second_review_the_check_missed_is_refused_and_keeps_nothing_of_it(
-    alice, bob, monkeypatch
+    alice, bob, monkeypatch, django_capture_on_commit_callbacks
 ):
     """The check before the insert reads under the entry's lock; should a second review row
     still reach the database, its refusal is a StateConflict and the whole review goes, its
@@ -114,9 +114,14 @@ def test_a_second_review_the_check_missed_is_refused_and_keeps_nothing_of_it(
         QuerySet, "exists", lambda qs: False if qs.model is Review else real_exists(qs)
     )
 
-    with pytest.raises(StateConflict, match="already reviewed"):
+    with (
+        django_capture_on_commit_callbacks() as scheduled,
+        pytest.raises(StateConflict, match="already reviewed"),
+    ):
         approve(entry, bob, fix_values={"instruction": "What is the capital of France?"})
 
+    assert scheduled == []  # the fix's e-mail to the author went with the rollback
+    assert not Notification.objects.filter(recipient=alice).exists()
     entry.refresh_from_db()
     assert entry.instruction == "Capital of France?" and entry.review_count == 0
     assert Revision.objects.filter(entry=entry).count() == 2

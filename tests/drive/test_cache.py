@@ -111,3 +111,43 @@ def test_the_computing_request_releases_the_lock(carol, time_machine):
     assert cache.get(lock_key()) is None
     figures_refresh()
     assert cache.get(lock_key()) is None
+
+
+def test_with_redis_down_the_figures_are_computed_and_redis_left_alone_for_a_while(
+    carol, time_machine, settings, monkeypatch, caplog
+):
+    """A failed cache operation starts config/caching.py's while of reading around Redis for
+    the drive figures too: computed, and not one more wait on Redis until the while is over."""
+    import socket
+
+    from django.core.cache.backends.redis import RedisCache
+
+    from config import caching
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens there once the probe is closed
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/14",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    monkeypatch.setattr(caching, "SKIP_AFTER_FAILURE", 3600.0)  # no race with the clock
+    time_machine.move_to(T0, tick=False)
+    entry(make_person("alice"), submitted_at=T0)
+
+    assert drive_figures().computed_at == T0
+    assert "The cache failed a read (the drive figures" in caplog.text
+    asked = []
+    for name in ("get", "add", "set", "delete"):
+        real = getattr(RedisCache, name)
+        monkeypatch.setattr(
+            RedisCache,
+            name,
+            lambda self, *a, real=real, **kw: asked.append(a) or real(self, *a, **kw),
+        )
+    again = drive_figures()
+    assert again.computed_at == T0
+    assert [name for name, *_ in asked if name in (cache_key(), lock_key())] == [cache_key()]
