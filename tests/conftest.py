@@ -1,5 +1,6 @@
 import contextlib
 import importlib
+import socket
 import uuid
 
 import pytest
@@ -73,6 +74,23 @@ def cache_not_skipped():
     caching._skip_until[0] = 0.0
     yield
     caching._skip_until[0] = 0.0
+
+
+@pytest.fixture
+def cache_unreachable(settings):
+    """Django's cache on Redis at a port nothing listens on (the probe's, once it is closed):
+    every cache operation fails, as with Redis down."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/14",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    return settings
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,6 @@ cannot be reached is read around, from the database, without a failed page."""
 
 import datetime
 import os
-import socket
 
 import pytest
 from django.conf import settings as django_settings
@@ -47,18 +46,9 @@ def cached_sessions(settings):
 
 
 @pytest.fixture
-def redis_down(cached_sessions):
-    """The cache on a port nothing listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    cached_sessions.CACHES = {
-        "default": {
-            **cached_sessions.CACHES["default"],
-            "LOCATION": f"redis://127.0.0.1:{port}/14",
-        }
-    }
-    return cached_sessions
+def redis_down(cached_sessions, cache_unreachable):
+    """The cached sessions' engine, its cache on a port nothing listens on."""
+    return cache_unreachable
 
 
 def test_the_settings_choose_cached_sessions_with_redis():

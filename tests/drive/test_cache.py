@@ -114,26 +114,14 @@ def test_the_computing_request_releases_the_lock(carol, time_machine):
 
 
 def test_with_redis_down_the_figures_are_computed_and_redis_left_alone_for_a_while(
-    carol, time_machine, settings, monkeypatch, caplog
+    carol, time_machine, cache_unreachable, monkeypatch, caplog
 ):
     """A failed cache operation starts config/caching.py's while of reading around Redis for
     the drive figures too: computed, and not one more wait on Redis until the while is over."""
-    import socket
-
     from django.core.cache.backends.redis import RedisCache
 
     from config import caching
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # nothing listens there once the probe is closed
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{port}/14",
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
-    }
     monkeypatch.setattr(caching, "SKIP_AFTER_FAILURE", 3600.0)  # no race with the clock
     time_machine.move_to(T0, tick=False)
     entry(make_person("alice"), submitted_at=T0)
