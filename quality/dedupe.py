@@ -546,6 +546,16 @@ def corpus_parallel(rows: list[tuple[int, str, str, str]], workers: int | None =
     )
 
 
+def key_rows(keys: np.ndarray, first: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Corpus.keys flattened: each row's keys without the padding (which repeats the key before
+    it; a long row keeps BANDS), and the row number, counted from `first`, each came from. A
+    full rescan keeps only these of each block of the corpus it streams."""
+    fresh = np.ones(keys.shape, dtype=bool)
+    fresh[:, 1:] = keys[:, 1:] != keys[:, :-1]
+    rows = np.repeat(np.arange(first, first + len(keys), dtype=np.int64), fresh.sum(axis=1))
+    return keys[fresh], rows
+
+
 def candidate_rows(keys: np.ndarray, max_bucket: int = MAX_BUCKET) -> np.ndarray:
     """Pairs of row numbers sharing a key (an LSH bucket or a delete-one key), as an (n, 2)
     array with i < j, sorted.
@@ -553,14 +563,38 @@ def candidate_rows(keys: np.ndarray, max_bucket: int = MAX_BUCKET) -> np.ndarray
     Buckets with more than `max_bucket` rows (boilerplate everyone shares) are skipped. A key
     repeated within a row (the padding of Corpus.keys) counts once.
     """
-    n = len(keys)
-    if n == 0:
-        return np.empty((0, 2), dtype=np.int64)
-    # The padding repeats the key before it: drop it before sorting (a long row keeps BANDS).
-    fresh = np.ones(keys.shape, dtype=bool)
-    fresh[:, 1:] = keys[:, 1:] != keys[:, :-1]
-    flat_keys = keys[fresh]
-    flat_rows = np.repeat(np.arange(n), fresh.sum(axis=1))
+    return candidate_pairs(*key_rows(keys), len(keys), max_bucket)
+
+
+def candidate_pairs(
+    flat_keys: np.ndarray,
+    flat_rows: np.ndarray,
+    n: int,
+    max_bucket: int = MAX_BUCKET,
+    parts: int = 1,
+) -> np.ndarray:
+    """candidate_rows over key_rows' flat keys and their rows (of `n` rows in all). `parts`:
+    the keys are sorted a share at a time (by key modulo `parts`: a bucket never spans two), so
+    that the sort's copies stay a fraction of the keys at a million entries."""
+    found = []
+    for part in range(parts):
+        if parts > 1:
+            chosen = flat_keys % parts == part
+            found.append(_bucket_codes(flat_keys[chosen], flat_rows[chosen], n, max_bucket))
+        else:
+            found.append(_bucket_codes(flat_keys, flat_rows, n, max_bucket))
+    codes = np.sort(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
+    codes = codes[np.concatenate([[True], codes[1:] != codes[:-1]])] if len(codes) else codes
+    return np.stack(np.divmod(codes, n), axis=1).astype(np.int64).reshape(-1, 2)
+
+
+def _bucket_codes(
+    flat_keys: np.ndarray, flat_rows: np.ndarray, n: int, max_bucket: int
+) -> np.ndarray:
+    """The pairs (i < j) of rows sharing a bucket of these keys, each as i * n + j (repeats
+    included)."""
+    if len(flat_keys) == 0:
+        return np.empty(0, dtype=np.int64)
     order = np.argsort(flat_keys)
     flat_keys, flat_rows = flat_keys[order], flat_rows[order]
     boundaries = np.flatnonzero(np.diff(flat_keys)) + 1
@@ -581,9 +615,7 @@ def candidate_rows(keys: np.ndarray, max_bucket: int = MAX_BUCKET) -> np.ndarray
     codes = np.concatenate(pairs) if pairs else np.empty(0, dtype=np.int64)
     left, right = np.divmod(codes, n)
     low, high = np.minimum(left, right), np.maximum(left, right)
-    codes = np.sort((low * n + high)[low != high])
-    codes = codes[np.concatenate([[True], codes[1:] != codes[:-1]])] if len(codes) else codes
-    return np.stack(np.divmod(codes, n), axis=1).astype(np.int64).reshape(-1, 2)
+    return (low * n + high)[low != high]
 
 
 def _positions(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -740,19 +772,38 @@ def _screen(corpus: Corpus, pairs: np.ndarray, threshold: float) -> tuple[np.nda
     return np.concatenate(siblings), pairs[~settled]
 
 
+def exact_rows(digests: np.ndarray) -> np.ndarray:
+    """Pairs of row numbers (i < j) whose exact hashes are equal, as an (n, 2) array: every pair
+    of each group of copies. `digests`: the rows' exact hashes, as a bytes array ("S64")."""
+    order = np.argsort(digests, kind="stable")
+    ordered = digests[order]
+    boundaries = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+    starts = np.concatenate([[0], boundaries])
+    sizes = np.diff(np.concatenate([starts, [len(ordered)]]))
+    pairs = []
+    for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist(), strict=True):
+        rows = np.sort(order[start : start + size])
+        first, second = np.triu_indices(size, k=1)
+        pairs.append(np.stack([rows[first], rows[second]], axis=1))
+    return np.concatenate(pairs) if pairs else np.empty((0, 2), dtype=np.int64)
+
+
 def duplicate_pairs(corpus: Corpus, threshold: float) -> list[tuple[int, int, float]]:
     """Every (id, id, similarity) pair of duplicates: exact ones (similarity 1.0) and near ones
     confirmed by their true similarity (similarity_between), less those of an entry one word
     from two template siblings (unchain)."""
-    found: dict[tuple[int, int], float] = {}
-    by_hash: dict[str, list[int]] = {}
-    for row, digest in enumerate(corpus.exact):
-        by_hash.setdefault(digest, []).append(row)
-    for rows in by_hash.values():
-        for k, i in enumerate(rows):
-            for j in rows[k + 1 :]:
-                found[(i, j)] = 1.0
-    screened, undecided = _screen(corpus, candidate_rows(corpus.keys), threshold)
+    exact = exact_rows(np.array(corpus.exact, dtype="S64"))
+    return pairs_confirmed(corpus, exact, candidate_rows(corpus.keys), threshold)
+
+
+def pairs_confirmed(
+    corpus: Corpus, exact: np.ndarray, candidates: np.ndarray, threshold: float
+) -> list[tuple[int, int, float]]:
+    """duplicate_pairs given the corpus rows' exact pairs (exact_rows) and candidate pairs
+    (candidate_rows, sorted): a full rescan finds both across the whole corpus, block by block,
+    and hands over only the rows they name."""
+    found: dict[tuple[int, int], float] = dict.fromkeys(map(tuple, exact.tolist()), 1.0)
+    screened, undecided = _screen(corpus, candidates, threshold)
     siblings = []
     for i, j in undecided.tolist():
         if (i, j) in found:

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from itertools import batched
 
+import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -31,6 +32,14 @@ DUPLICATE_KINDS = (FlagKind.EXACT_DUPLICATE, FlagKind.NEAR_DUPLICATE)
 MAX_CLUSTER = 2_000
 INDEX_BATCH = 2_000
 TEXT_COLUMNS = ("pk", "instruction", "context", "response")
+# A full rescan reads the corpus this many entries at a time, and of each block keeps only the
+# ids, exact hashes and keys: at a million entries, the whole corpus's texts, shingles and
+# signatures held at once took 5 GB in the job's process and 3.4 GB in a forked worker.
+RESCAN_BLOCK = 100_000
+# Ids asked for in one query (SQLite takes some 32,000 parameters; PostgreSQL gets one array).
+READ_CHUNK = 20_000
+# The candidate pairs' keys are sorted a share at a time (dedupe.candidate_pairs).
+KEY_PARTS = 4
 
 
 # --- The index -------------------------------------------------------------------------------
@@ -253,14 +262,17 @@ def _candidates(entry_ids: set[int]) -> dict[int, set[int]]:
     return out
 
 
-def _stale_rows(corpus: dedupe.Corpus, everything: bool = False) -> list[int]:
+def _stale_rows(corpus: dedupe.Corpus) -> list[int]:
     """The corpus rows whose stored index row is missing, holds other text, or was written under
     other duplicate rules: only those are written again (most changes to an entry are its
-    status, not its text). `everything`: the corpus is every indexed entry, so read all rows."""
-    rows = Fingerprint.objects.values_list("entry_id", "exact_hash", "rules")
-    if not everything:
-        rows = rows.filter(entry_id__in=[int(entry_id) for entry_id in corpus.ids])
-    known = {entry_id: (digest, rules) for entry_id, digest, rules in rows}
+    status, not its text)."""
+    known = {}
+    for chunk in batched(corpus.ids.tolist(), READ_CHUNK):
+        rows = Fingerprint.objects.filter(entry_id__in=chunk)
+        known.update(
+            (entry_id, (digest, rules))
+            for entry_id, digest, rules in rows.values_list("entry_id", "exact_hash", "rules")
+        )
     return [
         row
         for row, entry_id in enumerate(corpus.ids)
@@ -268,20 +280,74 @@ def _stale_rows(corpus: dedupe.Corpus, everything: bool = False) -> list[int]:
     ]
 
 
-def _pairs_everywhere(workers: int | None) -> tuple[Pairs, set[int]]:
+def _pairs_everywhere(workers: int | None) -> tuple[Pairs, int]:
     """Every pair in the corpus under review or accepted, on every core, refreshing the index
     rows of entries whose text changed since they were indexed, or that were written under
-    other duplicate rules (their band keys would not meet the new ones)."""
-    rows = list(indexed_entries().order_by("pk").values_list(*TEXT_COLUMNS))
-    corpus = dedupe.corpus_parallel(rows, workers=workers)
-    _index_write(corpus, _stale_rows(corpus, everything=True))
+    other duplicate rules (their band keys would not meet the new ones). Returns the pairs and
+    how many entries were looked at.
+
+    Two passes, so that memory does not grow with the corpus's text: the first reads it a
+    block at a time (by id), indexes what is stale and keeps each entry's id, exact hash and
+    keys; the candidate and exact pairs found across all of them name the rows the second pass
+    reads again, to confirm them on their text (most entries are nobody's candidate)."""
+    ids, digests, flat_keys, flat_rows = [], [], [], []
+    count, last = 0, 0
+    while block := list(
+        indexed_entries()
+        .filter(pk__gt=last)
+        .order_by("pk")
+        .values_list(*TEXT_COLUMNS)[:RESCAN_BLOCK]
+    ):
+        last = block[-1][0]
+        corpus = dedupe.corpus_parallel(block, workers=workers)
+        _index_write(corpus, _stale_rows(corpus))
+        keys, rows = dedupe.key_rows(corpus.keys, first=count)
+        ids.append(corpus.ids)
+        digests.append(np.array(corpus.exact, dtype="S64"))
+        flat_keys.append(keys)
+        flat_rows.append(rows)
+        count += len(block)
+        del block, corpus
+    if not count:
+        return Pairs(similarity={}, exact={}), 0
+    ids = np.concatenate(ids)
+    candidates = dedupe.candidate_pairs(
+        np.concatenate(flat_keys), np.concatenate(flat_rows), count, parts=KEY_PARTS
+    )
+    del flat_keys, flat_rows
+    exact = dedupe.exact_rows(np.concatenate(digests))
+    del digests
+    corpus, (exact, candidates) = _corpus_of_pairs(ids, [exact, candidates], workers)
     pairs = Pairs(
         similarity={},
         exact={int(entry_id): corpus.exact[row] for row, entry_id in enumerate(corpus.ids)},
     )
-    for a, b, sim in dedupe.duplicate_pairs(corpus, settings.FLOCK_DUPLICATE_THRESHOLD):
+    # An entry whose text changed since the first pass is compared as it is now.
+    exact = exact[np.array([corpus.exact[i] == corpus.exact[j] for i, j in exact.tolist()], bool)]
+    for a, b, sim in dedupe.pairs_confirmed(
+        corpus, exact.reshape(-1, 2), candidates, settings.FLOCK_DUPLICATE_THRESHOLD
+    ):
         pairs.add(a, b, sim)
-    return pairs, {int(entry_id) for entry_id in corpus.ids}
+    return pairs, count
+
+
+def _corpus_of_pairs(
+    ids: np.ndarray, pairs: list[np.ndarray], workers: int | None
+) -> tuple[dedupe.Corpus, list[np.ndarray]]:
+    """The corpus of the entries these pairs of rows (of `ids`, ascending) name, read again, and
+    the pairs as rows of it. An entry no longer indexed by now drops out with its pairs."""
+    named = np.unique(np.concatenate([found.ravel() for found in pairs]))
+    texts = []
+    for chunk in batched(ids[named].tolist(), READ_CHUNK):
+        texts += indexed_entries().filter(pk__in=chunk).order_by("pk").values_list(*TEXT_COLUMNS)
+    corpus = dedupe.corpus_parallel(texts, workers=workers)
+    row_of = np.full(len(ids), -1, dtype=np.int64)
+    row_of[np.searchsorted(ids, corpus.ids)] = np.arange(len(corpus.ids))
+    mapped = []
+    for found in pairs:
+        rows = row_of[found].reshape(-1, 2)
+        mapped.append(rows[(rows >= 0).all(axis=1)])
+    return corpus, mapped
 
 
 # --- The one writer of duplicate flags -------------------------------------------------------
@@ -442,7 +508,7 @@ def duplicates_rescan(*, full: bool = False, workers: int | None = None) -> Resc
     mark = scan_mark(name="duplicates")
     full = full or mark is None or mark.rules != rules
     if full:
-        pairs, examined = _pairs_everywhere(workers)
+        pairs, looked_at = _pairs_everywhere(workers)
         clusters, flagged = _clusters_write(pairs=pairs, examined=None)
     else:
         changed = list(
@@ -469,8 +535,9 @@ def duplicates_rescan(*, full: bool = False, workers: int | None = None) -> Resc
         pairs, visited = _pairs_around(examined)
         examined |= visited
         clusters, flagged = _clusters_write(pairs=pairs, examined=examined)
+        looked_at = len(examined)
     report = RescanReport(
-        entries=len(examined),
+        entries=looked_at,
         pairs=len(pairs.similarity),
         clusters=clusters,
         flagged=flagged,

@@ -330,3 +330,58 @@ def test_a_revised_entrys_index_holds_exactly_its_new_keys(writer):
     assert old[entries[2].pk] == set(
         Bucket.objects.filter(fingerprint_id=entries[2].pk).values_list("key", flat=True)
     )
+
+
+def _open_flags() -> dict[int, int]:
+    return dict(
+        Flag.objects.filter(status=FlagStatus.OPEN).values_list("entry_id", "duplicate_of_id")
+    )
+
+
+def test_a_full_rescan_read_block_by_block_finds_what_one_read_finds(writer, monkeypatch):
+    """The full rescan reads the corpus a block at a time and keeps only each entry's hash and
+    keys: a chain across blocks is still one cluster, a copy far from its original is still
+    found, and questions of one shape stay apart."""
+    from quality.services import duplicates
+
+    one, two, three = chain(writer)
+    accepted(writer, instruction="Is Peru located in Asia?", response="No.")
+    accepted(writer, instruction="Is Chile located in Asia?", response="No.")
+    accepted(writer, instruction="Is located in Asia?", response="No.")
+    answer = "Red, yellow and blue are the primary colours of traditional colour theory."
+    original = accepted(writer, instruction="Primary colours?", response=answer)
+    for k in range(3):
+        accepted(writer, instruction=f"Unrelated question {k}?", response=f"Answer {k} " * 9)
+    copy = accepted(writer, instruction="Primary colours?", response=answer)
+    wanted = {two.pk: one.pk, three.pk: one.pk, copy.pk: original.pk}
+
+    services.duplicates_rescan(full=True, workers=1)  # one block
+    assert _open_flags() == wanted
+    Flag.objects.all().delete()
+    monkeypatch.setattr(duplicates, "RESCAN_BLOCK", 2)
+    monkeypatch.setattr(duplicates, "KEY_PARTS", 3)
+    report = services.duplicates_rescan(full=True, workers=1)
+    assert _open_flags() == wanted
+    assert report.entries == Entry.objects.count() == 11
+
+
+def test_a_full_rescan_compares_entries_as_they_are_when_it_reads_them_again(writer, monkeypatch):
+    """Between the rescan's two reads an exact copy is revised and another one deleted: the
+    revised one is compared as it is now (no copy), the deleted one drops out."""
+    from quality.services import duplicates
+
+    answer = "Red, yellow and blue are the primary colours of traditional colour theory."
+    original = accepted(writer, instruction="Primary colours?", response=answer)
+    revised = accepted(writer, instruction="Primary colours?", response=answer)
+    deleted = accepted(writer, instruction="Primary colours?", response=answer)
+    read_again = duplicates._corpus_of_pairs
+
+    def meanwhile(ids, pairs, workers):
+        Entry.objects.filter(pk=revised.pk).update(response="Cyan, magenta and yellow, in print.")
+        Entry.objects.filter(pk=deleted.pk).delete()
+        return read_again(ids, pairs, workers)
+
+    monkeypatch.setattr(duplicates, "_corpus_of_pairs", meanwhile)
+    services.duplicates_rescan(full=True, workers=1)
+    assert _open_flags() == {}
+    assert Entry.objects.filter(pk=original.pk).exists()

@@ -233,6 +233,51 @@ def test_repeated_keys_count_once_in_a_bucket():
     assert len(dedupe.candidate_rows(keys)) == 50 * 3
 
 
+def _pairs_by_hand(keys, max_bucket):
+    holders = {}
+    for row, held in enumerate(keys.tolist()):
+        for key in set(held):
+            holders.setdefault(key, set()).add(row)
+    return sorted(
+        {
+            (i, j)
+            for rows in holders.values()
+            if 2 <= len(rows) <= max_bucket
+            for i in rows
+            for j in rows
+            if i < j
+        }
+    )
+
+
+def test_candidates_sorted_a_share_at_a_time_are_every_bucket_pair():
+    """A full rescan sorts the corpus's keys in parts (by key modulo the parts, negative keys
+    too): the pairs are those of every bucket, one sort or several."""
+    rng = np.random.default_rng(7)
+    # A row's keys are distinct but for the padding, as a corpus's are.
+    keys = np.array([rng.choice(6_000, dedupe.KEY_WIDTH, replace=False) for _ in range(300)])
+    keys -= 3_000
+    keys[:, dedupe.BANDS :] = keys[:, dedupe.BANDS - 1 : dedupe.BANDS]  # a long task's padding
+    keys[:, 0] = 11  # one bucket everyone shares: boilerplate, no pairs
+    wanted = _pairs_by_hand(keys, 40)
+    assert len(wanted) > 100
+    flat = dedupe.key_rows(keys)
+    for parts in (1, 3, 8):
+        found = dedupe.candidate_pairs(*flat, len(keys), max_bucket=40, parts=parts)
+        assert found.tolist() == [list(pair) for pair in wanted], parts
+    assert dedupe.candidate_rows(keys, max_bucket=40).tolist() == [list(p) for p in wanted]
+
+
+def test_exact_pairs_are_every_pair_of_each_group_of_copies():
+    rng = np.random.default_rng(3)
+    digests = np.array([f"{n:064x}" for n in rng.integers(0, 60, 200)], dtype="S64")
+    wanted = sorted(
+        (i, j) for i in range(200) for j in range(i + 1, 200) if digests[i] == digests[j]
+    )
+    assert sorted(map(tuple, dedupe.exact_rows(digests).tolist())) == wanted
+    assert dedupe.exact_rows(np.array([], dtype="S64")).shape == (0, 2)
+
+
 def test_the_bulk_screen_settles_pairs_as_the_pair_by_pair_rules_do(monkeypatch):
     rng = random.Random(5)
     names = [
