@@ -491,14 +491,34 @@ def fork_map(function, items: list) -> list:
     objects (gc.freeze): a collection in a child would touch every page and copy them all,
     which cost more than the work split across the cores saved.
     """
+    return fork_collect(fork_start(function, items))
+
+
+def fork_start(function, items: list) -> list[tuple[int, int]]:
+    """fork_map's first half: the children are started, and this process goes on with other
+    work (never with what the children were given) until fork_collect waits for them."""
     children = []
     gc.freeze()
     try:
         for item in items:
             children.append(_fork_one(function, item))
-        return [_collect(pid, reader) for pid, reader in children]
+    except BaseException:
+        fork_collect(children, failed=True)
+        raise
     finally:
         gc.unfreeze()
+    return children
+
+
+def fork_collect(children: list[tuple[int, int]], failed: bool = False) -> list:
+    """fork_start's children's results, in order, once each has finished (`failed`: wait for
+    them without reading any)."""
+    if failed:
+        for pid, reader in children:
+            os.close(reader)
+            os.waitpid(pid, 0)
+        return []
+    return [_collect(pid, reader) for pid, reader in children]
 
 
 def _fork_one(function, item) -> tuple[int, int]:

@@ -135,16 +135,29 @@ def licensing_rescan(
     entries = entries.order_by("pk").only(*fields)
     total = entries.count()
     done = raised = 0
-    for chunk in batched(entries.iterator(chunk_size=2_000), chunk_size):
-        book.load({entry.author_id for entry in chunk})
-        book.load_fixes(chunk)
-        found = _findings_parallel(chunk, book, workers)
-        checked = list(zip(chunk, found, strict=True))
-        with transaction.atomic():
-            raised += len(findings_record(checked=checked))
-        done += len(chunk)
-        if on_chunk:
-            on_chunk(done, total)
+    # While one chunk's findings are worked out in forked processes, this one writes the last
+    # chunk's and reads the next, on the cores the checks leave.
+    pending = None
+    try:
+        for chunk in batched(entries.iterator(chunk_size=2_000), chunk_size):
+            book.load({entry.author_id for entry in chunk})
+            book.load_fixes(chunk)
+            last, found = pending, pending[1].result() if pending else None
+            pending = (chunk, _Findings(chunk, book, workers))
+            if last is not None:
+                raised += _findings_write(last[0], found)
+                done += len(last[0])
+                if on_chunk:
+                    on_chunk(done, total)
+        if pending is not None:
+            last, pending = pending, None
+            raised += _findings_write(last[0], last[1].result())
+            done += len(last[0])
+            if on_chunk:
+                on_chunk(done, total)
+    finally:
+        if pending is not None:  # something failed: no forked process is left behind
+            pending[1].abandon()
     scan_mark_save(name="licensing", rules=rules, started=started, entries=total, full=full)
     return LicensingReport(entries=total, flagged=raised, full=full)
 
@@ -153,19 +166,42 @@ def licensing_rescan(
 PARALLEL_FROM = 2_000
 
 
-def _findings_parallel(entries, book: AgreementBook, workers: int | None) -> list[list[Finding]]:
-    """licensing_findings of each entry, split over forked processes when there are many (the
-    book holds every author's agreements already, so no process but this one reads the
-    database)."""
-    workers = workers or min(os.cpu_count() or 1, 4)
-    if workers < 2 or len(entries) < PARALLEL_FROM:
-        return [licensing_findings(entry, book) for entry in entries]
-    step = -(-len(entries) // workers)
-    parts = dedupe.fork_map(
-        lambda start: [licensing_findings(entry, book) for entry in entries[start : start + step]],
-        list(range(0, len(entries), step)),
-    )
-    return [found for part in parts for found in part]
+class _Findings:
+    """licensing_findings of each of these entries: worked out at once in this process when they
+    are few, else split over forked processes that start now (the book holds every author's
+    agreements already, so no process but this one reads the database) and are waited for by
+    `result`."""
+
+    def __init__(self, entries, book: AgreementBook, workers: int | None):
+        workers = workers or min(os.cpu_count() or 1, 4)
+        self.found = self.children = None
+        if workers < 2 or len(entries) < PARALLEL_FROM:
+            self.found = [licensing_findings(entry, book) for entry in entries]
+            return
+        step = -(-len(entries) // workers)
+        self.children = dedupe.fork_start(
+            lambda first: [
+                licensing_findings(entry, book) for entry in entries[first : first + step]
+            ],
+            list(range(0, len(entries), step)),
+        )
+
+    def result(self) -> list[list[Finding]]:
+        if self.children is not None:
+            children, self.children = self.children, None
+            self.found = [found for part in dedupe.fork_collect(children) for found in part]
+        return self.found
+
+    def abandon(self) -> None:
+        if self.children is not None:
+            children, self.children = self.children, None
+            dedupe.fork_collect(children, failed=True)
+
+
+def _findings_write(entries, found: list[list[Finding]]) -> int:
+    """Record the findings of these entries; how many flags were raised or reopened."""
+    with transaction.atomic():
+        return len(findings_record(checked=list(zip(entries, found, strict=True))))
 
 
 @dataclass(frozen=True)

@@ -228,7 +228,12 @@ def test_a_full_licensing_rescan_finds_the_same_on_every_core(writer, monkeypatc
             accepted(writer, instruction=f"{instruction} {n}", response=response)
     accepted(late, instruction="Unsigned?", response="Fine words.")
     monkeypatch.setattr(checks, "PARALLEL_FROM", 2)
-    in_parallel = services.licensing_rescan(full=True, workers=2)
+    progress = []
+    # Chunks of 3: each chunk's checks run in forked processes while the last one is written.
+    in_parallel = services.licensing_rescan(
+        full=True, workers=2, chunk_size=3, on_chunk=lambda *done: progress.append(done)
+    )
+    assert progress == [(3, 13), (6, 13), (9, 13), (12, 13), (13, 13)]
     parallel_flags = sorted(Flag.objects.values_list("entry_id", "kind", "evidence_key"))
     Flag.objects.all().delete()
     monkeypatch.setattr(checks, "PARALLEL_FROM", 10_000)
@@ -236,6 +241,30 @@ def test_a_full_licensing_rescan_finds_the_same_on_every_core(writer, monkeypatc
     assert sorted(Flag.objects.values_list("entry_id", "kind", "evidence_key")) == parallel_flags
     assert in_parallel.flagged == alone.flagged == len(parallel_flags)
     assert {kind for _, kind, _ in parallel_flags} >= {"personal_data", "ai_text", "no_agreement"}
+
+
+def test_a_licensing_rescan_that_fails_leaves_no_forked_process_behind(writer, monkeypatch):
+    import os
+
+    from quality import dedupe
+    from quality.services import checks
+
+    for n in range(6):
+        accepted(writer, instruction=f"Mail me {n}?", response="Write to someone@example.com.")
+    started = []
+    fork_start = dedupe.fork_start
+    monkeypatch.setattr(
+        dedupe, "fork_start", lambda *args: started.extend(fork_start(*args)) or started[-2:]
+    )
+    monkeypatch.setattr(checks, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(checks, "findings_record", lambda **_: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        services.licensing_rescan(full=True, workers=2, chunk_size=2)
+    # The first chunk's two, then the second's, running when the first's write failed.
+    assert len(started) == 4
+    for pid, _pipe in started:
+        with pytest.raises(ChildProcessError):  # already waited for
+            os.waitpid(pid, os.WNOHANG)
 
 
 def test_new_duplicate_rules_rewrite_the_stored_index(writer, monkeypatch):
