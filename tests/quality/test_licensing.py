@@ -1,11 +1,13 @@
 import datetime
+import random
+import re
 
 import pytest
 from django.utils import timezone
 
 from annotation import services as annotation
 from annotation.models import ContributorAgreement, Flag, FlagStatus
-from quality import services
+from quality import personal_data, services
 from quality.personal_data import find_personal_data
 from tests.factories import EntryFactory, category, submitted
 
@@ -75,6 +77,69 @@ def test_personal_data_is_found_with_its_span(text, kind, span):
 )
 def test_ordinary_numbers_dates_and_public_names_are_not_personal_data(text):
     assert find_personal_data(text) == []
+
+
+SHAPES = [
+    "ddd-dd-dddd",
+    "SSN ddd dd dddd",
+    "social security number: ddd dd dddd",
+    "dddd dddd dddd dddd",
+    "dddd-dddd-dddd-dddd",
+    "ddddddddddddddd",
+    "d.d.d.d",
+    "ddd.ddd.dd.ddd",
+    "(ddd) ddd-dddd",
+    "+dd dd dddd dddd",
+    "+ddddddddddd",
+    "ddddd dddddd",
+    "ddd-ddd-dddd",
+    "LLdd LLLL dddd dddd dddd dd",
+    "LLdddddddddddddddddddd",
+    "LL dd dd dd L",
+    "LLdddddd",
+]
+
+
+def _digit_heavy_texts(count: int) -> list[str]:
+    """Texts made of what the personal-data patterns are about: their shapes (SHAPES, d a digit
+    and L a capital letter), often with one character changed, dropped or doubled, among digit
+    groups, separators and letters."""
+    rng = random.Random(11)
+    digits = "0123456789" * 9 + "٣"  # an Arabic-Indic digit now and then: \\d matches it too
+
+    def shape() -> str:
+        text = "".join(
+            rng.choice(digits) if c == "d" else rng.choice("ABGMZ") if c == "L" else c
+            for c in rng.choice(SHAPES)
+        )
+        if rng.random() < 0.4:
+            at = rng.randrange(len(text))
+            text = text[:at] + rng.choice(["", text[at] * 2, " ", "-", "."]) + text[at + 1 :]
+        return text
+
+    def piece() -> str:
+        if rng.random() < 0.3:
+            return shape()
+        if rng.random() < 0.5:
+            return "".join(rng.choice(digits) for _ in range(rng.randint(1, 5)))
+        return rng.choice([" ", " ", "-", ".", "+", "(", ")", ":", "/", "ab", "x", "@", "v"])
+
+    return ["".join(piece() for _ in range(rng.randint(3, 15))) for _ in range(count)]
+
+
+def test_each_screen_matches_wherever_its_pattern_does():
+    """find_personal_data runs a pattern only after its screen matched: a screen that missed a
+    text the pattern matches would hide personal data. The texts hit every pattern."""
+    texts = _digit_heavy_texts(30_000)
+    for pattern, screen in personal_data.SCREENS.items():
+        hits = [text for text in texts if pattern.search(text)]
+        assert len(hits) > 50, pattern.pattern
+        assert all(screen.search(text) for text in hits), pattern.pattern
+    unscreened = dict.fromkeys(personal_data.SCREENS, re.compile(""))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(personal_data, "SCREENS", unscreened)
+        found = [find_personal_data(text) for text in texts[:5_000]]
+    assert [find_personal_data(text) for text in texts[:5_000]] == found
 
 
 def kinds(entry):
