@@ -50,6 +50,7 @@ cluster. Template families make millions of candidate pairs (siblings share the 
 their one different word); _screen settles those in bulk, with numpy, as _compare would.
 """
 
+import contextlib
 import gc
 import hashlib
 import os
@@ -491,34 +492,56 @@ def fork_map(function, items: list) -> list:
     objects (gc.freeze): a collection in a child would touch every page and copy them all,
     which cost more than the work split across the cores saved.
     """
-    return fork_collect(fork_start(function, items))
+    return Forked(function, items).result()
 
 
-def fork_start(function, items: list) -> list[tuple[int, int]]:
-    """fork_map's first half: the children are started, and this process goes on with other
-    work (never with what the children were given) until fork_collect waits for them."""
-    children = []
-    gc.freeze()
-    try:
-        for item in items:
-            children.append(_fork_one(function, item))
-    except BaseException:
-        fork_collect(children, failed=True)
-        raise
-    finally:
-        gc.unfreeze()
-    return children
+class Forked:
+    """fork_map in two halves: the children start now, this process goes on with other work
+    (never with what the children were given: they see it as it was), and `result()` waits for
+    them and combines their results (`combine`, a list by default). With `alone`, the work is
+    done at once in this process instead (too little of it to pay for a fork).
 
+    The rescans read and write the next block or chunk while the last one's children compute.
+    """
 
-def fork_collect(children: list[tuple[int, int]], failed: bool = False) -> list:
-    """fork_start's children's results, in order, once each has finished (`failed`: wait for
-    them without reading any)."""
-    if failed:
+    def __init__(self, function, items: list, combine=list, alone: bool = False):
+        self.combine = combine
+        self.children: list[tuple[int, int]] = []
+        self.value = None
+        if alone:
+            self.value = combine([function(item) for item in items])
+            return
+        gc.freeze()
+        try:
+            for item in items:
+                self.children.append(_fork_one(function, item))
+        except BaseException:
+            self.abandon()
+            raise
+        finally:
+            gc.unfreeze()
+
+    def result(self):
+        if self.children:
+            parts = []
+            try:
+                while self.children:
+                    parts.append(_collect(*self.children[0]))
+                    self.children.pop(0)
+            except BaseException:
+                self.abandon()
+                raise
+            self.value = self.combine(parts)
+        return self.value
+
+    def abandon(self) -> None:
+        """Wait for the children still running without reading them (after a failure)."""
+        children, self.children = self.children, []
         for pid, reader in children:
-            os.close(reader)
-            os.waitpid(pid, 0)
-        return []
-    return [_collect(pid, reader) for pid, reader in children]
+            with contextlib.suppress(OSError):
+                os.close(reader)  # a child still writing stops
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
 
 
 def _fork_one(function, item) -> tuple[int, int]:
@@ -547,14 +570,32 @@ def _collect(pid: int, reader: int):
     return pickle.loads(data)
 
 
+# Fewer rows than this are reduced in this process: a fork costs more than it saves.
+PARALLEL_FROM = 5_000
+
+
 def corpus_parallel(rows: list[tuple[int, str, str, str]], workers: int | None = None) -> Corpus:
     """The same Corpus, built by one forked process per core (the rows are not copied over)."""
+    return corpus_forked(rows, workers).result()
+
+
+def corpus_forked(rows: list[tuple[int, str, str, str]], workers: int | None = None) -> Forked:
+    """corpus_parallel, started: its result() is the Corpus."""
     workers = workers or min(os.cpu_count() or 1, 4)
-    if workers < 2 or len(rows) < 5_000:
-        return corpus_of(rows)
-    step = -(-len(rows) // workers)
+    alone = workers < 2 or len(rows) < PARALLEL_FROM
+    step = max(1, len(rows) if alone else -(-len(rows) // workers))
     bounds = [(start, min(start + step, len(rows))) for start in range(0, len(rows), step)]
-    parts = fork_map(lambda bound: corpus_of(rows[bound[0] : bound[1]]), bounds)
+    return Forked(
+        lambda bound: corpus_of(rows[bound[0] : bound[1]]),
+        bounds or [(0, 0)],
+        combine=_corpus_join,
+        alone=alone,
+    )
+
+
+def _corpus_join(parts: list[Corpus]) -> Corpus:
+    if len(parts) == 1:
+        return parts[0]
     return Corpus(
         ids=np.concatenate([p.ids for p in parts]),
         exact=[h for p in parts for h in p.exact],

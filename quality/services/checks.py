@@ -143,7 +143,7 @@ def licensing_rescan(
             book.load({entry.author_id for entry in chunk})
             book.load_fixes(chunk)
             last, found = pending, pending[1].result() if pending else None
-            pending = (chunk, _Findings(chunk, book, workers))
+            pending = (chunk, _findings_start(chunk, book, workers))
             if last is not None:
                 raised += _findings_write(last[0], found)
                 done += len(last[0])
@@ -166,36 +166,19 @@ def licensing_rescan(
 PARALLEL_FROM = 2_000
 
 
-class _Findings:
-    """licensing_findings of each of these entries: worked out at once in this process when they
-    are few, else split over forked processes that start now (the book holds every author's
-    agreements already, so no process but this one reads the database) and are waited for by
-    `result`."""
-
-    def __init__(self, entries, book: AgreementBook, workers: int | None):
-        workers = workers or min(os.cpu_count() or 1, 4)
-        self.found = self.children = None
-        if workers < 2 or len(entries) < PARALLEL_FROM:
-            self.found = [licensing_findings(entry, book) for entry in entries]
-            return
-        step = -(-len(entries) // workers)
-        self.children = dedupe.fork_start(
-            lambda first: [
-                licensing_findings(entry, book) for entry in entries[first : first + step]
-            ],
-            list(range(0, len(entries), step)),
-        )
-
-    def result(self) -> list[list[Finding]]:
-        if self.children is not None:
-            children, self.children = self.children, None
-            self.found = [found for part in dedupe.fork_collect(children) for found in part]
-        return self.found
-
-    def abandon(self) -> None:
-        if self.children is not None:
-            children, self.children = self.children, None
-            dedupe.fork_collect(children, failed=True)
+def _findings_start(entries, book: AgreementBook, workers: int | None) -> dedupe.Forked:
+    """licensing_findings of each entry, split over forked processes that start now when there
+    are many (the book holds every author's agreements already, so no process but this one reads
+    the database); result() gives them in order."""
+    workers = workers or min(os.cpu_count() or 1, 4)
+    alone = workers < 2 or len(entries) < PARALLEL_FROM
+    step = max(1, len(entries) if alone else -(-len(entries) // workers))
+    return dedupe.Forked(
+        lambda first: [licensing_findings(entry, book) for entry in entries[first : first + step]],
+        list(range(0, len(entries), step)),
+        combine=lambda parts: [found for part in parts for found in part],
+        alone=alone,
+    )
 
 
 def _findings_write(entries, found: list[list[Finding]]) -> int:

@@ -265,18 +265,20 @@ def _candidates(entry_ids: set[int]) -> dict[int, set[int]]:
 def _stale_rows(corpus: dedupe.Corpus) -> list[int]:
     """The corpus rows whose stored index row is missing, holds other text, or was written under
     other duplicate rules: only those are written again (most changes to an entry are its
-    status, not its text)."""
+    status, not its text). Plain SQL: a full rescan asks this of every entry."""
     known = {}
-    for chunk in batched(corpus.ids.tolist(), READ_CHUNK):
-        rows = Fingerprint.objects.filter(entry_id__in=chunk)
-        known.update(
-            (entry_id, (digest, rules))
-            for entry_id, digest, rules in rows.values_list("entry_id", "exact_hash", "rules")
-        )
+    with connection.cursor() as cursor:
+        for where, params in selectors.sql_among("entry_id", corpus.ids.tolist()):
+            cursor.execute(
+                f"SELECT entry_id, exact_hash, rules FROM {Fingerprint._meta.db_table} "
+                f"WHERE {where}",
+                params,
+            )
+            known.update((entry_id, (digest, rules)) for entry_id, digest, rules in cursor)
     return [
         row
-        for row, entry_id in enumerate(corpus.ids)
-        if known.get(int(entry_id)) != (corpus.exact[row], dedupe.RULES_VERSION)
+        for row, entry_id in enumerate(corpus.ids.tolist())
+        if known.get(entry_id) != (corpus.exact[row], dedupe.RULES_VERSION)
     ]
 
 
@@ -289,34 +291,26 @@ def _pairs_everywhere(workers: int | None) -> tuple[Pairs, int]:
     Two passes, so that memory does not grow with the corpus's text: the first reads it a
     block at a time (by id), indexes what is stale and keeps each entry's id, exact hash and
     keys; the candidate and exact pairs found across all of them name the rows the second pass
-    reads again, to confirm them on their text (most entries are nobody's candidate)."""
-    ids, digests, flat_keys, flat_rows = [], [], [], []
-    count, last = 0, 0
-    while block := list(
-        indexed_entries()
-        .filter(pk__gt=last)
-        .order_by("pk")
-        .values_list(*TEXT_COLUMNS)[:RESCAN_BLOCK]
-    ):
-        last = block[-1][0]
-        corpus = dedupe.corpus_parallel(block, workers=workers)
-        _index_write(corpus, _stale_rows(corpus))
-        keys, rows = dedupe.key_rows(corpus.keys, first=count)
-        ids.append(corpus.ids)
-        digests.append(np.array(corpus.exact, dtype="S64"))
-        flat_keys.append(keys)
-        flat_rows.append(rows)
-        count += len(block)
-        del block, corpus
-    if not count:
+    reads again, to confirm them on their text (most entries are nobody's candidate). While
+    forked processes reduce one block, this one reads the next and indexes the last."""
+    kept = _Kept()
+    pending = None
+    try:
+        for block in _blocks():
+            last, corpus = pending, pending.result() if pending else None
+            pending = dedupe.corpus_forked(block, workers=workers)
+            if last is not None:
+                kept.add(corpus)
+            del block, corpus
+        if pending is not None:
+            last, pending = pending, None
+            kept.add(last.result())
+    finally:
+        if pending is not None:  # something failed: no forked process is left behind
+            pending.abandon()
+    if not kept.count:
         return Pairs(similarity={}, exact={}), 0
-    ids = np.concatenate(ids)
-    candidates = dedupe.candidate_pairs(
-        np.concatenate(flat_keys), np.concatenate(flat_rows), count, parts=KEY_PARTS
-    )
-    del flat_keys, flat_rows
-    exact = dedupe.exact_rows(np.concatenate(digests))
-    del digests
+    ids, exact, candidates = kept.pairs()
     corpus, (exact, candidates) = _corpus_of_pairs(ids, [exact, candidates], workers)
     pairs = Pairs(
         similarity={},
@@ -328,7 +322,45 @@ def _pairs_everywhere(workers: int | None) -> tuple[Pairs, int]:
         corpus, exact.reshape(-1, 2), candidates, settings.FLOCK_DUPLICATE_THRESHOLD
     ):
         pairs.add(a, b, sim)
-    return pairs, count
+    return pairs, kept.count
+
+
+def _blocks():
+    """The indexed entries' texts, RESCAN_BLOCK entries at a time, by id."""
+    last = 0
+    entries = indexed_entries().order_by("pk").values_list(*TEXT_COLUMNS)
+    while block := list(entries.filter(pk__gt=last)[:RESCAN_BLOCK]):
+        last = block[-1][0]
+        yield block
+
+
+class _Kept:
+    """What a full rescan keeps of each block's corpus, after writing its stale index rows: the
+    ids, exact hashes and flattened keys (the rest of the corpus is dropped)."""
+
+    def __init__(self):
+        self.ids, self.digests, self.keys, self.rows = [], [], [], []
+        self.count = 0
+
+    def add(self, corpus: dedupe.Corpus) -> None:
+        _index_write(corpus, _stale_rows(corpus))
+        keys, rows = dedupe.key_rows(corpus.keys, first=self.count)
+        self.ids.append(corpus.ids)
+        self.digests.append(np.array(corpus.exact, dtype="S64"))
+        self.keys.append(keys)
+        self.rows.append(rows)
+        self.count += len(corpus.ids)
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ids, exact pairs, candidate pairs), the pairs as rows of ids; what was kept goes."""
+        ids = np.concatenate(self.ids)
+        keys, rows = np.concatenate(self.keys), np.concatenate(self.rows)
+        self.keys = self.rows = []
+        candidates = dedupe.candidate_pairs(keys, rows, self.count, parts=KEY_PARTS)
+        del keys, rows
+        exact = dedupe.exact_rows(np.concatenate(self.digests))
+        self.digests = []
+        return ids, exact, candidates
 
 
 def _corpus_of_pairs(

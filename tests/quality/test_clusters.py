@@ -252,9 +252,9 @@ def test_a_licensing_rescan_that_fails_leaves_no_forked_process_behind(writer, m
     for n in range(6):
         accepted(writer, instruction=f"Mail me {n}?", response="Write to someone@example.com.")
     started = []
-    fork_start = dedupe.fork_start
+    fork_one = dedupe._fork_one
     monkeypatch.setattr(
-        dedupe, "fork_start", lambda *args: started.extend(fork_start(*args)) or started[-2:]
+        dedupe, "_fork_one", lambda *args: started.append(fork_one(*args)) or started[-1]
     )
     monkeypatch.setattr(checks, "PARALLEL_FROM", 2)
     monkeypatch.setattr(checks, "findings_record", lambda **_: 1 / 0)
@@ -371,6 +371,7 @@ def test_a_full_rescan_read_block_by_block_finds_what_one_read_finds(writer, mon
     """The full rescan reads the corpus a block at a time and keeps only each entry's hash and
     keys: a chain across blocks is still one cluster, a copy far from its original is still
     found, and questions of one shape stay apart."""
+    from quality import dedupe
     from quality.services import duplicates
 
     one, two, three = chain(writer)
@@ -392,6 +393,36 @@ def test_a_full_rescan_read_block_by_block_finds_what_one_read_finds(writer, mon
     report = services.duplicates_rescan(full=True, workers=1)
     assert _open_flags() == wanted
     assert report.entries == Entry.objects.count() == 11
+    # Each block reduced by two forked processes while the next is read and the last indexed.
+    Flag.objects.all().delete()
+    monkeypatch.setattr(dedupe, "PARALLEL_FROM", 1)
+    assert services.duplicates_rescan(full=True, workers=2).entries == 11
+    assert _open_flags() == wanted
+
+
+def test_a_full_rescan_that_fails_leaves_no_forked_process_behind(writer, monkeypatch):
+    import os
+
+    from quality import dedupe
+    from quality.services import duplicates
+
+    for n in range(6):
+        accepted(writer, instruction=f"Question {n}?", response=f"Answer number {n}, in full.")
+    started = []
+    fork_one = dedupe._fork_one
+    monkeypatch.setattr(
+        dedupe, "_fork_one", lambda *args: started.append(fork_one(*args)) or started[-1]
+    )
+    monkeypatch.setattr(dedupe, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(duplicates, "RESCAN_BLOCK", 2)
+    monkeypatch.setattr(duplicates, "_stale_rows", lambda corpus: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        services.duplicates_rescan(full=True, workers=2)
+    # The first block's two, then the second's, running when the first's indexing failed.
+    assert len(started) == 4
+    for pid, _pipe in started:
+        with pytest.raises(ChildProcessError):  # already waited for
+            os.waitpid(pid, os.WNOHANG)
 
 
 def test_a_full_rescan_compares_entries_as_they_are_when_it_reads_them_again(writer, monkeypatch):
