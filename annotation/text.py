@@ -4,6 +4,7 @@ Kept apart from the services so the form, the API and (later) importers apply ex
 rules and report them with the same field names.
 """
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -52,9 +53,11 @@ def without_citation_markers(text: str) -> str:
     return CITATION_MARKER.sub("", text)
 
 
+@functools.lru_cache(maxsize=32)
 def comparable(text: str) -> str:
     """What "the same text" means when two texts are compared: NFKC, case-folded, white space
-    collapsed, so that a re-typed copy differing only in case or spacing is the same."""
+    collapsed, so that a re-typed copy differing only in case or spacing is the same. The last
+    few are kept: an entry's checks ask it of the same fields several times."""
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
@@ -124,15 +127,18 @@ def response_defects(values: dict[str, str]) -> dict[str, str]:
     # at least half the passage's words (as typed) can have 90% of them once both are normalised.
     if response and raw_context and len(response.split()) * 2 >= len(raw_context.split()):
         words, passage = response.split(), comparable(raw_context).split()
-        # Only a response about as long as the passage can be it (and the ratio is costly).
-        if (
-            passage
-            and len(words) >= PASSAGE_COPY_RATIO * len(passage)
-            and SequenceMatcher(None, words, passage, autojunk=False).ratio() >= PASSAGE_COPY_RATIO
-        ):
-            defects["copies_passage"] = (
-                "The response is the reference passage itself; answer from it in your own words."
-            )
+        # Only a response about as long as the passage can be it (and the ratio is costly:
+        # quick_ratio, its upper bound in linear time, rules most out first).
+        if passage and len(words) >= PASSAGE_COPY_RATIO * len(passage):
+            matcher = SequenceMatcher(None, words, passage, autojunk=False)
+            if (
+                matcher.quick_ratio() >= PASSAGE_COPY_RATIO
+                and matcher.ratio() >= PASSAGE_COPY_RATIO
+            ):
+                defects["copies_passage"] = (
+                    "The response is the reference passage itself; answer from it in your own "
+                    "words."
+                )
     markers = citation_markers(values.get("response", ""))
     if markers:
         defects["citation_markers"] = (
