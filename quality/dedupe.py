@@ -544,6 +544,27 @@ class Forked:
                 os.waitpid(pid, 0)
 
 
+def fork_pipeline(items, start, finish) -> None:
+    """start(item) for each item in turn (its work in forked children: a Forked), and
+    finish(item, its result) one item behind: while one item's children compute, this process
+    reads the next item and finishes the one before. A failure waits for the children still
+    running before it is raised. The rescans' loop over their blocks and chunks."""
+    pending = None
+    try:
+        for item in items:
+            last = pending
+            result = last[1].result() if last else None
+            pending = (item, start(item))
+            if last is not None:
+                finish(last[0], result)
+        if pending is not None:
+            last, pending = pending, None
+            finish(last[0], last[1].result())
+    finally:
+        if pending is not None:
+            pending[1].abandon()
+
+
 def _fork_one(function, item) -> tuple[int, int]:
     reader, writer = os.pipe()
     pid = os.fork()
@@ -613,7 +634,8 @@ def key_rows(keys: np.ndarray, first: int = 0) -> tuple[np.ndarray, np.ndarray]:
     full rescan keeps only these of each block of the corpus it streams."""
     fresh = np.ones(keys.shape, dtype=bool)
     fresh[:, 1:] = keys[:, 1:] != keys[:, :-1]
-    rows = np.repeat(np.arange(first, first + len(keys), dtype=np.int64), fresh.sum(axis=1))
+    # 32-bit row numbers: a full rescan keeps some 27 of them an entry.
+    rows = np.repeat(np.arange(first, first + len(keys), dtype=np.int32), fresh.sum(axis=1))
     return keys[fresh], rows
 
 
@@ -657,7 +679,7 @@ def _bucket_codes(
     if len(flat_keys) == 0:
         return np.empty(0, dtype=np.int64)
     order = np.argsort(flat_keys)
-    flat_keys, flat_rows = flat_keys[order], flat_rows[order]
+    flat_keys, flat_rows = flat_keys[order], flat_rows[order].astype(np.int64)
     boundaries = np.flatnonzero(np.diff(flat_keys)) + 1
     starts = np.concatenate([[0], boundaries])
     ends = np.concatenate([boundaries, [len(flat_keys)]])

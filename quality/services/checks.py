@@ -24,7 +24,6 @@ from quality.checks import (
     BLOCKING,
     STRUCTURE_KINDS,
     AgreementBook,
-    Finding,
     check_structure,
     licensing_findings,
 )
@@ -135,29 +134,23 @@ def licensing_rescan(
     entries = entries.order_by("pk").only(*fields)
     total = entries.count()
     done = raised = 0
-    # While one chunk's findings are worked out in forked processes, this one writes the last
-    # chunk's and reads the next, on the cores the checks leave.
-    pending = None
-    try:
-        for chunk in batched(entries.iterator(chunk_size=2_000), chunk_size):
-            book.load({entry.author_id for entry in chunk})
-            book.load_fixes(chunk)
-            last, found = pending, pending[1].result() if pending else None
-            pending = (chunk, _findings_start(chunk, book, workers))
-            if last is not None:
-                raised += _findings_write(last[0], found)
-                done += len(last[0])
-                if on_chunk:
-                    on_chunk(done, total)
-        if pending is not None:
-            last, pending = pending, None
-            raised += _findings_write(last[0], last[1].result())
-            done += len(last[0])
-            if on_chunk:
-                on_chunk(done, total)
-    finally:
-        if pending is not None:  # something failed: no forked process is left behind
-            pending[1].abandon()
+
+    def start(chunk):
+        book.load({entry.author_id for entry in chunk})
+        book.load_fixes(chunk)
+        return _findings_start(chunk, book, workers)
+
+    def finish(chunk, found) -> None:
+        nonlocal done, raised
+        with transaction.atomic():
+            raised += len(findings_record(checked=list(zip(chunk, found, strict=True))))
+        done += len(chunk)
+        if on_chunk:
+            on_chunk(done, total)
+
+    # One chunk's findings are worked out in forked processes while this one writes the last
+    # chunk's flags and reads the next chunk.
+    dedupe.fork_pipeline(batched(entries.iterator(chunk_size=2_000), chunk_size), start, finish)
     scan_mark_save(name="licensing", rules=rules, started=started, entries=total, full=full)
     return LicensingReport(entries=total, flagged=raised, full=full)
 
@@ -179,12 +172,6 @@ def _findings_start(entries, book: AgreementBook, workers: int | None) -> dedupe
         combine=lambda parts: [found for part in parts for found in part],
         alone=alone,
     )
-
-
-def _findings_write(entries, found: list[list[Finding]]) -> int:
-    """Record the findings of these entries; how many flags were raised or reopened."""
-    with transaction.atomic():
-        return len(findings_record(checked=list(zip(entries, found, strict=True))))
 
 
 @dataclass(frozen=True)

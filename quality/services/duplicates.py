@@ -35,7 +35,7 @@ TEXT_COLUMNS = ("pk", "instruction", "context", "response")
 # A full rescan reads the corpus this many entries at a time, and of each block keeps only the
 # ids, exact hashes and keys: at a million entries, the whole corpus's texts, shingles and
 # signatures held at once took 5 GB in the job's process and 3.4 GB in a forked worker.
-RESCAN_BLOCK = 100_000
+RESCAN_BLOCK = 50_000
 # Ids asked for in one query (SQLite takes some 32,000 parameters; PostgreSQL gets one array).
 READ_CHUNK = 20_000
 # The candidate pairs' keys are sorted a share at a time (dedupe.candidate_pairs).
@@ -294,20 +294,11 @@ def _pairs_everywhere(workers: int | None) -> tuple[Pairs, int]:
     reads again, to confirm them on their text (most entries are nobody's candidate). While
     forked processes reduce one block, this one reads the next and indexes the last."""
     kept = _Kept()
-    pending = None
-    try:
-        for block in _blocks():
-            last, corpus = pending, pending.result() if pending else None
-            pending = dedupe.corpus_forked(block, workers=workers)
-            if last is not None:
-                kept.add(corpus)
-            del block, corpus
-        if pending is not None:
-            last, pending = pending, None
-            kept.add(last.result())
-    finally:
-        if pending is not None:  # something failed: no forked process is left behind
-            pending.abandon()
+    dedupe.fork_pipeline(
+        _blocks(),
+        lambda block: dedupe.corpus_forked(block, workers=workers),
+        lambda _block, corpus: kept.add(corpus),
+    )
     if not kept.count:
         return Pairs(similarity={}, exact={}), 0
     ids, exact, candidates = kept.pairs()
