@@ -53,7 +53,7 @@ def without_citation_markers(text: str) -> str:
     return CITATION_MARKER.sub("", text)
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=8)
 def comparable(text: str) -> str:
     """What "the same text" means when two texts are compared: NFKC, case-folded, white space
     collapsed, so that a re-typed copy differing only in case or spacing is the same. The last

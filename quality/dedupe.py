@@ -56,6 +56,7 @@ import hashlib
 import os
 import pickle
 import re
+import signal
 import zlib
 from dataclasses import dataclass
 
@@ -483,25 +484,19 @@ def _keys(bands: np.ndarray, short_rows: list) -> np.ndarray:
     return keys
 
 
-def fork_map(function, items: list) -> list:
-    """function(item) for each item, each in a forked child process, results back by pipe.
+class Forked:
+    """function(item) for each item, each in a forked child process that starts now, results
+    back by pipe: this process goes on with other work (never with what the children were
+    given: they see it as it was) and `result()` waits for them and combines their results
+    (`combine`, a list by default). With `alone`, the work is done at once in this process
+    instead (too little of it to pay for a fork). The rescans read and write the next block or
+    chunk while the last one's children compute (fork_pipeline).
 
     Plain os.fork, not multiprocessing: it works inside a Celery prefork worker, whose daemonic
     processes multiprocessing refuses to let have children. Children inherit the parent's
     memory, so large inputs are not copied. The garbage collector is kept off those inherited
     objects (gc.freeze): a collection in a child would touch every page and copy them all,
     which cost more than the work split across the cores saved.
-    """
-    return Forked(function, items).result()
-
-
-class Forked:
-    """fork_map in two halves: the children start now, this process goes on with other work
-    (never with what the children were given: they see it as it was), and `result()` waits for
-    them and combines their results (`combine`, a list by default). With `alone`, the work is
-    done at once in this process instead (too little of it to pay for a fork).
-
-    The rescans read and write the next block or chunk while the last one's children compute.
     """
 
     def __init__(self, function, items: list, combine=list, alone: bool = False):
@@ -526,8 +521,7 @@ class Forked:
             parts = []
             try:
                 while self.children:
-                    parts.append(_collect(*self.children[0]))
-                    self.children.pop(0)
+                    parts.append(_collect(*self.children.pop(0)))
             except BaseException:
                 self.abandon()
                 raise
@@ -535,19 +529,39 @@ class Forked:
         return self.value
 
     def abandon(self) -> None:
-        """Wait for the children still running without reading them (after a failure)."""
+        """Stop the children still running and wait for them (after a failure). They are
+        killed, not asked: a child blocked writing more than its pipe holds would not notice
+        its pipe closed, as the children forked after it hold copies of its reading end."""
         children, self.children = self.children, []
         for pid, reader in children:
-            with contextlib.suppress(OSError):
-                os.close(reader)  # a child still writing stops
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            os.close(reader)
+        for pid, _reader in children:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
+
+
+def forked_over(rows, work, *, workers: int | None, parallel_from: int, combine) -> Forked:
+    """work(part) for the rows split into one part per core (at most 4), in forked children
+    started now; in this process at once with one core or fewer than `parallel_from` rows (a
+    fork costs more than it saves). result() combines the parts' results in order."""
+    workers = workers or min(os.cpu_count() or 1, 4)
+    alone = workers < 2 or len(rows) < parallel_from
+    step = max(1, len(rows) if alone else -(-len(rows) // workers))
+    bounds = [(first, min(first + step, len(rows))) for first in range(0, len(rows), step)]
+    return Forked(
+        lambda bound: work(rows[bound[0] : bound[1]]),
+        bounds or [(0, 0)],
+        combine=combine,
+        alone=alone,
+    )
 
 
 def fork_pipeline(items, start, finish) -> None:
     """start(item) for each item in turn (its work in forked children: a Forked), and
     finish(item, its result) one item behind: while one item's children compute, this process
-    reads the next item and finishes the one before. A failure waits for the children still
+    reads the next item and finishes the one before. A failure stops the children still
     running before it is raised. The rescans' loop over their blocks and chunks."""
     pending = None
     try:
@@ -557,6 +571,7 @@ def fork_pipeline(items, start, finish) -> None:
             pending = (item, start(item))
             if last is not None:
                 finish(last[0], result)
+            last = result = None  # not held while the next item is read
         if pending is not None:
             last, pending = pending, None
             finish(last[0], last[1].result())
@@ -602,15 +617,8 @@ def corpus_parallel(rows: list[tuple[int, str, str, str]], workers: int | None =
 
 def corpus_forked(rows: list[tuple[int, str, str, str]], workers: int | None = None) -> Forked:
     """corpus_parallel, started: its result() is the Corpus."""
-    workers = workers or min(os.cpu_count() or 1, 4)
-    alone = workers < 2 or len(rows) < PARALLEL_FROM
-    step = max(1, len(rows) if alone else -(-len(rows) // workers))
-    bounds = [(start, min(start + step, len(rows))) for start in range(0, len(rows), step)]
-    return Forked(
-        lambda bound: corpus_of(rows[bound[0] : bound[1]]),
-        bounds or [(0, 0)],
-        combine=_corpus_join,
-        alone=alone,
+    return forked_over(
+        rows, corpus_of, workers=workers, parallel_from=PARALLEL_FROM, combine=_corpus_join
     )
 
 

@@ -4,7 +4,6 @@ or over the corpus; and the one nightly job that runs every rescan."""
 import hashlib
 import json
 import logging
-import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -163,14 +162,12 @@ def _findings_start(entries, book: AgreementBook, workers: int | None) -> dedupe
     """licensing_findings of each entry, split over forked processes that start now when there
     are many (the book holds every author's agreements already, so no process but this one reads
     the database); result() gives them in order."""
-    workers = workers or min(os.cpu_count() or 1, 4)
-    alone = workers < 2 or len(entries) < PARALLEL_FROM
-    step = max(1, len(entries) if alone else -(-len(entries) // workers))
-    return dedupe.Forked(
-        lambda first: [licensing_findings(entry, book) for entry in entries[first : first + step]],
-        list(range(0, len(entries), step)),
+    return dedupe.forked_over(
+        entries,
+        lambda part: [licensing_findings(entry, book) for entry in part],
+        workers=workers,
+        parallel_from=PARALLEL_FROM,
         combine=lambda parts: [found for part in parts for found in part],
-        alone=alone,
     )
 
 

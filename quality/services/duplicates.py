@@ -4,8 +4,8 @@ A cluster is a group of entries linked by duplicate pairs (a chain 1 ~ 2 ~ 3 is 
 when 1 and 3 are less alike). Of each cluster one entry is kept (selectors.keep_order); every
 other member is flagged against the kept one, and its other open duplicate flags are closed.
 The per-entry check, the changed-since-last-time rescan and the full rescan only differ in how
-they find the pairs (the stored index around some entries, or the whole corpus at once); all
-three hand the clusters to `_clusters_write`, so they cannot disagree about who is whose copy.
+they find the pairs (the stored index around some entries, or the whole corpus block by block);
+all three hand the clusters to `_clusters_write`, so they cannot disagree about who is whose copy.
 """
 
 import hashlib
@@ -36,7 +36,8 @@ TEXT_COLUMNS = ("pk", "instruction", "context", "response")
 # ids, exact hashes and keys: at a million entries, the whole corpus's texts, shingles and
 # signatures held at once took 5 GB in the job's process and 3.4 GB in a forked worker.
 RESCAN_BLOCK = 50_000
-# Ids asked for in one query (SQLite takes some 32,000 parameters; PostgreSQL gets one array).
+# Ids asked for in one query (SQLite takes some 32,000 parameters; PostgreSQL gets one array,
+# config/lookups.py).
 READ_CHUNK = 20_000
 # The candidate pairs' keys are sorted a share at a time (dedupe.candidate_pairs).
 KEY_PARTS = 4
@@ -113,7 +114,12 @@ def _buckets_delete(cursor, held: dict[tuple[int, int], object], lost) -> None:
     buckets = Bucket._meta.db_table
     if connection.vendor == "postgresql":
         places = [held[pair] for pair in lost]
-        cursor.execute(f"DELETE FROM {buckets} WHERE ctid = ANY(%s::text[]::tid[])", [places])
+        entries = sorted({entry_id for entry_id, _key in lost})
+        cursor.execute(
+            f"DELETE FROM {buckets} WHERE ctid = ANY(%s::text[]::tid[]) "
+            "AND fingerprint_id = ANY(%s)",  # never another entry's row, whatever happened
+            [places, entries],
+        )
     else:
         cursor.executemany(
             f"DELETE FROM {buckets} WHERE fingerprint_id = %s AND key = %s", list(lost)
@@ -320,7 +326,9 @@ def _pairs_everywhere(workers: int | None) -> tuple[Pairs, int]:
         similarity={},
         exact={int(entry_id): corpus.exact[row] for row, entry_id in enumerate(corpus.ids)},
     )
-    # An entry whose text changed since the first pass is compared as it is now.
+    # An entry revised since the first pass is compared as it is now with the entries that pass
+    # paired it with; its new text's other copies are found by the next rescan (it looks at
+    # what changed since this one started).
     exact = exact[np.array([corpus.exact[i] == corpus.exact[j] for i, j in exact.tolist()], bool)]
     for a, b, sim in dedupe.pairs_confirmed(
         corpus, exact.reshape(-1, 2), candidates, settings.FLOCK_DUPLICATE_THRESHOLD
@@ -536,8 +544,8 @@ def duplicates_rescan(*, full: bool = False, workers: int | None = None) -> Resc
     By default it costs what changed since the last run (ScanMark "duplicates"): the entries
     changed since then are indexed again (the others keep their stored signatures and band keys)
     and their clusters, old and new, are settled through the index. The whole corpus is scanned
-    at once (every core) on the first run, when the threshold or the duplicate rules changed,
-    and when `full` is asked (`manage.py quality_rescan --full`).
+    (block by block, on every core) on the first run, when the threshold or the duplicate rules
+    changed, and when `full` is asked (`manage.py quality_rescan --full`).
     """
     started = timezone.now()
     rules = _rules()

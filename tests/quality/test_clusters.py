@@ -426,22 +426,25 @@ def test_a_full_rescan_that_fails_leaves_no_forked_process_behind(writer, monkey
 
 
 def test_a_full_rescan_compares_entries_as_they_are_when_it_reads_them_again(writer, monkeypatch):
-    """Between the rescan's two reads an exact copy is revised and another one deleted: the
-    revised one is compared as it is now (no copy), the deleted one drops out."""
+    """Between the rescan's two reads three exact copies are revised or deleted: the one revised
+    into other words is no copy now, the one given a word more is a near copy, and the deleted
+    one drops out."""
     from quality.services import duplicates
 
     answer = "Red, yellow and blue are the primary colours of traditional colour theory."
     original = accepted(writer, instruction="Primary colours?", response=answer)
     revised = accepted(writer, instruction="Primary colours?", response=answer)
+    near = accepted(writer, instruction="Primary colours?", response=answer)
     deleted = accepted(writer, instruction="Primary colours?", response=answer)
     read_again = duplicates._corpus_of_pairs
 
     def meanwhile(ids, pairs, workers):
         Entry.objects.filter(pk=revised.pk).update(response="Cyan, magenta and yellow, in print.")
+        Entry.objects.filter(pk=near.pk).update(response=answer + " Indeed.")
         Entry.objects.filter(pk=deleted.pk).delete()
         return read_again(ids, pairs, workers)
 
     monkeypatch.setattr(duplicates, "_corpus_of_pairs", meanwhile)
     services.duplicates_rescan(full=True, workers=1)
-    assert _open_flags() == {}
-    assert Entry.objects.filter(pk=original.pk).exists()
+    assert _open_flags() == {near.pk: original.pk}
+    assert Flag.objects.get(entry=near).kind == "near_duplicate"

@@ -475,6 +475,23 @@ def test_the_parallel_scan_gives_the_same_corpus_as_one_process():
     assert (one.task.values == two.task.values).all()
 
 
+def test_forked_children_stopped_after_a_failure_are_not_waited_for_forever():
+    """Children sending more than a pipe holds block until read; after a failure they are
+    stopped, not waited for (each holds the pipes of those forked before it open)."""
+    import threading
+
+    work = dedupe.Forked(lambda n: b"x" * (n * 1_000_000), [1, 2, 3])
+    stopped = threading.Thread(target=work.abandon, daemon=True)
+    stopped.start()
+    stopped.join(timeout=20)
+    assert not stopped.is_alive()
+    # And when nothing fails, every child's result comes back, in order.
+    assert [len(part) for part in dedupe.Forked(lambda n: b"x" * n, [300_000, 5]).result()] == [
+        300_000,
+        5,
+    ]
+
+
 def test_imported_records_keep_their_text_as_published(tmp_path):
     """The submission rules against Dolly's known defects are for writers: an imported corpus
     keeps a repeated instruction, its passage as the response, and its citation markers (the
