@@ -312,6 +312,31 @@ def test_metadata_has_the_accepting_rounds_figures_and_marks_imported_rows(
     assert {r["id"] for r in rows_by_id.values() if r["split"] == "validation"} == in_validation
 
 
+def test_metadata_read_a_span_of_ids_at_a_time_has_every_records_figures(
+    alice, snapshot_storage, monkeypatch
+):
+    """The review figures are read a span of ids at a time, each chunk of rows from the span
+    that holds it: with spans smaller than the chunks and chunks of two rows, every record
+    still has its own round's figures."""
+    from exports.services.snapshots import metadata as metadata_module
+
+    entries = [accepted(alice, instruction=f"Question number {n}?") for n in range(7)]
+    for n, entry in enumerate(entries):
+        Decision.objects.filter(entry=entry).update(approvals=n + 2, rejections=n % 2)
+    wanted = {entry.pk: (n + 2, n % 2) for n, entry in enumerate(entries)}
+    for span, chunk in [(40_000, 2_000), (3, 2), (1, 2)]:
+        monkeypatch.setattr(metadata_module, "ACCEPTED_SPAN", span)
+        monkeypatch.setattr(rows, "CHUNK_ROWS", chunk)
+        table = metadata(folder_of(snapshot_storage, build()))
+        found = {
+            pk: (yes, no)
+            for pk, yes, no in zip(
+                table["id"], table["approvals"], table["rejections"], strict=True
+            )
+        }
+        assert found == wanted, (span, chunk)
+
+
 def test_no_metadata_value_names_a_person(alice, bob, writer, snapshot_storage):
     for user, name in [(alice, "Alice Example"), (writer, "W. Riter"), (bob, "Bob B")]:
         Profile.objects.update_or_create(user=user, defaults={"display_name": name})
