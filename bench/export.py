@@ -694,10 +694,13 @@ def _stages(measured: dict) -> list[tuple[str, float, float]]:
     end = {"t": measured["seconds"], "peak_mb": measured["peak_mb"]}
     bounds = []
     if "Grouping duplicates" in at:
+        # Nothing to check for licences (nothing changed since the last rescan): no report,
+        # and the licensing stage's few queries count with the duplicates.
+        checked = licences[0] if licences else writing[0]
         bounds += [
             ("claim", {"t": 0.0}, at["Grouping duplicates"]),
-            ("duplicates_rescan", at["Grouping duplicates"], licences[0]),
-            ("licensing_rescan", licences[0], writing[0]),
+            ("duplicates_rescan", at["Grouping duplicates"], checked),
+            ("licensing_rescan", checked, writing[0]),
         ]
     else:
         bounds.append(("claim, count()", {"t": 0.0}, writing[0]))

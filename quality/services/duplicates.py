@@ -63,8 +63,11 @@ def _index(corpus: dedupe.Corpus, rows: list[int]) -> None:
         # before either reads which keys are held.
         for where, params in selectors.sql_among("entry_id", ids):
             cursor.execute(f"DELETE FROM {fingerprints} WHERE {where}", params)
-        held = _buckets_held(cursor, ids)
-        _buckets_delete(cursor, held, held.keys() - wanted)
+        held = set()
+        for where, params in selectors.sql_among("fingerprint_id", ids):
+            cursor.execute(f"SELECT fingerprint_id, key FROM {buckets} WHERE {where}", params)
+            held.update(cursor.fetchall())
+        rows_delete(cursor, buckets, ("fingerprint_id", "key"), ("bigint", "bigint"), held - wanted)
         rows_insert(
             cursor,
             fingerprints,
@@ -86,44 +89,23 @@ def _index(corpus: dedupe.Corpus, rows: list[int]) -> None:
             buckets,
             ("fingerprint_id", "key"),
             ("bigint", "bigint"),
-            sorted(wanted - held.keys()),
+            sorted(wanted - held),
             on_conflict="ON CONFLICT DO NOTHING",
         )
 
 
-def _buckets_held(cursor, ids: list[int]) -> dict[tuple[int, int], object]:
-    """The bucket rows of these entries: (entry, key) -> where the row is (PostgreSQL's ctid;
-    elsewhere nothing)."""
-    buckets = Bucket._meta.db_table
-    place = "ctid" if connection.vendor == "postgresql" else "NULL"
-    held = {}
-    for where, params in selectors.sql_among("fingerprint_id", ids):
-        cursor.execute(f"SELECT fingerprint_id, key, {place} FROM {buckets} WHERE {where}", params)
-        held.update(((entry_id, key), at) for entry_id, key, at in cursor.fetchall())
-    return held
-
-
-def _buckets_delete(cursor, held: dict[tuple[int, int], object], lost) -> None:
-    """Delete the `lost` (entry, key) rows of `held`. On PostgreSQL by where the look-up found
-    them (a TID scan): found by their key instead, each row took an index probe into a random
-    page of the largest table of the index (2.6 s for 21,000 rows at a million entries). The
-    rows cannot move meanwhile: bucket rows are never updated, and this transaction holds the
-    entries' fingerprints (_index)."""
-    if not lost:
+def rows_delete(cursor, table, columns, pg_types, rows) -> None:
+    """Delete the rows whose `columns` hold these values: on PostgreSQL one statement joined to
+    arrays (unnest), elsewhere with executemany."""
+    if not rows:
         return
-    buckets = Bucket._meta.db_table
+    names = ", ".join(columns)
     if connection.vendor == "postgresql":
-        places = [held[pair] for pair in lost]
-        entries = sorted({entry_id for entry_id, _key in lost})
-        cursor.execute(
-            f"DELETE FROM {buckets} WHERE ctid = ANY(%s::text[]::tid[]) "
-            "AND fingerprint_id = ANY(%s)",  # never another entry's row, whatever happened
-            [places, entries],
-        )
+        unnest, params = _unnest(pg_types, rows)
+        cursor.execute(f"DELETE FROM {table} WHERE ({names}) IN (SELECT * FROM {unnest})", params)
     else:
-        cursor.executemany(
-            f"DELETE FROM {buckets} WHERE fingerprint_id = %s AND key = %s", list(lost)
-        )
+        match = " AND ".join(f"{name} = %s" for name in columns)
+        cursor.executemany(f"DELETE FROM {table} WHERE {match}", list(rows))
 
 
 def rows_insert(cursor, table, columns, pg_types, rows, on_conflict: str = "") -> None:
