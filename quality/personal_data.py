@@ -43,22 +43,27 @@ IBAN = re.compile(r"\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{
 IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]|/\d)")
 # Candidates with two or more colons; ipaddress decides (so times like 10:30:15 do not pass).
 IPV6 = re.compile(r"(?<![\w:.])(?=[0-9A-Fa-f:]*:[0-9A-Fa-f]*:)[0-9A-Fa-f:]{3,39}(?![\w:/])")
-ANY_DIGIT = re.compile(r"\d")
-# What any match of each pattern above that needs a digit contains, looked for first: Python's
-# re tries a pattern that begins with an assertion (most of the above) at every position of a
-# text, but skips to the next digit in C when a pattern begins with one, so a text these do not
-# match costs a fraction of the pattern's search (a licensing rescan runs them over every text).
-# Each must match wherever its pattern does: tests/quality/test_licensing.py checks them.
-SCREENS = {
-    IBAN: re.compile(r"\d\d ?[A-Za-z0-9]{4} ?[A-Za-z0-9]{4}"),
-    CARD: re.compile(r"\d(?:[ -]?\d){12}"),
-    SSN: re.compile(r"\d\d\d-\d\d-\d\d\d\d"),
-    SSN_NAMED: re.compile(r"\d\d\d \d\d \d\d\d\d"),
-    UK_NINO: re.compile(r"\d\d ?\d\d ?\d\d"),
-    IPV4: re.compile(r"\d\.\d{1,3}\.\d{1,3}\.\d"),
-    # A "+" or "(" before a digit, or three digits in a row (every other shape has them).
-    PHONE: re.compile(r"\d(?:\d\d|(?<=[+(]\d))"),
+# What any match of each pattern above that needs a digit contains after one of its digits,
+# looked for first: Python's re tries a pattern that begins with an assertion (most of the
+# above) at every position of a text, but skips to the next digit in C when a pattern begins
+# with one. Each screen is that digit and its tail; ANY_SCREEN, every tail after one digit, is
+# searched once per text, and a text it does not match (nearly all prose, numbers and dates
+# included) costs one pass over it. Each must match wherever its pattern does:
+# tests/quality/test_licensing.py checks them.
+_SCREEN_TAILS = {
+    # two letters just before the digits, as the account begins, then two groups of four
+    IBAN: r"(?<=\b[A-Za-z]{2}\d)\d ?[A-Za-z0-9]{4} ?[A-Za-z0-9]{4}",
+    CARD: r"(?:[ -]?\d){12}",
+    SSN: r"\d\d-\d\d-\d\d\d\d",
+    SSN_NAMED: r"\d\d \d\d \d\d\d\d",
+    UK_NINO: r"\d ?\d\d ?\d\d",
+    IPV4: r"\.\d{1,3}\.\d{1,3}\.\d",
+    # A "+" or "(" just before the digit, a 0 opening a number and two more digits, or the
+    # North American shape: one of PHONE's four shapes.
+    PHONE: r"(?<=[+(]\d)|(?<=\b0)\d\d|\d\d[.-]\d\d\d[.-]\d\d\d\d",
 }
+SCREENS = {pattern: re.compile(rf"\d(?:{tail})") for pattern, tail in _SCREEN_TAILS.items()}
+ANY_SCREEN = re.compile(r"\d(?:" + "|".join(f"(?:{t})" for t in _SCREEN_TAILS.values()) + ")")
 # Words before a number that say it is something else: a book, a version, a date.
 NOT_PERSONAL_BEFORE = re.compile(r"(?i:isbn(?:-1[03])?|issn|doi|version|v|release|build)\W{0,3}$")
 
@@ -118,36 +123,34 @@ def find_personal_data(text: str) -> list[Match]:
         taken.append(span)
         found.append(Match(kind, m.group(group), span[0]))
 
-    # Exact short cuts, since most text has none of these: every pattern below but the e-mail
-    # and IPv6 ones needs a digit, an e-mail address an @, an IPv6 address two colons.
-    has_digit = ANY_DIGIT.search(text) is not None
+    # Exact short cuts, since most text has none of these: an e-mail address needs an @, an
+    # IPv6 address two colons, every other pattern a digit its screen accepts.
     if "@" in text:
         for m in EMAIL.finditer(text):
             add("email", m)
-    if not has_digit:
-        if text.count(":") >= 2:
-            _ipv6(text, add)
-        return sorted(found, key=lambda match: match.start)
-    for m in _matches(IBAN, text):
-        if iban_ok(m.group(0)):
-            add("iban", m)
-    for m in _matches(CARD, text):
-        digits = re.sub(r"\D", "", m.group(0))
-        if 13 <= len(digits) <= 19 and luhn_ok(digits) and len(set(digits)) > 1:
-            add("card", m)
-    for m in _matches(SSN, text):
-        add("national_id", m)
-    for m in _matches(SSN_NAMED, text):
-        add("national_id", m, group=1)
-    for m in _matches(UK_NINO, text):
-        add("national_id", m)
-    for m in _matches(IPV4, text):
-        octets = m.group(0).split(".")
-        if all(int(o) <= 255 and (o == "0" or not o.startswith("0")) for o in octets):
-            add("ip", m)
+    screened = ANY_SCREEN.search(text) is not None
+    if screened:
+        for m in _matches(IBAN, text):
+            if iban_ok(m.group(0)):
+                add("iban", m)
+        for m in _matches(CARD, text):
+            digits = re.sub(r"\D", "", m.group(0))
+            if 13 <= len(digits) <= 19 and luhn_ok(digits) and len(set(digits)) > 1:
+                add("card", m)
+        for m in _matches(SSN, text):
+            add("national_id", m)
+        for m in _matches(SSN_NAMED, text):
+            add("national_id", m, group=1)
+        for m in _matches(UK_NINO, text):
+            add("national_id", m)
+        for m in _matches(IPV4, text):
+            octets = m.group(0).split(".")
+            if all(int(o) <= 255 and (o == "0" or not o.startswith("0")) for o in octets):
+                add("ip", m)
     if text.count(":") >= 2:
         _ipv6(text, add)
-    for m in _matches(PHONE, text):
-        if _phone(m.group(0)):
-            add("phone", m)
+    if screened:
+        for m in _matches(PHONE, text):
+            if _phone(m.group(0)):
+                add("phone", m)
     return sorted(found, key=lambda match: match.start)

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from annotation import services as annotation
 from annotation.models import ContributorAgreement, Flag, FlagStatus
-from quality import personal_data, services
+from quality import ai_phrases, checks, personal_data, services
 from quality.personal_data import find_personal_data
 from tests.factories import EntryFactory, category, submitted
 
@@ -135,9 +135,11 @@ def test_each_screen_matches_wherever_its_pattern_does():
         hits = [text for text in texts if pattern.search(text)]
         assert len(hits) > 50, pattern.pattern
         assert all(screen.search(text) for text in hits), pattern.pattern
+        assert all(personal_data.ANY_SCREEN.search(text) for text in hits), pattern.pattern
     unscreened = dict.fromkeys(personal_data.SCREENS, re.compile(""))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(personal_data, "SCREENS", unscreened)
+        patch.setattr(personal_data, "ANY_SCREEN", re.compile(""))
         found = [find_personal_data(text) for text in texts[:5_000]]
     assert [find_personal_data(text) for text in texts[:5_000]] == found
 
@@ -173,6 +175,29 @@ def test_a_chatbots_phrases_are_flagged_and_plain_answers_are_not(alice, setting
     delving = submitted(alice, response="Let us delve into the history of Rome.")
     services.entry_check(entry=delving)
     assert kinds(delving) == ["ai_text"]
+
+
+def test_the_any_phrase_pattern_matches_where_one_of_the_phrases_does():
+    """check_ai_text names phrases only in a text its one pattern for any phrase matched; that
+    pattern, grouped by first character, must match exactly where a phrase's own pattern does,
+    word boundaries included, for phrases that begin with a letter or not."""
+    phrases = (*ai_phrases.AI_PHRASES, "delve into", "!!", "a", "--ok")
+    any_phrase, each = checks._ai_patterns(phrases)
+    rng = random.Random(7)
+
+    def piece() -> str:
+        phrase = rng.choice(phrases)
+        if rng.random() < 0.3:  # cut short, or a letter too many
+            phrase = phrase[: rng.randrange(len(phrase) + 1)] + rng.choice(["", "x"])
+        return rng.choice(["", "x", " ", ",", "'", "!"]) + phrase
+
+    texts = ["".join(piece() for _ in range(rng.randint(1, 4))) for _ in range(20_000)]
+    hits = 0
+    for text in texts:
+        found = any(pattern.search(text) for _, pattern in each)
+        assert bool(any_phrase.search(text)) == found, text
+        hits += found
+    assert 2_000 < hits < 18_000
 
 
 def test_personal_data_in_any_field_is_a_blocking_flag_with_the_span(alice):
