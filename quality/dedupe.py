@@ -82,6 +82,11 @@ _P1, _P2 = np.uint32(0x9E3779B1), np.uint32(0x85EBCA77)
 _EMPTY = np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)
 # Shingles are made of words: punctuation and symbols only separate them ("Hamlet?" is "hamlet").
 _NOT_WORD = re.compile(r"[^\w\s]+")
+# _NOT_WORD's characters made spaces, as bytes.translate's table for an ASCII text (the rest
+# stay as they are: the table is only used on ASCII).
+_ASCII_WORDS = bytes(32 if _NOT_WORD.match(chr(b)) else b for b in range(128)) + bytes(
+    range(128, 256)
+)
 
 # Short tasks (instruction + response of fewer words than this) also get delete-one keys.
 SHORT_WORDS = 30
@@ -137,7 +142,16 @@ def normalize(text: str) -> str:
 
 def word_count(text: str) -> int:
     """How many words the duplicate rules see in a text (normalised, punctuation dropped)."""
-    return len(_NOT_WORD.sub(" ", normalize(text)).split())
+    return len(_words(normalize(text)).split())
+
+
+def _words(normalized: str) -> bytes:
+    """A normalised text's words, as UTF-8, with _NOT_WORD made space (split() gives the words:
+    normalising left no white space but single spaces). Most texts are ASCII, which
+    bytes.translate does in one pass in C, where the pattern is tried at every character."""
+    if normalized.isascii():
+        return normalized.encode().translate(_ASCII_WORDS)
+    return _NOT_WORD.sub(" ", normalized).encode()
 
 
 def exact_hash(instruction: str, context: str, response: str) -> str:
@@ -193,18 +207,19 @@ def _concat(parts: list[Shingles]) -> Shingles:
     )
 
 
-def _word_hashes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """The texts' words as 32-bit hashes, all in one flat array, and each text's word count."""
+def _word_hashes(texts: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """The texts' words (_words) as 32-bit hashes, all in one flat array, and each text's word
+    count."""
     lengths, flat = [], []
     for text in texts:
-        words = text.encode().split()  # C all the way: no Python call per word
+        words = text.split()  # C all the way: no Python call per word
         lengths.append(len(words))
         flat.extend(map(zlib.crc32, words))
     return np.array(flat, dtype=np.uint32), np.array(lengths, dtype=np.int64)
 
 
-def shingle_texts(texts: list[str], chunk: int = 4_000) -> Shingles:
-    """Shingles of already-normalised texts, a few thousand at a time to bound the memory."""
+def shingle_texts(texts: list[bytes], chunk: int = 4_000) -> Shingles:
+    """Shingles of texts' words (_words), a few thousand at a time to bound the memory."""
     parts = [
         _shingle(*_word_hashes(texts[first : first + chunk]))
         for first in range(0, len(texts), chunk)
@@ -214,11 +229,16 @@ def shingle_texts(texts: list[str], chunk: int = 4_000) -> Shingles:
     return _concat(parts)
 
 
-def signatures(shingles: Shingles, chunk: int = 2_000) -> np.ndarray:
-    """MinHash signatures: one row of NUM_PERM uint32 per text (all 0xFFFFFFFF when empty)."""
+def signatures(shingles: Shingles, chunk: int = 256) -> np.ndarray:
+    """MinHash signatures: one row of NUM_PERM uint32 per text (all 0xFFFFFFFF when empty).
+
+    Every permutation of a few hundred texts' shingles at once, into one buffer used again: a
+    fresh array each time cost more in the kernel's new pages than the arithmetic, and a small
+    one stays in the processor's cache."""
     n = len(shingles)
     out = np.tile(_EMPTY, (n, 1))
     sizes = np.diff(shingles.offsets)
+    buffer = np.empty((NUM_PERM, 0), dtype=np.uint32)
     for first in range(0, n, chunk):
         last = min(first + chunk, n)
         filled = first + np.flatnonzero(sizes[first:last])
@@ -226,10 +246,12 @@ def signatures(shingles: Shingles, chunk: int = 2_000) -> np.ndarray:
             continue
         flat = shingles.values[shingles.offsets[first] : shingles.offsets[last]]
         starts = shingles.offsets[filled] - shingles.offsets[first]
-        for perm in range(0, NUM_PERM, 32):
-            with np.errstate(over="ignore"):
-                hashed = flat[None, :] * _A[perm : perm + 32, None] + _B[perm : perm + 32, None]
-            out[filled, perm : perm + 32] = np.minimum.reduceat(hashed, starts, axis=1).T
+        if buffer.shape[1] < len(flat):
+            buffer = np.empty((NUM_PERM, len(flat)), dtype=np.uint32)
+        hashed = buffer[:, : len(flat)]
+        np.multiply(flat[None, :], _A[:, None], out=hashed)  # mod 2**32, as uint32 wraps
+        hashed += _B[:, None]
+        out[filled] = np.minimum.reduceat(hashed, starts, axis=1).T
     return out
 
 
@@ -300,17 +322,23 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @dataclass
-class Corpus:
-    """Texts reduced to what the duplicate rules compare, row i for ids[i]."""
+class Fingerprints:
+    """What the duplicate index keeps of each text, row i for ids[i] (fingerprints_of)."""
 
     ids: np.ndarray
     exact: list[str]
-    task: Shingles  # instruction + response
-    passage: Shingles  # context ("" gives no shingles)
     signatures: np.ndarray  # MinHash of the tasks, NUM_PERM uint32 per row
     # KEY_WIDTH int64 per row: BANDS band keys, then a short task's delete-one keys (a long
     # task's last band key repeated: every row has the same width, repeats fold away in a set)
     keys: np.ndarray
+
+
+@dataclass
+class Corpus(Fingerprints):
+    """Texts reduced to what the duplicate rules compare, row i for ids[i] (corpus_of)."""
+
+    task: Shingles  # instruction + response
+    passage: Shingles  # context ("" gives no shingles)
     # a short task's words, "instruction words\x1fresponse words"; "" for a long one
     short: list[str]
 
@@ -438,37 +466,57 @@ def unchain(similarity: dict[tuple, float], siblings) -> dict[tuple, float]:
 def corpus_of(rows: list[tuple[int, str, str, str]], chunk: int = 4_000) -> Corpus:
     """(id, instruction, context, response) rows, in one process, a few thousand at a time so
     that normalised copies of the text never exist for more than one chunk."""
-    ids, exact, tasks, passages, short, short_rows = [], [], [], [], [], []
+    return _reduced(rows, chunk, compared=True)
+
+
+def fingerprints_of(rows: list[tuple[int, str, str, str]], chunk: int = 4_000) -> Fingerprints:
+    """corpus_of without what only a comparison needs (the passages' shingles, the tasks'
+    shingles and short words): what indexing the rows needs, and all a full rescan's first
+    pass keeps. The passages are the longest texts, and reducing them half the work."""
+    return _reduced(rows, chunk, compared=False)
+
+
+def _reduced(rows, chunk: int, compared: bool) -> Fingerprints:
+    ids, exact, tasks, passages, short, short_rows, minhash = [], [], [], [], [], [], []
     for first in range(0, len(rows), chunk):
         task_texts, passage_texts, splits = [], [], []
         for entry_id, instruction, context, response in rows[first : first + chunk]:
             ni, nc, nr = normalize(instruction), normalize(context), normalize(response)
             ids.append(entry_id)
             exact.append(_exact(ni, nc, nr))
-            wi, wr = _NOT_WORD.sub(" ", ni), _NOT_WORD.sub(" ", nr)
-            task_texts.append(f"{wi} {wr}")
-            splits.append((wi, wr))
-            passage_texts.append(_NOT_WORD.sub(" ", nc))
+            wi, wr = _words(ni), _words(nr)
+            task_texts.append(wi + b" " + wr)
+            if compared:
+                splits.append((wi, wr))
+                passage_texts.append(_words(nc))
         words, lengths = _word_hashes(task_texts)
-        tasks.append(_shingle(words, lengths))
-        passages.append(shingle_texts(passage_texts))
+        task = _shingle(words, lengths)
+        minhash.append(signatures(task))
+        if compared:
+            tasks.append(task)
+            passages.append(shingle_texts(passage_texts))
         is_short = lengths < SHORT_WORDS
-        short.extend(
-            " ".join(wi.split()) + "\x1f" + " ".join(wr.split()) if small else ""
-            for (wi, wr), small in zip(splits, is_short.tolist(), strict=True)
-        )
+        if compared:
+            short.extend(
+                (b" ".join(wi.split()) + b"\x1f" + b" ".join(wr.split())).decode() if small else ""
+                for (wi, wr), small in zip(splits, is_short.tolist(), strict=True)
+            )
         if is_short.any():
             owner = np.repeat(is_short, lengths)
             short_rows.append((first + np.flatnonzero(is_short), words[owner], lengths[is_short]))
-    task = _concat(tasks) if tasks else shingle_texts([])
-    minhash = signatures(task)
-    return Corpus(
+    minhash = np.concatenate(minhash) if minhash else signatures(shingle_texts([]))
+    fingerprints = Fingerprints(
         ids=np.array(ids, dtype=np.int64),
         exact=exact,
-        task=task,
-        passage=_concat(passages) if passages else shingle_texts([]),
         signatures=minhash,
         keys=_keys(band_keys(minhash), short_rows),
+    )
+    if not compared:
+        return fingerprints
+    return Corpus(
+        **vars(fingerprints),
+        task=_concat(tasks) if tasks else shingle_texts([]),
+        passage=_concat(passages) if passages else shingle_texts([]),
         short=short,
     )
 
@@ -612,13 +660,33 @@ PARALLEL_FROM = 5_000
 
 def corpus_parallel(rows: list[tuple[int, str, str, str]], workers: int | None = None) -> Corpus:
     """The same Corpus, built by one forked process per core (the rows are not copied over)."""
-    return corpus_forked(rows, workers).result()
-
-
-def corpus_forked(rows: list[tuple[int, str, str, str]], workers: int | None = None) -> Forked:
-    """corpus_parallel, started: its result() is the Corpus."""
     return forked_over(
         rows, corpus_of, workers=workers, parallel_from=PARALLEL_FROM, combine=_corpus_join
+    ).result()
+
+
+def fingerprints_forked(
+    rows: list[tuple[int, str, str, str]], workers: int | None = None
+) -> Forked:
+    """fingerprints_of, started in one forked process per core: its result() is the
+    Fingerprints."""
+    return forked_over(
+        rows,
+        fingerprints_of,
+        workers=workers,
+        parallel_from=PARALLEL_FROM,
+        combine=_fingerprints_join,
+    )
+
+
+def _fingerprints_join(parts: list[Fingerprints]) -> Fingerprints:
+    if len(parts) == 1:
+        return parts[0]
+    return Fingerprints(
+        ids=np.concatenate([p.ids for p in parts]),
+        exact=[h for p in parts for h in p.exact],
+        signatures=np.concatenate([p.signatures for p in parts]),
+        keys=np.concatenate([p.keys for p in parts]),
     )
 
 
@@ -626,12 +694,9 @@ def _corpus_join(parts: list[Corpus]) -> Corpus:
     if len(parts) == 1:
         return parts[0]
     return Corpus(
-        ids=np.concatenate([p.ids for p in parts]),
-        exact=[h for p in parts for h in p.exact],
+        **vars(_fingerprints_join(parts)),
         task=_concat([p.task for p in parts]),
         passage=_concat([p.passage for p in parts]),
-        signatures=np.concatenate([p.signatures for p in parts]),
-        keys=np.concatenate([p.keys for p in parts]),
         short=[s for p in parts for s in p.short],
     )
 

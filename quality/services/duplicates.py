@@ -46,7 +46,7 @@ KEY_PARTS = 4
 # --- The index -------------------------------------------------------------------------------
 
 
-def _index(corpus: dedupe.Corpus, rows: list[int]) -> None:
+def _index(corpus: dedupe.Fingerprints, rows: list[int]) -> None:
     """Write the index rows of these corpus rows, replacing what was there: each entry's
     fingerprint, and of its bucket rows only the keys it lost and gained (a revised entry keeps
     most of its band keys, and the bucket table, some 27 rows an entry, is the largest of the
@@ -132,7 +132,7 @@ def _unnest(pg_types, rows) -> tuple[str, list]:
     return f"unnest({arrays})", [list(column) for column in zip(*rows, strict=True)]
 
 
-def _index_write(corpus: dedupe.Corpus, rows: list[int]) -> None:
+def _index_write(corpus: dedupe.Fingerprints, rows: list[int]) -> None:
     for batch in batched(rows, INDEX_BATCH):
         for attempt in range(3):  # another job may be rewriting the same rows right now
             try:
@@ -146,7 +146,7 @@ def _index_write(corpus: dedupe.Corpus, rows: list[int]) -> None:
 
 def fingerprint_update(*, entry: Entry) -> None:
     """Put the entry's current text in the duplicate index (its hash, signature, band keys)."""
-    corpus = dedupe.corpus_of([(entry.pk, entry.instruction, entry.context, entry.response)])
+    corpus = dedupe.fingerprints_of([(entry.pk, entry.instruction, entry.context, entry.response)])
     _index_write(corpus, [0])
 
 
@@ -154,7 +154,7 @@ def fingerprints_add(*, entries: list[Entry]) -> None:
     """Index many entries at once (an import), in one pass over their text."""
     if entries:
         rows = [(e.pk, e.instruction, e.context, e.response) for e in entries]
-        corpus = dedupe.corpus_of(rows)
+        corpus = dedupe.fingerprints_of(rows)
         _index_write(corpus, list(range(len(corpus.ids))))
 
 
@@ -263,7 +263,7 @@ def _candidates(entry_ids: set[int]) -> dict[int, set[int]]:
     return out
 
 
-def _stale_rows(corpus: dedupe.Corpus) -> list[int]:
+def _stale_rows(corpus: dedupe.Fingerprints) -> list[int]:
     """The corpus rows whose stored index row is missing, holds other text, or was written under
     other duplicate rules: only those are written again (most changes to an entry are its
     status, not its text). Plain SQL: a full rescan asks this of every entry."""
@@ -297,7 +297,7 @@ def _pairs_everywhere(workers: int | None) -> tuple[Pairs, int]:
     kept = _Kept()
     dedupe.fork_pipeline(
         _blocks(),
-        lambda block: dedupe.corpus_forked(block, workers=workers),
+        lambda block: dedupe.fingerprints_forked(block, workers=workers),
         lambda _block, corpus: kept.add(corpus),
     )
     if not kept.count:
@@ -336,7 +336,7 @@ class _Kept:
         self.ids, self.digests, self.keys, self.rows = [], [], [], []
         self.count = 0
 
-    def add(self, corpus: dedupe.Corpus) -> None:
+    def add(self, corpus: dedupe.Fingerprints) -> None:
         _index_write(corpus, _stale_rows(corpus))
         keys, rows = dedupe.key_rows(corpus.keys, first=self.count)
         self.ids.append(corpus.ids)
@@ -550,7 +550,7 @@ def duplicates_rescan(*, full: bool = False, workers: int | None = None) -> Resc
             for pk, _status, instruction, context, response in changed
             if pk in indexed
         ]
-        corpus = dedupe.corpus_of(fresh)
+        corpus = dedupe.fingerprints_of(fresh)
         _index_write(corpus, _stale_rows(corpus))
         # A kept copy deleted since: the flags against it lost their target.
         orphans = Flag.objects.filter(

@@ -1,5 +1,7 @@
 import json
+import random
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -473,6 +475,70 @@ def test_the_parallel_scan_gives_the_same_corpus_as_one_process():
     assert (one.ids == two.ids).all() and one.exact == two.exact
     assert (one.keys == two.keys).all() and (one.signatures == two.signatures).all()
     assert (one.task.values == two.task.values).all()
+
+
+def _mixed_rows(count: int) -> list[tuple[int, str, str, str]]:
+    """Rows of every kind the reduction treats apart: ASCII and not, punctuation of every sort,
+    short tasks and long, with a passage and without, an empty response."""
+    rng = random.Random(5)
+    ascii_punct = [chr(c) for c in range(33, 127) if not chr(c).isalnum()]
+    vocabulary = ["alpha", "beta", "Gamma", "déjà", "ﬁne", "Straße", "naïve", "x1", "_a", "42"]
+
+    def text(words: int) -> str:
+        return " ".join(
+            rng.choice(vocabulary) + (rng.choice(ascii_punct) if rng.random() < 0.3 else "")
+            for _ in range(words)
+        )
+
+    return [
+        (
+            i,
+            text(rng.randint(1, 12)),
+            text(rng.randint(50, 300)) if i % 3 == 0 else "",
+            text(rng.choice([0, 3, 20, 80])),
+        )
+        for i in range(count)
+    ]
+
+
+def test_fingerprints_are_what_the_corpus_holds_of_the_same_rows():
+    """A full rescan's first pass and every index write reduce the rows to fingerprints only;
+    they must be the corpus's, in one process or forked."""
+    rows = _mixed_rows(6_000)
+    full = dedupe.corpus_of(rows)
+    for fingerprints in (
+        dedupe.fingerprints_of(rows, chunk=700),
+        dedupe.fingerprints_forked(rows, workers=2).result(),
+    ):
+        assert type(fingerprints) is dedupe.Fingerprints
+        assert (fingerprints.ids == full.ids).all() and fingerprints.exact == full.exact
+        assert (fingerprints.signatures == full.signatures).all()
+        assert (fingerprints.keys == full.keys).all()
+
+
+def test_words_are_the_same_by_the_ascii_table_as_by_the_pattern():
+    texts = [dedupe.normalize(text) for row in _mixed_rows(2_000) for text in row[1:]]
+    assert sum(text.isascii() for text in texts) > 1_000  # the table's share
+    for text in texts:
+        assert dedupe._words(text).split() == dedupe._NOT_WORD.sub(" ", text).encode().split()
+
+
+def test_signatures_are_each_permutations_least_hash_of_the_shingles():
+    rows = _mixed_rows(700)
+    shingles = dedupe.corpus_of(rows).task
+    # Texts of every size, one empty, a few at a time: the buffer is used again and again.
+    ordered = dedupe.Shingles(
+        values=shingles.values, offsets=np.concatenate([[0], shingles.offsets])
+    )
+    for chunk in (3, 256):
+        found = dedupe.signatures(ordered, chunk=chunk)
+        assert (found[0] == 0xFFFFFFFF).all()
+        for row in range(1, len(ordered)):
+            values = ordered.row(row).astype(np.uint64)
+            least = ((values[None, :] * dedupe._A[:, None] + dedupe._B[:, None]) % 2**32).min(
+                axis=1
+            )
+            assert (found[row] == least).all(), (chunk, row)
 
 
 def test_forked_children_stopped_after_a_failure_are_not_waited_for_forever():
