@@ -122,9 +122,11 @@ class AgreementBook:
             .order_by("entry_id", "number")
             .values_list("entry_id", "author_id", "number", "created_at")
         )
+        authors = set()
         for entry_id, author_id, number, created_at in rows:
             self.fixes[entry_id].append((author_id, number, created_at))
-        self.load({author_id for fixes in self.fixes.values() for author_id, _, _ in fixes})
+            authors.add(author_id)
+        self.load(authors)
 
     def fixes_of(self, entry: Entry) -> list[tuple[int, int, object]]:
         self.load_fixes([entry])
@@ -281,7 +283,8 @@ LICENSING_KINDS = (
 
 def licensing_findings(entry: Entry, book: AgreementBook | None = None) -> list[Finding]:
     """Every licensing, provenance and structure finding on the entry (pass a book when
-    checking many)."""
+    checking many). `entry` is an Entry or a row of the fields these checks read, by their names
+    (pk, author_id, source_id, submitted_at, source_url and the texts: licensing_rescan's)."""
     return [
         *check_source(entry),
         *check_agreement(entry, book),

@@ -110,6 +110,15 @@ def _matches(pattern: re.Pattern, text: str):
     return pattern.finditer(text) if SCREENS[pattern].search(text) else ()
 
 
+def _screened(text: str) -> bool:
+    """ANY_SCREEN matches somewhere in the text. An ASCII text without a digit, most text, is
+    told apart first by looking for each digit (memchr, many times faster than the pattern's
+    scan of every character)."""
+    if text.isascii() and not any(digit in text for digit in "0123456789"):
+        return False
+    return ANY_SCREEN.search(text) is not None
+
+
 def find_personal_data(text: str) -> list[Match]:
     found: list[Match] = []
     taken: list[tuple[int, int]] = []
@@ -128,7 +137,7 @@ def find_personal_data(text: str) -> list[Match]:
     if "@" in text:
         for m in EMAIL.finditer(text):
             add("email", m)
-    screened = ANY_SCREEN.search(text) is not None
+    screened = _screened(text)
     if screened:
         for m in _matches(IBAN, text):
             if iban_ok(m.group(0)):

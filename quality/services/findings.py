@@ -4,6 +4,7 @@ checks, the licensing and reference rescans and the duplicate writer alike."""
 from annotation import services as annotation
 from annotation.models import Entry, Flag, FlagStatus
 from quality.checks import LICENSING_KINDS, Finding
+from quality.selectors import among
 
 
 def finding_apply(
@@ -43,8 +44,8 @@ def findings_record(
     these kinds no finding supports now. A person's decision (confirmed, dismissed) stands.
     Returns the flags raised or reopened."""
     known: dict[int, dict[tuple[str, str], Flag]] = {}
-    entries = [entry for entry, _ in checked]
-    for flag in Flag.objects.filter(entry__in=entries, kind__in=kinds):
+    entry_ids = [entry.pk for entry, _ in checked]
+    for flag in Flag.objects.filter(among("entry_id", entry_ids), kind__in=kinds):
         known.setdefault(flag.entry_id, {})[(flag.kind, flag.evidence_key)] = flag
     new: list[Flag] = []
     reopened: list[Flag] = []

@@ -8,6 +8,7 @@ from django.utils import timezone
 from annotation import services as annotation
 from annotation.models import ContributorAgreement, Flag, FlagStatus
 from quality import ai_phrases, checks, personal_data, services
+from quality import selectors as quality_selectors
 from quality.personal_data import find_personal_data
 from tests.factories import EntryFactory, category, submitted
 
@@ -311,3 +312,22 @@ def test_every_reviewer_whose_fix_is_in_the_text_needs_the_agreement(alice, bob,
     Flag.objects.all().delete()
     assert services.licensing_rescan(full=True).flagged == 1
     assert [f.entry_id for f in Flag.objects.filter(kind="no_agreement")] == [by_dave.pk]
+
+
+def test_flags_among_many_entry_ids_are_those_entries_flags(alice):
+    """The rescans read a chunk's flags by `selectors.among` (one array on PostgreSQL, IN lists
+    of 5,000 ORed on SQLite): exactly the flags of the ids given."""
+    entries = [submitted(alice, response=f"Mail me at person{n}@corp.example") for n in range(3)]
+    for entry in entries:
+        services.entry_check(entry=entry)
+    wanted = [entries[0].pk, entries[2].pk, *range(10**6, 10**6 + 12_000)]
+    found = Flag.objects.filter(quality_selectors.among("entry_id", wanted))
+    assert sorted(found.values_list("entry_id", flat=True)) == [entries[0].pk, entries[2].pk]
+    assert not Flag.objects.filter(quality_selectors.among("entry_id", [])).exists()
+
+
+@pytest.mark.parametrize("digit", "0123456789")
+def test_a_number_of_any_one_digit_is_looked_at(digit):
+    """An ASCII text with no digit skips the digit patterns: each digit must count as one."""
+    text = f"Call {digit * 3}-{digit * 3}-{digit * 4} now."
+    assert [(m.kind, m.text) for m in find_personal_data(text)] == [("phone", text[5:17])]
