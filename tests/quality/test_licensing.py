@@ -179,11 +179,11 @@ def test_a_chatbots_phrases_are_flagged_and_plain_answers_are_not(alice, setting
 
 
 def test_the_any_phrase_pattern_matches_where_one_of_the_phrases_does():
-    """check_ai_text names phrases only in a text its one pattern for any phrase matched; that
-    pattern, grouped by first character, must match exactly where a phrase's own pattern does,
-    word boundaries included, for phrases that begin with a letter or not."""
+    """check_ai_text names phrases only in a text where one of their anchors is and its one
+    pattern for any phrase matched; those must answer exactly where a phrase's own pattern
+    matches, word boundaries included, for phrases that begin with a letter or not."""
     phrases = (*ai_phrases.AI_PHRASES, "delve into", "!!", "a", "--ok")
-    any_phrase, each = checks._ai_patterns(phrases)
+    prepared = checks._ai_patterns(phrases)
     rng = random.Random(7)
 
     def piece() -> str:
@@ -195,8 +195,8 @@ def test_the_any_phrase_pattern_matches_where_one_of_the_phrases_does():
     texts = ["".join(piece() for _ in range(rng.randint(1, 4))) for _ in range(20_000)]
     hits = 0
     for text in texts:
-        found = any(pattern.search(text) for _, pattern in each)
-        assert bool(any_phrase.search(text)) == found, text
+        found = any(pattern.search(text) for _, pattern in prepared.each)
+        assert prepared.any_in(text) == found, text
         hits += found
     assert 2_000 < hits < 18_000
 
