@@ -208,7 +208,7 @@ class _Phrases:
 def _anchor(phrase: str) -> str:
     """A piece of the phrase that ordinary text seldom has: its longest word (the last of the
     longest) when it has five characters or more, else its last two words ("an ai")."""
-    words = phrase.split()
+    words = phrase.split(" ")  # pieces of the phrase as it is, joined again below
     longest = max(reversed(words), key=len)
     return longest if len(longest) >= 5 else " ".join(words[-2:])
 
@@ -220,7 +220,7 @@ def _ai_patterns(phrases: tuple[str, ...]) -> _Phrases:
     of a pattern), then whether the one pattern for any phrase matches.
 
     That pattern is the phrases grouped by their first character, each group's word-boundary
-    check made just after that character (`(?<!\\w.)`: what comes before it is no word
+    check made just after that character (`(?<!\\w[\\s\\S])`: what comes before it is no word
     character): a pattern that begins with a choice of characters lets re skip in C to the next
     of them, where one that begins with an assertion is tried at every position of a text."""
     each = [(p, re.compile(rf"(?<!\w){re.escape(p)}(?!\w)")) for p in phrases]
@@ -228,7 +228,8 @@ def _ai_patterns(phrases: tuple[str, ...]) -> _Phrases:
     for phrase in sorted(phrases, key=len, reverse=True):
         by_first.setdefault(phrase[0], []).append(re.escape(phrase[1:]))
     alternatives = "|".join(
-        rf"{re.escape(first)}(?<!\w.)(?:{'|'.join(rests)})" for first, rests in by_first.items()
+        rf"{re.escape(first)}(?<!\w[\s\S])(?:{'|'.join(rests)})"
+        for first, rests in by_first.items()
     )
     return _Phrases(
         anchors=tuple(dict.fromkeys(map(_anchor, phrases))),
@@ -310,10 +311,13 @@ LICENSING_KINDS = (
 )
 
 
+# Every field of an entry the checks below read: licensing_rescan reads only these, as rows.
+LICENSING_FIELDS = ("pk", "author_id", "source_id", "submitted_at", "source_url", *TEXT_FIELDS)
+
+
 def licensing_findings(entry: Entry, book: AgreementBook | None = None) -> list[Finding]:
     """Every licensing, provenance and structure finding on the entry (pass a book when
-    checking many). `entry` is an Entry or a row of the fields these checks read, by their names
-    (pk, author_id, source_id, submitted_at, source_url and the texts: licensing_rescan's)."""
+    checking many). `entry` is an Entry or a row with the LICENSING_FIELDS by their names."""
     return [
         *check_source(entry),
         *check_agreement(entry, book),

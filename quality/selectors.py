@@ -63,9 +63,11 @@ def sql_among(column: str, values) -> list[tuple[str, list]]:
 
 
 def among(column: str, values) -> Q:
-    """A filter "`column` is one of `values`" by sql_among's rule: what `column__in` asks, without
-    the ORM preparing each value and its placeholder (10,000 ids at a time, for the rescans).
-    `column` must be unambiguous in the query it filters (no join repeats it)."""
+    """A filter "`column` is one of `values`" (ints) by sql_among's rule: what `column__in` asks,
+    without the ORM preparing each value and its placeholder (10,000 ids at a time, for the
+    rescans). On SQLite the IN lists are ORed in one statement, which takes up to 32,766
+    parameters. `column` must be unambiguous in the query it filters (no join repeats it)."""
+    values = [int(value) for value in values]
     parts = [
         Q(RawSQL(where, params, output_field=BooleanField()))
         for where, params in sql_among(column, values)

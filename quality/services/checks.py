@@ -16,11 +16,11 @@ from django.utils import timezone
 
 from annotation import sources
 from annotation.models import AgreementAcceptance, ContributorAgreement, Entry, Flag
-from annotation.text import TEXT_FIELDS
 from quality import dedupe, personal_data
 from quality.ai_phrases import ai_phrases
 from quality.checks import (
     BLOCKING,
+    LICENSING_FIELDS,
     STRUCTURE_KINDS,
     AgreementBook,
     check_structure,
@@ -123,7 +123,6 @@ def licensing_rescan(
     mark = scan_mark(name="licensing")
     full = full or mark is None or mark.rules != rules
     book = AgreementBook()
-    fields = ("pk", "author_id", "source_id", "submitted_at", "source_url", *TEXT_FIELDS)
     entries = indexed_entries()  # an erased entry's emptied text has no findings
     if not full:
         agreed = AgreementAcceptance.objects.filter(accepted_at__gte=mark.started_at)
@@ -132,7 +131,7 @@ def licensing_rescan(
         )
     # Rows, not model objects: the checks read only these fields (as attributes), and making a
     # million Entry objects was a quarter of this process's work.
-    entries = entries.order_by("pk").values_list(*fields, named=True)
+    entries = entries.order_by("pk").values_list(*LICENSING_FIELDS, named=True)
     total = entries.count()
     done = raised = 0
 

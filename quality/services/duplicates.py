@@ -329,8 +329,8 @@ def _blocks():
 
 
 class _Kept:
-    """What a full rescan keeps of each block's corpus, after writing its stale index rows: the
-    ids, exact hashes and flattened keys (the rest of the corpus is dropped)."""
+    """What a full rescan keeps of each block's fingerprints, after writing its stale index rows:
+    the ids, exact hashes and flattened keys (the signatures are dropped)."""
 
     def __init__(self):
         self.ids, self.digests, self.keys, self.rows = [], [], [], []

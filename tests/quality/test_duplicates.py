@@ -518,6 +518,7 @@ def test_fingerprints_are_what_the_corpus_holds_of_the_same_rows():
 
 def test_words_are_the_same_by_the_ascii_table_as_by_the_pattern():
     texts = [dedupe.normalize(text) for row in _mixed_rows(2_000) for text in row[1:]]
+    texts.append(dedupe.normalize("".join(map(chr, range(128)))))  # controls and DEL too
     assert sum(text.isascii() for text in texts) > 1_000  # the table's share
     for text in texts:
         assert dedupe._words(text).split() == dedupe._NOT_WORD.sub(" ", text).encode().split()

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from annotation import services as annotation
-from annotation.models import ContributorAgreement, Flag, FlagStatus
+from annotation.models import ContributorAgreement, Entry, Flag, FlagStatus
 from quality import ai_phrases, checks, personal_data, services
 from quality import selectors as quality_selectors
 from quality.personal_data import find_personal_data
@@ -331,3 +331,24 @@ def test_a_number_of_any_one_digit_is_looked_at(digit):
     """An ASCII text with no digit skips the digit patterns: each digit must count as one."""
     text = f"Call {digit * 3}-{digit * 3}-{digit * 4} now."
     assert [(m.kind, m.text) for m in find_personal_data(text)] == [("phone", text[5:17])]
+
+
+def test_a_row_of_the_licensing_fields_is_checked_as_its_entry_is(bob):
+    """licensing_rescan checks rows of LICENSING_FIELDS, not Entry objects: every check must
+    find on the row what it finds on the entry (a check reading another field would fail)."""
+    entry = submitted(
+        bob,  # who never accepted the agreement
+        category=category("closed_qa"),
+        context="A passage copied without its source.",
+        response="Certainly! Here is the number: +44 20 7946 0958, as the passage says.[3]",
+    )
+    row = Entry.objects.filter(pk=entry.pk).values_list(*checks.LICENSING_FIELDS, named=True).get()
+    found = checks.licensing_findings(entry, checks.AgreementBook())
+    assert {finding.kind for finding in found} == {
+        "no_agreement",
+        "source_not_allowed",
+        "ai_text",
+        "personal_data",
+        "citation_markers",
+    }
+    assert checks.licensing_findings(row, checks.AgreementBook()) == found
