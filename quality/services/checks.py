@@ -135,10 +135,13 @@ def licensing_rescan(
     total = entries.count()
     done = raised = 0
 
-    def start(chunk):
-        book.load({entry.author_id for entry in chunk})
-        book.load_fixes(chunk)
-        return _findings_start(chunk, book, workers)
+    def chunks():
+        # A chunk's authors and fixes are read with it, while the last chunk's children
+        # compute: read when its children are forked, both cores would wait for them.
+        for chunk in batched(entries.iterator(chunk_size=2_000), chunk_size):
+            book.load({entry.author_id for entry in chunk})
+            book.load_fixes(chunk)
+            yield chunk
 
     def finish(chunk, found) -> None:
         nonlocal done, raised
@@ -150,7 +153,7 @@ def licensing_rescan(
 
     # One chunk's findings are worked out in forked processes while this one writes the last
     # chunk's flags and reads the next chunk.
-    dedupe.fork_pipeline(batched(entries.iterator(chunk_size=2_000), chunk_size), start, finish)
+    dedupe.fork_pipeline(chunks(), lambda chunk: _findings_start(chunk, book, workers), finish)
     scan_mark_save(name="licensing", rules=rules, started=started, entries=total, full=full)
     return LicensingReport(entries=total, flagged=raised, full=full)
 
