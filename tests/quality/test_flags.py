@@ -141,3 +141,40 @@ def test_an_accepted_entry_is_checked_again_when_the_decision_commits(
         )
         annotation.review_record(entry=entry, reviewer=carol, verdict="approve", rating=4)
     assert Flag.objects.filter(entry=entry, kind="personal_data").exists()
+
+
+def test_raising_many_flags_inserts_the_new_ones_and_returns_them_saved(alice, bob):
+    """flags_raise_many, the rescans' insert of many flags: a finding already flagged, or
+    given twice, makes no second row; what it returns is exactly the rows it inserted, saved,
+    with their ids."""
+    entries = [submitted(alice), submitted(bob)]
+    annotation.flags_raise_many(
+        flags=[
+            Flag(entry=entries[0], kind="ai_text", evidence="x", evidence_key="k", blocking=True)
+        ]
+    )
+
+    def flag(entry, key: str) -> Flag:
+        return Flag(entry=entry, kind="ai_text", evidence=key, evidence_key=key, blocking=True)
+
+    raised = annotation.flags_raise_many(
+        flags=[
+            flag(entries[0], "k"),  # flagged already
+            flag(entries[0], "new"),
+            flag(entries[1], "k"),
+            flag(entries[1], "k"),  # twice in one call
+        ]
+    )
+    assert sorted((f.entry_id, f.evidence_key) for f in raised) == [
+        (entries[0].pk, "new"),
+        (entries[1].pk, "k"),
+    ]
+    assert Flag.objects.count() == 3
+    for saved in raised:
+        stored = Flag.objects.get(pk=saved.pk)
+        assert (stored.entry_id, stored.evidence_key, stored.status) == (
+            saved.entry_id,
+            saved.evidence_key,
+            FlagStatus.OPEN,
+        )
+        assert stored.created_at == saved.created_at and not saved._state.adding
