@@ -492,11 +492,10 @@ def _reduced(rows, chunk: int, compared: bool) -> Fingerprints:
         words, lengths = _word_hashes(task_texts)
         task = _shingle(words, lengths)
         minhash.append(signatures(task))
+        is_short = lengths < SHORT_WORDS
         if compared:
             tasks.append(task)
             passages.append(shingle_texts(passage_texts))
-        is_short = lengths < SHORT_WORDS
-        if compared:
             short.extend(
                 (b" ".join(wi.split()) + b"\x1f" + b" ".join(wr.split())).decode() if small else ""
                 for (wi, wr), small in zip(splits, is_short.tolist(), strict=True)
