@@ -461,13 +461,14 @@ def seed_index(ids: list[int], records) -> None:
     now = timezone.now()
     _copy_rows(
         Fingerprint._meta.db_table,
-        ("entry_id", "exact_hash", "signature", "rules", "updated_at"),
+        ("entry_id", "exact_hash", "signature", "rules", "keys", "updated_at"),
         (
             (
                 int(corpus.ids[r]),
                 corpus.exact[r],
                 corpus.signatures[r].tobytes(),
                 dedupe.RULES_VERSION,
+                dedupe.keys_packed(corpus.keys[r]),
                 now,
             )
             for r in range(len(corpus.ids))

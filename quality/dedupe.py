@@ -263,6 +263,17 @@ def band_keys(signature_rows: np.ndarray) -> np.ndarray:
     return keys.view(np.int64)
 
 
+def keys_packed(keys) -> bytes:
+    """An entry's distinct keys as the index stores them beside its buckets (Fingerprint.keys):
+    sorted, 8 bytes each, big-endian (PostgreSQL's int8send, so SQL writes the same bytes)."""
+    return np.unique(np.asarray(list(keys), dtype=np.int64)).astype(">i8").tobytes()
+
+
+def keys_unpacked(packed: bytes) -> set[int]:
+    """The keys keys_packed stored."""
+    return set(np.frombuffer(packed, dtype=">i8").tolist())
+
+
 def _sequence_keys(hashes: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Final keys of word sequences from their polynomial hashes and lengths: a bijective mix
     (splitmix64's), salted apart from the band keys, as signed 64-bit integers."""

@@ -56,29 +56,37 @@ def _index(corpus: dedupe.Fingerprints, rows: list[int]) -> None:
     ids = [int(corpus.ids[r]) for r in rows]
     fingerprints, buckets = Fingerprint._meta.db_table, Bucket._meta.db_table
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    wanted = {(int(corpus.ids[r]), int(key)) for r in rows for key in set(corpus.keys[r].tolist())}
+    keys = {int(corpus.ids[r]): set(corpus.keys[r].tolist()) for r in rows}
+    wanted = {(entry_id, key) for entry_id, held in keys.items() for key in held}
     with connection.cursor() as cursor:
         # The fingerprints go first: their row locks make another job indexing the same
         # entries wait (and its insert of them fail, so that it tries again, _index_write)
-        # before either reads which keys are held.
+        # before either reads which keys are held; the deleted rows say which.
+        stored = []
         for where, params in selectors.sql_among("entry_id", ids):
-            cursor.execute(f"DELETE FROM {fingerprints} WHERE {where}", params)
-        held = set()
-        for where, params in selectors.sql_among("fingerprint_id", ids):
-            cursor.execute(f"SELECT fingerprint_id, key FROM {buckets} WHERE {where}", params)
-            held.update(cursor.fetchall())
+            cursor.execute(
+                f"DELETE FROM {fingerprints} WHERE {where} RETURNING entry_id, keys, rules",
+                params,
+            )
+            stored += cursor.fetchall()
+        held = {
+            (entry_id, key)
+            for entry_id, keys_held in _held_keys(cursor, ids, stored).items()
+            for key in keys_held
+        }
         rows_delete(cursor, buckets, ("fingerprint_id", "key"), ("bigint", "bigint"), held - wanted)
         rows_insert(
             cursor,
             fingerprints,
-            ("entry_id", "exact_hash", "signature", "rules", "updated_at"),
-            ("bigint", "text", "bytea", "smallint", "timestamptz"),
+            ("entry_id", "exact_hash", "signature", "rules", "keys", "updated_at"),
+            ("bigint", "text", "bytea", "smallint", "bytea", "timestamptz"),
             [
                 (
                     int(corpus.ids[r]),
                     corpus.exact[r],
                     corpus.signatures[r].tobytes(),
                     dedupe.RULES_VERSION,
+                    dedupe.keys_packed(keys[int(corpus.ids[r])]),
                     now,
                 )
                 for r in rows
@@ -92,6 +100,26 @@ def _index(corpus: dedupe.Fingerprints, rows: list[int]) -> None:
             sorted(wanted - held),
             on_conflict="ON CONFLICT DO NOTHING",
         )
+
+
+def _held_keys(cursor, ids: list[int], stored: list[tuple]) -> dict[int, set[int]]:
+    """The keys these entries' bucket rows hold, from their fingerprint rows as read (`stored`:
+    (entry_id, Fingerprint.keys, Fingerprint.rules)); from the bucket table itself for an entry
+    that has no row, whose row has no keys (written before the column) or was written under
+    other duplicate rules (a full rescan rewrites it: its buckets are what to go by)."""
+    held = {
+        entry_id: dedupe.keys_unpacked(keys)
+        for entry_id, keys, rules in stored
+        if keys is not None and rules == dedupe.RULES_VERSION
+    }
+    unknown = [entry_id for entry_id in ids if entry_id not in held]
+    for where, params in selectors.sql_among("fingerprint_id", unknown):
+        cursor.execute(
+            f"SELECT fingerprint_id, key FROM {Bucket._meta.db_table} WHERE {where}", params
+        )
+        for entry_id, key in cursor.fetchall():
+            held.setdefault(entry_id, set()).add(key)
+    return held
 
 
 def rows_delete(cursor, table, columns, pg_types, rows) -> None:
@@ -236,18 +264,20 @@ def _candidates(entry_ids: set[int]) -> dict[int, set[int]]:
     shared by more than dedupe.MAX_BUCKET entries are boilerplate and give none, as in the
     corpus rescan)."""
     ids = list(entry_ids)
-    fingerprints, buckets = Fingerprint._meta.db_table, Bucket._meta.db_table
+    fingerprints = Fingerprint._meta.db_table
     hashes: dict[int, str] = {}
-    keys_of: dict[int, set[int]] = {}
     same_hash: dict[str, list[int]] = {}
     with connection.cursor() as cursor:
+        stored = []
         for where, params in selectors.sql_among("entry_id", ids):
-            cursor.execute(f"SELECT entry_id, exact_hash FROM {fingerprints} WHERE {where}", params)
-            hashes.update(cursor.fetchall())
-        for where, params in selectors.sql_among("fingerprint_id", ids):
-            cursor.execute(f"SELECT fingerprint_id, key FROM {buckets} WHERE {where}", params)
-            for entry_id, key in cursor.fetchall():
-                keys_of.setdefault(entry_id, set()).add(key)
+            cursor.execute(
+                f"SELECT entry_id, exact_hash, keys, rules FROM {fingerprints} WHERE {where}",
+                params,
+            )
+            for entry_id, digest, *keys in cursor.fetchall():
+                hashes[entry_id] = digest
+                stored.append((entry_id, *keys))
+        keys_of = _held_keys(cursor, ids, stored)
         holders = selectors.bucket_holders(keys={k for keys in keys_of.values() for k in keys})
         for where, params in selectors.sql_among("exact_hash", set(hashes.values())):
             cursor.execute(f"SELECT entry_id, exact_hash FROM {fingerprints} WHERE {where}", params)

@@ -626,3 +626,71 @@ def test_while_typing_text_like_nothing_costs_one_query(
             viewer=bob, instruction="Name three rivers of Peru.", context="", response="The Amazon."
         )
     assert found == []
+
+
+def _buckets(entry) -> set[int]:
+    from quality.models import Bucket
+
+    return set(Bucket.objects.filter(fingerprint_id=entry.pk).values_list("key", flat=True))
+
+
+def _stored_keys(entry) -> set[int] | None:
+    keys = Fingerprint.objects.get(entry=entry).keys
+    return None if keys is None else dedupe.keys_unpacked(bytes(keys))
+
+
+def _revise(entry, response: str) -> None:
+    Entry.objects.filter(pk=entry.pk).update(response=response)
+    entry.refresh_from_db()
+    services.fingerprint_update(entry=entry)
+
+
+def test_a_fingerprint_keeps_the_keys_its_buckets_hold_through_revisions(alice):
+    entry = index(submitted(alice, instruction="When was Hubble launched?", response=ANSWER))
+    first = _buckets(entry)
+    assert first and _stored_keys(entry) == first
+    _revise(entry, ANSWER + " It still flies today, decades later.")
+    second = _buckets(entry)
+    assert second != first  # the revision lost some keys and gained others
+    assert _stored_keys(entry) == second
+    # What the rewrite wrote is what the text gives now: an index built afresh holds the same.
+    fresh = dedupe.fingerprints_of([(entry.pk, entry.instruction, entry.context, entry.response)])
+    assert second == set(fresh.keys[0].tolist())
+
+
+@pytest.mark.parametrize("stale", ["no keys", "other rules"])
+def test_keys_a_fingerprint_cannot_vouch_for_are_read_from_the_buckets(alice, stale):
+    """A row written before Fingerprint.keys existed (null), or under other duplicate rules:
+    rewriting the entry goes by its bucket rows, so the keys its old text held are removed."""
+    entry = index(submitted(alice, instruction="When was Hubble launched?", response=ANSWER))
+    old = _buckets(entry)
+    if stale == "no keys":
+        Fingerprint.objects.filter(entry=entry).update(keys=None)
+    else:  # its keys column says nothing was held: only the buckets tell the truth
+        Fingerprint.objects.filter(entry=entry).update(
+            keys=dedupe.keys_packed([]), rules=dedupe.RULES_VERSION + 1
+        )
+    _revise(entry, "It went up in April 1990 aboard the Space Shuttle Discovery, mission STS-31.")
+    new = _buckets(entry)
+    assert new == _stored_keys(entry)
+    assert old - new  # the old text's keys are gone, not left behind as stale candidates
+    assert not selectors.duplicates_similar(
+        instruction="When was Hubble launched?", context="", response=ANSWER
+    )
+
+
+def test_the_migration_fills_the_keys_as_keys_packed_writes_them(alice, postgresql):
+    import importlib
+
+    from django.db import connection
+
+    migration = importlib.import_module("quality.migrations.0008_fingerprint_keys")
+    one = index(submitted(alice, instruction="When was Hubble launched?", response=ANSWER))
+    two = index(submitted(alice, instruction="Name the planets.", response="Mercury, Venus."))
+    written = {entry.pk: _stored_keys(entry) for entry in (one, two)}
+    Fingerprint.objects.update(keys=None)
+    with connection.cursor() as cursor:
+        cursor.execute(migration.FILL)
+    assert {entry.pk: _stored_keys(entry) for entry in (one, two)} == written
+    assert all(written.values())
+    assert bytes(Fingerprint.objects.get(entry=one).keys) == dedupe.keys_packed(_buckets(one))
