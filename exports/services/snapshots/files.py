@@ -69,6 +69,9 @@ class HashingFile:
         self.sha256.update(data)
         self.size += len(data)
 
+    def flush(self) -> None:  # a file object to writers that flush what they hand on
+        self.handle.flush()
+
     def finish(self, name: str) -> dict:
         self.handle.close()
         return {"name": name, "size": self.size, "sha256": self.sha256.hexdigest()}
