@@ -88,7 +88,7 @@ def read_everything(snapshot: Snapshot) -> None:
 
 @pytest.mark.parametrize("percent", [0, 30])
 def test_only_changed_text_is_read_and_the_files_are_a_full_builds(
-    writer, snapshot_storage, small_chunks, percent
+    writer, snapshot_storage, small_chunks, caplog, percent
 ):
     made = corpus(writer)
     first = build(validation_percent=percent)
@@ -116,7 +116,10 @@ def test_only_changed_text_is_read_and_the_files_are_a_full_builds(
         options=options
     )
 
-    copied = build(validation_percent=percent)
+    with caplog.at_level(logging.WARNING):
+        copied = build(validation_percent=percent)
+    # Copied from the parent: its files passed every check as they were read.
+    assert "files are not what it stored" not in caplog.text
     data = [
         json.loads(line)
         for line in files_of(snapshot_storage, copied)["data.jsonl"].split(b"\n")[:-1]
@@ -158,6 +161,9 @@ SHARD = "data/train-00000-of-00001.parquet"
     ("damage", "why"),
     [
         ("line", "are not what it stored"),
+        ("last line cut", "data.jsonl ends before record"),
+        ("extra line", "data.jsonl is not the file its snapshot stored"),
+        ("no final newline", "data.jsonl ends before record"),
         ("shard bytes", "is not the file its snapshot stored"),
         ("metadata bytes", "is not the file its snapshot stored"),
         ("missing shard", "No such file"),
@@ -179,6 +185,15 @@ def test_a_parent_whose_files_are_not_what_it_stored_is_not_copied_from(
     if damage == "line":  # same length, other text
         data = (folder / "data.jsonl").read_bytes()
         (folder / "data.jsonl").write_bytes(data.replace(b"Question 7?", b"Question X?"))
+    elif damage in ("last line cut", "extra line", "no final newline"):
+        data = (folder / "data.jsonl").read_bytes()
+        lines = data.split(b"\n")[:-1]
+        changed = {
+            "last line cut": b"\n".join(lines[:-1]) + b"\n",
+            "extra line": data + lines[0] + b"\n",
+            "no final newline": data[:-1],
+        }
+        (folder / "data.jsonl").write_bytes(changed[damage])
     elif damage == "shard bytes":
         flip_a_byte(folder / SHARD)
     elif damage == "metadata bytes":
