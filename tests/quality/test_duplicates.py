@@ -694,3 +694,23 @@ def test_the_migration_fills_the_keys_as_keys_packed_writes_them(alice, postgres
     assert {entry.pk: _stored_keys(entry) for entry in (one, two)} == written
     assert all(written.values())
     assert bytes(Fingerprint.objects.get(entry=one).keys) == dedupe.keys_packed(_buckets(one))
+
+
+def test_who_holds_a_key_is_read_from_the_index_alone(alice, postgresql):
+    """The writing page's look-up of a text's keys reads the key index only (an index-only scan),
+    never the bucket table's rows, which at a million entries are read from disk."""
+    from django.db import connection, transaction
+
+    from quality.models import Bucket
+
+    entry = index(submitted(alice, instruction="When was Hubble launched?", response=ANSWER))
+    keys = sorted(_buckets(entry))
+    sql, params = selectors._holders_sql(Bucket._meta.db_table, "fingerprint_id", keys)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A table of a few rows is cheaper to scan: plan as for a large one.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using bucket_key_holder" in plan, plan
+    assert selectors.bucket_holders(keys=keys) == {key: [entry.pk] for key in keys}
