@@ -188,8 +188,22 @@ def fingerprints_add(*, entries: list[Entry]) -> None:
 
 def fingerprints_drop(*, entry_ids) -> None:
     """Take entries out of the duplicate index (their hash, signature and band keys): an entry
-    erased with its author's data is nobody's copy and nobody's original."""
-    Fingerprint.objects.filter(entry_id__in=list(entry_ids)).delete()
+    erased with its author's data is nobody's copy and nobody's original.
+
+    The fingerprint rows go first (waiting for a job rewriting one of them, as _index's do),
+    then the buckets of those that have none now: a job that indexed one of these entries again
+    meanwhile keeps both its row and its buckets, so a row's keys never name buckets gone."""
+    ids = [int(entry_id) for entry_id in entry_ids]
+    fingerprints, buckets = Fingerprint._meta.db_table, Bucket._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        for where, params in selectors.sql_among("entry_id", ids):
+            cursor.execute(f"DELETE FROM {fingerprints} WHERE {where}", params)
+        for where, params in selectors.sql_among("fingerprint_id", ids):
+            cursor.execute(
+                f"DELETE FROM {buckets} WHERE {where} AND NOT EXISTS (SELECT 1 FROM "
+                f"{fingerprints} WHERE {fingerprints}.entry_id = {buckets}.fingerprint_id)",
+                params,
+            )
 
 
 # --- Pairs: through the index, or across the whole corpus ------------------------------------

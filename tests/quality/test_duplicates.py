@@ -673,10 +673,9 @@ def test_keys_a_fingerprint_cannot_vouch_for_are_read_from_the_buckets(alice, st
     _revise(entry, "It went up in April 1990 aboard the Space Shuttle Discovery, mission STS-31.")
     new = _buckets(entry)
     assert new == _stored_keys(entry)
-    assert old - new  # the old text's keys are gone, not left behind as stale candidates
-    assert not selectors.duplicates_similar(
-        instruction="When was Hubble launched?", context="", response=ANSWER
-    )
+    gone = old - new
+    assert gone  # the old text's keys are gone, not left behind as stale candidates
+    assert all(entry.pk not in held for held in selectors.bucket_holders(keys=gone).values())
 
 
 def test_the_migration_fills_the_keys_as_keys_packed_writes_them(alice, postgresql):
@@ -714,3 +713,13 @@ def test_who_holds_a_key_is_read_from_the_index_alone(alice, postgresql):
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Index Only Scan using bucket_key_holder" in plan, plan
     assert selectors.bucket_holders(keys=keys) == {key: [entry.pk] for key in keys}
+
+
+def test_dropping_entries_takes_their_rows_and_buckets_and_nothing_else(alice):
+    dropped = index(submitted(alice, instruction="When was Hubble launched?", response=ANSWER))
+    kept = index(submitted(alice, instruction="Name the planets.", response="Mercury, Venus."))
+    before = _buckets(kept)
+    services.fingerprints_drop(entry_ids=[dropped.pk])
+    assert not Fingerprint.objects.filter(entry=dropped).exists()
+    assert _buckets(dropped) == set()
+    assert _buckets(kept) == before == _stored_keys(kept)

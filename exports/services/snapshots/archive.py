@@ -6,15 +6,16 @@ tar (v0007.tar.gz) is written into the spool from that same stream, so that gunz
 the plain tar byte for byte; it is stored beside the files but is none of Snapshot.files (a tar
 cannot hold itself): Snapshot.archive_gz names it.
 
-The gzip is isal's (Intel's ISA-L), deterministic: no file name and no time in its header, a
-fixed level. It is one gzip stream compressed by GZIP_THREADS threads a block (GZIP_BLOCK, 1 MiB) each
-(igzip_threaded, as pigz does: each block primed with the 32 KiB before it), so that the gzip,
-which releases the GIL, runs on the other core while this one streams and hashes the tar (at a
-million entries 4.0 s against 6.5 s with one thread; the bytes do not depend on the number of
-threads). Against zlib's fastest level (the standard library's gzip) on
-databricks-dolly-15k-like records ISA-L is three times as fast for a file 2% smaller, and over
-the Parquet members, compressed already, which zlib spends as long on as on text for nothing,
-seventeen times (docs/benchmarks.md). Any gzip reader reads it.
+The gzip is isal's (Intel's ISA-L): one gzip stream compressed by GZIP_THREADS threads a
+block (GZIP_BLOCK, 1 MiB) each (igzip_threaded, as pigz does: each block primed with the 32 KiB
+before it), so that the compression, which releases the GIL, runs beside this thread's streaming
+and hashing of the tar (at a million entries the archive stage took 4.0 s, against 6.5 s
+compressed on this thread). Deterministic: no file name and no time in its header, a fixed
+level, and for a given GZIP_BLOCK and tar stream the same bytes however many threads compress
+it. Against zlib's fastest level (the standard library's gzip) on databricks-dolly-15k-like
+records ISA-L is three times as fast for a file 2% smaller, and over the Parquet members,
+compressed already, which zlib spends as long on as on text for nothing, seventeen times
+(docs/benchmarks.md). Any gzip reader reads it.
 """
 
 import hashlib
@@ -41,7 +42,7 @@ def archive_write(*, snapshot: Snapshot, spool: Path, files: list[dict]) -> tupl
     gz_name = dolly.archive_gz_name(snapshot.directory)
     spooled = HashingFile(spool / gz_name)
     try:
-        # filename="" keeps the spool path out of the header; the file object is ours to close.
+        # The writer leaves the file object open: it is ours to close.
         with igzip_threaded.open(
             spooled, "wb", compresslevel=GZIP_LEVEL, threads=GZIP_THREADS, block_size=GZIP_BLOCK
         ) as gz:

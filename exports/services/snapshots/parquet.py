@@ -58,7 +58,8 @@ class ParquetSpool:
     time as a RecordBatch of `schema`; `finish` closes it and names, sizes and hashes the files.
 
     `name_of(number, count)` names file `number` of `count` (its path in the snapshot);
-    `shard_rows` None: one file, however many rows."""
+    `shard_rows` None: one file, however many rows. `close` must follow, however the writing
+    ended: the spool owns a thread."""
 
     def __init__(
         self, spool: Path, *, label: str, schema: pa.Schema, name_of, shard_rows: int | None
@@ -80,6 +81,7 @@ class ParquetSpool:
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"parquet-{label}")
         self.pending: deque[Future] = deque()
         self.broken = False  # a write failed: the rest are skipped (_guarded)
+        self.opened: list[pq.ParquetWriter] = []  # every file opened, for close()
 
     def append(self, batch: pa.RecordBatch) -> None:
         while batch.num_rows:
@@ -114,12 +116,15 @@ class ParquetSpool:
 
     def close(self) -> None:
         """Release the open file and the thread however the stream ended (the spool goes with
-        the build): what the thread was given is done first (a row group or two)."""
+        the build): what the thread was given is done first (a row group or two), then any file
+        whose closing it skipped after a failed write is closed here."""
         self.thread.shutdown(wait=True)
         self.pending.clear()
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+        self.writer = None
+        for writer in self.opened:
+            if writer.is_open:
+                writer.close()
+        self.opened.clear()
 
     def _write(self, work, *args) -> None:
         """Hand the file's thread its next write, once fewer than `PENDING` wait; a write that
@@ -162,6 +167,7 @@ class ParquetSpool:
                 use_dictionary=self.indexed,
                 write_statistics=self.indexed,
             )
+            self.opened.append(self.writer)
         return self.writer
 
     def _close_shard(self) -> None:

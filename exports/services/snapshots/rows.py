@@ -4,6 +4,7 @@ order into the Hugging Face layout's Parquet shards (data/train-00000-of-00001.p
 parquet.py) and one row each into metadata.parquet (metadata.py), and keep a tally of what the
 statistics, the diff and the card say about them, so that no row is read twice."""
 
+import contextlib
 import datetime
 import functools
 import hashlib
@@ -351,12 +352,13 @@ def rows_write(
         tally.file_records[files[-1]["name"]] = len(tally.ids)
         tally.metadata_digest = metadata.digest()
         return files, tally
-    finally:  # the spool files close however the stream ends
-        for writer in writers.values():
-            writer.handle.close()
-        for shard in shards.values():
-            shard.close()
-        metadata.close()
+    finally:  # the spool files (and the Parquet files' threads) close however the stream ends
+        with contextlib.ExitStack() as closing:  # each one, even if another fails to
+            for writer in writers.values():
+                closing.callback(writer.handle.close)
+            for shard in shards.values():
+                closing.callback(shard.close)
+            closing.callback(metadata.close)
 
 
 def chunk_places(
