@@ -595,15 +595,27 @@ def test_a_validation_split_that_came_out_empty_is_not_named_in_the_configs(
     assert "`train` split" in card and "data/validation-*.parquet\n" not in card
 
 
-def test_a_spool_that_fills_up_while_the_parquet_files_are_written_fails_the_build_cleanly(
-    writer, dana, settings, snapshot_storage, monkeypatch
-):
-    # The third row group of the train shard finds the disk full: the build fails saying so,
-    # stops reading there, and leaves nothing in the storage or the spool.
+@pytest.fixture
+def twelve_in_pairs(writer, monkeypatch):
+    """Twelve accepted entries streamed two at a time, in row groups of two."""
     monkeypatch.setattr(rows, "CHUNK_ROWS", 2)
     monkeypatch.setattr(parquet, "ROW_GROUP_ROWS", 2)
     for n in range(12):
         accepted(writer, instruction=f"Question {n}?")
+
+
+def assert_nothing_left(failed, settings, snapshot_storage) -> None:
+    assert failed.status == SnapshotStatus.FAILED and "No space left" in failed.error
+    assert failed.files == [] and failed.record_count == 0
+    assert not [p for p in snapshot_storage.rglob("*") if p.is_file()]
+    assert not [p for p in Path(settings.FLOCK_SNAPSHOT_SPOOL_DIR).rglob("*") if p.is_file()]
+
+
+def test_a_spool_that_fills_up_while_the_parquet_files_are_written_fails_the_build_cleanly(
+    twelve_in_pairs, dana, settings, snapshot_storage, monkeypatch
+):
+    # The third row group of the train shard finds the disk full: the build fails saying so,
+    # stops reading there, and leaves nothing in the storage or the spool.
     flushed, chunks = [], []
     real_flush, real_columns = parquet.ParquetSpool._flush, MetadataRows.columns
 
@@ -622,24 +634,17 @@ def test_a_spool_that_fills_up_while_the_parquet_files_are_written_fails_the_bui
     monkeypatch.setattr(MetadataRows, "columns", columns)
     snapshot, _ = services.snapshot_request(user=dana, options={}, start=False)
     failed = services.snapshot_build(snapshot_id=snapshot.pk, rescan=False)
-    assert failed.status == SnapshotStatus.FAILED and "No space left" in failed.error
-    assert failed.files == [] and failed.record_count == 0
+    assert_nothing_left(failed, settings, snapshot_storage)
     assert chunks == [2, 2]  # the third chunk's records never reached the metadata
-    assert not [p for p in snapshot_storage.rglob("*") if p.is_file()]
-    assert not [p for p in Path(settings.FLOCK_SNAPSHOT_SPOOL_DIR).rglob("*") if p.is_file()]
 
 
 def test_a_row_group_that_fails_on_the_writing_thread_fails_the_build_cleanly(
-    writer, dana, settings, snapshot_storage, monkeypatch
+    twelve_in_pairs, dana, settings, snapshot_storage, monkeypatch
 ):
     # The train shard's row groups are written on a thread of their own: the third finds the
     # disk full there, and the build still fails saying so and leaves nothing behind.
     import pyarrow.parquet as pyarrow_parquet
 
-    monkeypatch.setattr(rows, "CHUNK_ROWS", 2)
-    monkeypatch.setattr(parquet, "ROW_GROUP_ROWS", 2)
-    for n in range(12):
-        accepted(writer, instruction=f"Question {n}?")
     written, threads = [], set()
     real_write = pyarrow_parquet.ParquetWriter.write_table
 
@@ -654,10 +659,7 @@ def test_a_row_group_that_fails_on_the_writing_thread_fails_the_build_cleanly(
     monkeypatch.setattr(pyarrow_parquet.ParquetWriter, "write_table", write_table)
     snapshot, _ = services.snapshot_request(user=dana, options={}, start=False)
     failed = services.snapshot_build(snapshot_id=snapshot.pk, rescan=False)
-    assert failed.status == SnapshotStatus.FAILED and "No space left" in failed.error
-    assert failed.files == [] and failed.record_count == 0
+    assert_nothing_left(failed, settings, snapshot_storage)
     assert threads == {"parquet-train_0"}  # not the build's own thread
     assert len(written) == 3  # nothing was written after the failure
-    assert not [p for p in snapshot_storage.rglob("*") if p.is_file()]
-    assert not [p for p in Path(settings.FLOCK_SNAPSHOT_SPOOL_DIR).rglob("*") if p.is_file()]
     assert not [t for t in threading.enumerate() if t.name.startswith("parquet-")]
