@@ -105,3 +105,10 @@ def snapshot_built(user=None, rescan=False, **options):
     built = services.snapshot_build(snapshot_id=snapshot.pk, rescan=rescan)
     assert built.status == SnapshotStatus.READY, built.error
     return built
+
+
+def bucket_keys(entry) -> set[int]:
+    """The keys the duplicate index's bucket rows hold for this entry."""
+    from quality.models import Bucket
+
+    return set(Bucket.objects.filter(fingerprint_id=entry.pk).values_list("key", flat=True))

@@ -17,7 +17,7 @@ from exports import selectors as export_selectors
 from exports import services as exports
 from quality import services
 from quality.models import ScanMark
-from tests.factories import UserFactory, accepted_entry
+from tests.factories import UserFactory, accepted_entry, bucket_keys
 
 pytestmark = pytest.mark.django_db
 
@@ -307,11 +307,10 @@ def test_both_paths_leave_questions_of_one_shape_apart_and_catch_a_short_copy(wr
 def test_a_key_too_many_entries_share_gives_no_candidates(writer, monkeypatch):
     from quality import dedupe
     from quality import selectors as quality_selectors
-    from quality.models import Bucket
 
     same = [accepted(writer, instruction="Name a colour.", response="Red.") for _ in range(3)]
     services.fingerprints_add(entries=same)
-    keys = set(Bucket.objects.filter(fingerprint_id=same[0].pk).values_list("key", flat=True))
+    keys = bucket_keys(same[0])
     monkeypatch.setattr(dedupe, "MAX_BUCKET", 3)
     holders = quality_selectors.bucket_holders(keys=keys)
     assert set(holders) == keys and all(sorted(m) == [e.pk for e in same] for m in holders.values())
@@ -340,25 +339,22 @@ def test_a_revised_entrys_index_holds_exactly_its_new_keys(writer):
         accepted(writer, instruction=f"Describe item {n}.", response=first) for n in range(3)
     ]
     services.fingerprints_add(entries=entries)
-    old = {
-        e.pk: set(Bucket.objects.filter(fingerprint_id=e.pk).values_list("key", flat=True))
-        for e in entries
-    }
+    old = {e.pk: bucket_keys(e) for e in entries}
     for entry in entries[:2]:
         Entry.objects.filter(pk=entry.pk).update(response=third)
     services.fingerprints_add(entries=list(Entry.objects.filter(pk__in=[e.pk for e in entries])))
     for entry in Entry.objects.filter(pk__in=[e.pk for e in entries]):
         fresh = dedupe.corpus_of([(entry.pk, entry.instruction, entry.context, entry.response)])
-        keys = set(Bucket.objects.filter(fingerprint_id=entry.pk).values_list("key", flat=True))
+        keys = bucket_keys(entry)
         assert keys == {int(key) for key in fresh.keys[0]}
+        # The fingerprint row keeps what its buckets hold (Fingerprint.keys).
+        assert dedupe.keys_unpacked(bytes(Fingerprint.objects.get(entry=entry).keys)) == keys
         assert Fingerprint.objects.get(entry=entry).exact_hash == fresh.exact[0]
         assert Bucket.objects.filter(fingerprint_id=entry.pk).count() == len(keys)
     # The revision kept some keys and changed others: both paths of the write ran.
-    revised = set(Bucket.objects.filter(fingerprint_id=entries[0].pk).values_list("key", flat=True))
+    revised = bucket_keys(entries[0])
     assert revised & old[entries[0].pk] and revised ^ old[entries[0].pk]
-    assert old[entries[2].pk] == set(
-        Bucket.objects.filter(fingerprint_id=entries[2].pk).values_list("key", flat=True)
-    )
+    assert old[entries[2].pk] == bucket_keys(entries[2])
 
 
 def _open_flags() -> dict[int, int]:

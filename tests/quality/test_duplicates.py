@@ -10,7 +10,7 @@ from annotation.models import Entry, EntryStatus, Flag, Source
 from exports.selectors import exportable_entries
 from quality import dedupe, selectors, services
 from quality.models import Fingerprint
-from tests.factories import EntryFactory, category, submitted
+from tests.factories import EntryFactory, bucket_keys, category, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -628,12 +628,6 @@ def test_while_typing_text_like_nothing_costs_one_query(
     assert found == []
 
 
-def _buckets(entry) -> set[int]:
-    from quality.models import Bucket
-
-    return set(Bucket.objects.filter(fingerprint_id=entry.pk).values_list("key", flat=True))
-
-
 def _stored_keys(entry) -> set[int] | None:
     keys = Fingerprint.objects.get(entry=entry).keys
     return None if keys is None else dedupe.keys_unpacked(bytes(keys))
@@ -645,25 +639,12 @@ def _revise(entry, response: str) -> None:
     services.fingerprint_update(entry=entry)
 
 
-def test_a_fingerprint_keeps_the_keys_its_buckets_hold_through_revisions(alice):
-    entry = index(submitted(alice, instruction="When was Hubble launched?", response=ANSWER))
-    first = _buckets(entry)
-    assert first and _stored_keys(entry) == first
-    _revise(entry, ANSWER + " It still flies today, decades later.")
-    second = _buckets(entry)
-    assert second != first  # the revision lost some keys and gained others
-    assert _stored_keys(entry) == second
-    # What the rewrite wrote is what the text gives now: an index built afresh holds the same.
-    fresh = dedupe.fingerprints_of([(entry.pk, entry.instruction, entry.context, entry.response)])
-    assert second == set(fresh.keys[0].tolist())
-
-
 @pytest.mark.parametrize("stale", ["no keys", "other rules"])
-def test_keys_a_fingerprint_cannot_vouch_for_are_read_from_the_buckets(alice, stale):
+def test_keys_a_fingerprint_cannot_vouch_for_are_read_from_thebucket_keys(alice, stale):
     """A row written before Fingerprint.keys existed (null), or under other duplicate rules:
     rewriting the entry goes by its bucket rows, so the keys its old text held are removed."""
     entry = index(submitted(alice, instruction="When was Hubble launched?", response=ANSWER))
-    old = _buckets(entry)
+    old = bucket_keys(entry)
     if stale == "no keys":
         Fingerprint.objects.filter(entry=entry).update(keys=None)
     else:  # its keys column says nothing was held: only the buckets tell the truth
@@ -671,7 +652,7 @@ def test_keys_a_fingerprint_cannot_vouch_for_are_read_from_the_buckets(alice, st
             keys=dedupe.keys_packed([]), rules=dedupe.RULES_VERSION + 1
         )
     _revise(entry, "It went up in April 1990 aboard the Space Shuttle Discovery, mission STS-31.")
-    new = _buckets(entry)
+    new = bucket_keys(entry)
     assert new == _stored_keys(entry)
     gone = old - new
     assert gone  # the old text's keys are gone, not left behind as stale candidates
@@ -692,7 +673,7 @@ def test_the_migration_fills_the_keys_as_keys_packed_writes_them(alice, postgres
         cursor.execute(migration.FILL)
     assert {entry.pk: _stored_keys(entry) for entry in (one, two)} == written
     assert all(written.values())
-    assert bytes(Fingerprint.objects.get(entry=one).keys) == dedupe.keys_packed(_buckets(one))
+    assert bytes(Fingerprint.objects.get(entry=one).keys) == dedupe.keys_packed(bucket_keys(one))
 
 
 def test_who_holds_a_key_is_read_from_the_index_alone(alice, postgresql):
@@ -703,7 +684,7 @@ def test_who_holds_a_key_is_read_from_the_index_alone(alice, postgresql):
     from quality.models import Bucket
 
     entry = index(submitted(alice, instruction="When was Hubble launched?", response=ANSWER))
-    keys = sorted(_buckets(entry))
+    keys = sorted(bucket_keys(entry))
     sql, params = selectors._holders_sql(Bucket._meta.db_table, "fingerprint_id", keys)
     with transaction.atomic(), connection.cursor() as cursor:
         # A table of a few rows is cheaper to scan: plan as for a large one.
@@ -718,8 +699,8 @@ def test_who_holds_a_key_is_read_from_the_index_alone(alice, postgresql):
 def test_dropping_entries_takes_their_rows_and_buckets_and_nothing_else(alice):
     dropped = index(submitted(alice, instruction="When was Hubble launched?", response=ANSWER))
     kept = index(submitted(alice, instruction="Name the planets.", response="Mercury, Venus."))
-    before = _buckets(kept)
+    before = bucket_keys(kept)
     services.fingerprints_drop(entry_ids=[dropped.pk])
     assert not Fingerprint.objects.filter(entry=dropped).exists()
-    assert _buckets(dropped) == set()
-    assert _buckets(kept) == before == _stored_keys(kept)
+    assert bucket_keys(dropped) == set()
+    assert bucket_keys(kept) == before == _stored_keys(kept)

@@ -148,15 +148,11 @@ def test_raising_many_flags_inserts_the_new_ones_and_returns_them_saved(alice, b
     given twice, makes no second row; what it returns is exactly the rows it inserted, saved,
     with their ids."""
     entries = [submitted(alice), submitted(bob)]
-    annotation.flags_raise_many(
-        flags=[
-            Flag(entry=entries[0], kind="ai_text", evidence="x", evidence_key="k", blocking=True)
-        ]
-    )
 
     def flag(entry, key: str) -> Flag:
         return Flag(entry=entry, kind="ai_text", evidence=key, evidence_key=key, blocking=True)
 
+    annotation.flags_raise_many(flags=[flag(entries[0], "k")])
     raised = annotation.flags_raise_many(
         flags=[
             flag(entries[0], "k"),  # flagged already
