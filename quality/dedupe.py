@@ -742,16 +742,48 @@ def candidate_pairs(
     """candidate_rows over key_rows' flat keys and their rows (of `n` rows in all). `parts`:
     the keys are sorted a share at a time (by key modulo `parts`: a bucket never spans two), so
     that the sort's copies stay a fraction of the keys at a million entries."""
-    found = []
-    for part in range(parts):
-        if parts > 1:
-            chosen = flat_keys % parts == part
-            found.append(_bucket_codes(flat_keys[chosen], flat_rows[chosen], n, max_bucket))
-        else:
-            found.append(_bucket_codes(flat_keys, flat_rows, n, max_bucket))
-    codes = np.sort(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
-    codes = codes[np.concatenate([[True], codes[1:] != codes[:-1]])] if len(codes) else codes
-    return np.stack(np.divmod(codes, n), axis=1).astype(np.int64).reshape(-1, 2)
+    return candidate_pairs_forked(
+        flat_keys, flat_rows, n, max_bucket=max_bucket, parts=parts, workers=1
+    ).result()
+
+
+def candidate_pairs_forked(
+    flat_keys: np.ndarray,
+    flat_rows: np.ndarray,
+    n: int,
+    *,
+    parts: int,
+    workers: int | None,
+    max_bucket: int = MAX_BUCKET,
+) -> Forked:
+    """candidate_pairs, its parts shared out among forked processes (one per core, each
+    sorting its parts in turn) that start now; result() is the pairs. A full rescan's sorts
+    of a million entries' keys took 10 s on one core while the other had nothing to do."""
+    workers = workers or min(os.cpu_count() or 1, 4)
+    alone = workers < 2 or parts < 2 or len(flat_keys) < PARALLEL_FROM * BANDS
+    shares = (
+        [range(parts)]
+        if alone
+        else [range(first, parts, workers) for first in range(min(workers, parts))]
+    )
+
+    def share_codes(share) -> list[np.ndarray]:
+        found = []
+        for part in share:
+            if parts > 1:
+                chosen = flat_keys % parts == part
+                found.append(_bucket_codes(flat_keys[chosen], flat_rows[chosen], n, max_bucket))
+            else:
+                found.append(_bucket_codes(flat_keys, flat_rows, n, max_bucket))
+        return found
+
+    def combine(found: list[list[np.ndarray]]) -> np.ndarray:
+        every = [part for share in found for part in share]
+        codes = np.sort(np.concatenate(every)) if every else np.empty(0, dtype=np.int64)
+        codes = codes[np.concatenate([[True], codes[1:] != codes[:-1]])] if len(codes) else codes
+        return np.stack(np.divmod(codes, n), axis=1).astype(np.int64).reshape(-1, 2)
+
+    return Forked(share_codes, shares, combine=combine, alone=alone)
 
 
 def _bucket_codes(

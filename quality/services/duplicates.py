@@ -346,7 +346,7 @@ def _pairs_everywhere(workers: int | None) -> tuple[Pairs, int]:
     )
     if not kept.count:
         return Pairs(similarity={}, exact={}), 0
-    ids, exact, candidates = kept.pairs()
+    ids, exact, candidates = kept.pairs(workers)
     corpus, (exact, candidates) = _corpus_of_pairs(ids, [exact, candidates], workers)
     pairs = Pairs(
         similarity={},
@@ -389,16 +389,23 @@ class _Kept:
         self.rows.append(rows)
         self.count += len(corpus.ids)
 
-    def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(ids, exact pairs, candidate pairs), the pairs as rows of ids; what was kept goes."""
+    def pairs(self, workers: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ids, exact pairs, candidate pairs), the pairs as rows of ids; what was kept goes.
+        The exact pairs are found here while forked processes sort the keys."""
         ids = np.concatenate(self.ids)
         keys, rows = np.concatenate(self.keys), np.concatenate(self.rows)
         self.keys = self.rows = []
-        candidates = dedupe.candidate_pairs(keys, rows, self.count, parts=KEY_PARTS)
-        del keys, rows
-        exact = dedupe.exact_rows(np.concatenate(self.digests))
+        finding = dedupe.candidate_pairs_forked(
+            keys, rows, self.count, parts=KEY_PARTS, workers=workers
+        )
+        del keys, rows  # the forked processes have their own
+        try:
+            exact = dedupe.exact_rows(np.concatenate(self.digests))
+        except BaseException:
+            finding.abandon()
+            raise
         self.digests = []
-        return ids, exact, candidates
+        return ids, exact, finding.result()
 
 
 def _corpus_of_pairs(

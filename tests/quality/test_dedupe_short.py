@@ -233,6 +233,19 @@ def test_repeated_keys_count_once_in_a_bucket():
     assert len(dedupe.candidate_rows(keys)) == 50 * 3
 
 
+def _forks_counted(monkeypatch) -> list[int]:
+    """How many processes each dedupe.Forked made from now on starts, in turn."""
+    counted = []
+    init = dedupe.Forked.__init__
+
+    def counting(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        counted.append(len(self.children))
+
+    monkeypatch.setattr(dedupe.Forked, "__init__", counting)
+    return counted
+
+
 def _pairs_by_hand(keys, max_bucket):
     holders = {}
     for row, held in enumerate(keys.tolist()):
@@ -250,9 +263,10 @@ def _pairs_by_hand(keys, max_bucket):
     )
 
 
-def test_candidates_sorted_a_share_at_a_time_are_every_bucket_pair():
+def test_candidates_sorted_a_share_at_a_time_are_every_bucket_pair(monkeypatch):
     """A full rescan sorts the corpus's keys in parts (by key modulo the parts, negative keys
-    too): the pairs are those of every bucket, one sort or several."""
+    too), shared out among forked processes: the pairs are those of every bucket, one sort or
+    several, in one process or several."""
     rng = np.random.default_rng(7)
     # A row's keys are distinct but for the padding, as a corpus's are.
     keys = np.array([rng.choice(6_000, dedupe.KEY_WIDTH, replace=False) for _ in range(300)])
@@ -265,6 +279,14 @@ def test_candidates_sorted_a_share_at_a_time_are_every_bucket_pair():
     for parts in (1, 3, 8):
         found = dedupe.candidate_pairs(*flat, len(keys), max_bucket=40, parts=parts)
         assert found.tolist() == [list(pair) for pair in wanted], parts
+    monkeypatch.setattr(dedupe, "PARALLEL_FROM", 1)
+    forks = _forks_counted(monkeypatch)
+    for parts, workers in ((3, 2), (8, 3), (2, 4)):
+        finding = dedupe.candidate_pairs_forked(
+            *flat, len(keys), max_bucket=40, parts=parts, workers=workers
+        )
+        assert finding.result().tolist() == [list(pair) for pair in wanted], (parts, workers)
+    assert forks == [2, 3, 2]  # one process a share of the parts, never more than the parts
     assert dedupe.candidate_rows(keys, max_bucket=40).tolist() == [list(p) for p in wanted]
 
 
