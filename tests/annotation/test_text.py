@@ -1,13 +1,31 @@
+import itertools
+import unicodedata
+
 import pytest
 from django.core.exceptions import ValidationError
 
-from annotation.text import normalize_text, source_url_error, validate_submission
+from annotation.text import comparable, normalize_text, source_url_error, validate_submission
 from tests.factories import category
 
 
 def test_normalize_text_makes_nfc_unix_newlines_and_drops_control_characters():
     decomposed = "Cafe\u0301\r\nline two\rline three\x00\x07\x1b\u200b\tend"
     assert normalize_text(decomposed) == "Caf\u00e9\nline two\nline three\u200b\tend"
+
+
+def test_comparable_text_is_folded_and_single_spaced_wherever_the_white_space_was():
+    """comparable takes a short cut for ASCII text already single spaced: every white space
+    character str.split() knows, at the start, between words and at the end, in ASCII text and
+    in other text, gives what splitting and joining again gives."""
+    spaces = [" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\xa0"]
+    spaces += ["\x85", "\u2003", "\u2028", "\u3000"]
+    for before, between, after in itertools.product(["", *spaces], repeat=3):
+        for word in ("Word", "Wörd", "ﬁle"):
+            text = f"{before}{word}{between}TWO{after}"
+            wanted = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+            assert comparable(text) == wanted, repr(text)
+    assert comparable("Two  spaces") == comparable("two spaces") == "two spaces"
+    assert comparable("") == ""
 
 
 @pytest.mark.parametrize(
