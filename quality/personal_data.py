@@ -114,9 +114,25 @@ def _screened(text: str) -> bool:
     """ANY_SCREEN matches somewhere in the text. An ASCII text without a digit, most text, is
     told apart first by looking for each digit (memchr, many times faster than the pattern's
     scan of every character)."""
-    if text.isascii() and not any(digit in text for digit in "0123456789"):
+    if text.isascii() and not _has_digit(text):
         return False
     return ANY_SCREEN.search(text) is not None
+
+
+def _has_digit(text: str) -> bool:
+    # Written out: a generator over the ten digits cost four times the searches themselves.
+    return (
+        "0" in text
+        or "1" in text
+        or "2" in text
+        or "3" in text
+        or "4" in text
+        or "5" in text
+        or "6" in text
+        or "7" in text
+        or "8" in text
+        or "9" in text
+    )
 
 
 def find_personal_data(text: str) -> list[Match]:

@@ -1,12 +1,14 @@
 import datetime
 import random
 import re
+from collections import namedtuple
 
 import pytest
 from django.utils import timezone
 
 from annotation import services as annotation
 from annotation.models import ContributorAgreement, Entry, Flag, FlagStatus
+from annotation.text import TEXT_FIELDS
 from quality import ai_phrases, checks, personal_data, services
 from quality import selectors as quality_selectors
 from quality.personal_data import find_personal_data
@@ -199,6 +201,37 @@ def test_the_any_phrase_pattern_matches_where_one_of_the_phrases_does():
         assert prepared.any_in(text) == found, text
         hits += found
     assert 2_000 < hits < 18_000
+
+
+def test_an_entrys_phrases_are_found_in_each_field_and_never_across_two(settings):
+    """check_ai_text screens the three fields joined first: a phrase split between two fields
+    ("I am an" ending one, "AI" beginning the next) is in neither, and every phrase in a field
+    is named, as each field's own search names them."""
+    settings.FLOCK_EXTRA_AI_PHRASES = ["delve into", "!!", "--ok"]
+    phrases = ai_phrases.ai_phrases()
+    prepared = checks._ai_patterns(phrases)
+    rng = random.Random(11)
+    Row = namedtuple("Row", TEXT_FIELDS)
+
+    def field() -> str:
+        phrase = rng.choice(phrases)
+        cut = rng.randrange(len(phrase) + 1)
+        return rng.choice([phrase[:cut], phrase[cut:], phrase, "x" + phrase, "plain words"])
+
+    found_some = 0
+    for _ in range(5_000):
+        row = Row(field(), field(), field())
+        wanted = [
+            f'{name}: "{phrase}"'
+            for name in TEXT_FIELDS
+            for phrase, pattern in prepared.each
+            if pattern.search(checks._plain(getattr(row, name)))
+        ]
+        assert [f.evidence for f in checks.check_ai_text(row)] == wanted, row
+        found_some += bool(wanted)
+    assert 500 < found_some < 4_500
+    split = Row("Why not say: I am an", "AI, but", "Certainly! Here")
+    assert checks.check_ai_text(split) == []
 
 
 def test_personal_data_in_any_field_is_a_blocking_flag_with_the_span(alice):
