@@ -39,8 +39,10 @@ RESCAN_BLOCK = 50_000
 # Ids asked for in one query (SQLite takes some 32,000 parameters; PostgreSQL gets one array,
 # config/lookups.py).
 READ_CHUNK = 20_000
-# The candidate pairs' keys are sorted a share at a time (dedupe.candidate_pairs).
-KEY_PARTS = 4
+# The candidate pairs' keys are sorted a share at a time (dedupe.candidate_pairs), the shares
+# divided among the cores: 8 keeps the two forked sorts' copies at a million entries to what
+# one sort of a quarter held.
+KEY_PARTS = 8
 
 
 # --- The index -------------------------------------------------------------------------------
