@@ -118,7 +118,9 @@ class AgreementBook:
         for entry in fresh:
             self.fixes[entry.pk] = []
         rows = (
-            Revision.objects.filter(among("entry_id", [entry.pk for entry in fresh]))
+            Revision.objects.filter(
+                among(f"{Revision._meta.db_table}.entry_id", [entry.pk for entry in fresh])
+            )
             .exclude(author_id=F("entry__author_id"))
             .order_by("entry_id", "number")
             .values_list("entry_id", "author_id", "number", "created_at")

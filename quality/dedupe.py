@@ -600,11 +600,16 @@ class Forked:
                 os.waitpid(pid, 0)
 
 
+def worker_count(workers: int | None) -> int:
+    """The forked processes to share work among: `workers`, or one per core (at most 4)."""
+    return workers or min(os.cpu_count() or 1, 4)
+
+
 def forked_over(rows, work, *, workers: int | None, parallel_from: int, combine) -> Forked:
     """work(part) for the rows split into one part per core (at most 4), in forked children
     started now; in this process at once with one core or fewer than `parallel_from` rows (a
     fork costs more than it saves). result() combines the parts' results in order."""
-    workers = workers or min(os.cpu_count() or 1, 4)
+    workers = worker_count(workers)
     alone = workers < 2 or len(rows) < parallel_from
     step = max(1, len(rows) if alone else -(-len(rows) // workers))
     bounds = [(first, min(first + step, len(rows))) for first in range(0, len(rows), step)]
@@ -756,31 +761,33 @@ def candidate_pairs_forked(
     workers: int | None,
     max_bucket: int = MAX_BUCKET,
 ) -> Forked:
-    """candidate_pairs, its parts shared out among forked processes (one per core, each
-    sorting its parts in turn) that start now; result() is the pairs. A full rescan's sorts
-    of a million entries' keys took 10 s on one core while the other had nothing to do."""
-    workers = workers or min(os.cpu_count() or 1, 4)
-    alone = workers < 2 or parts < 2 or len(flat_keys) < PARALLEL_FROM * BANDS
+    """candidate_pairs, its parts shared out among forked processes (`workers`, each sorting
+    its parts in turn) that start now; result() is the pairs. A full rescan's sorts of a
+    million entries' keys took 10 s on one core while the other had nothing to do. With fewer
+    than PARALLEL_FROM rows it is done at once in this process."""
+    workers = worker_count(workers)
+    alone = workers < 2 or parts < 2 or n < PARALLEL_FROM
     shares = (
         [range(parts)]
         if alone
         else [range(first, parts, workers) for first in range(min(workers, parts))]
     )
+    # Each key's part, worked out once for every share (a byte or two a key).
+    part_of = (flat_keys % parts).astype(np.uint16) if parts > 1 else None
 
-    def share_codes(share) -> list[np.ndarray]:
+    def share_codes(share) -> np.ndarray:
         found = []
         for part in share:
-            if parts > 1:
-                chosen = flat_keys % parts == part
-                found.append(_bucket_codes(flat_keys[chosen], flat_rows[chosen], n, max_bucket))
-            else:
+            if part_of is None:
                 found.append(_bucket_codes(flat_keys, flat_rows, n, max_bucket))
-        return found
+            else:
+                chosen = part_of == part
+                found.append(_bucket_codes(flat_keys[chosen], flat_rows[chosen], n, max_bucket))
+        # Sorted and without repeats where it was found: less to send, less to sort after.
+        return np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
 
-    def combine(found: list[list[np.ndarray]]) -> np.ndarray:
-        every = [part for share in found for part in share]
-        codes = np.sort(np.concatenate(every)) if every else np.empty(0, dtype=np.int64)
-        codes = codes[np.concatenate([[True], codes[1:] != codes[:-1]])] if len(codes) else codes
+    def combine(found: list[np.ndarray]) -> np.ndarray:
+        codes = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
         return np.stack(np.divmod(codes, n), axis=1).astype(np.int64).reshape(-1, 2)
 
     return Forked(share_codes, shares, combine=combine, alone=alone)

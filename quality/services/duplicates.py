@@ -39,10 +39,11 @@ RESCAN_BLOCK = 50_000
 # Ids asked for in one query (SQLite takes some 32,000 parameters; PostgreSQL gets one array,
 # config/lookups.py).
 READ_CHUNK = 20_000
-# The candidate pairs' keys are sorted a share at a time (dedupe.candidate_pairs), the shares
-# divided among the cores: 8 keeps the two forked sorts' copies at a million entries to what
-# one sort of a quarter held.
-KEY_PARTS = 8
+# The candidate pairs' keys are sorted a share at a time (dedupe.candidate_pairs_forked), this
+# many shares for each forked sort: however many sort at once, their copies together are those
+# of one sort of a quarter of the keys (four shares for two sorts took the job and its workers
+# to 1.8 GB of PSS at a million entries, against 1.5 GB).
+KEY_PARTS_PER_WORKER = 4
 
 
 # --- The index -------------------------------------------------------------------------------
@@ -394,19 +395,20 @@ class _Kept:
     def pairs(self, workers: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(ids, exact pairs, candidate pairs), the pairs as rows of ids; what was kept goes.
         The exact pairs are found here while forked processes sort the keys."""
-        ids = np.concatenate(self.ids)
+        ids, self.ids = np.concatenate(self.ids), []
         keys, rows = np.concatenate(self.keys), np.concatenate(self.rows)
         self.keys = self.rows = []
+        workers = dedupe.worker_count(workers)
         finding = dedupe.candidate_pairs_forked(
-            keys, rows, self.count, parts=KEY_PARTS, workers=workers
+            keys, rows, self.count, parts=KEY_PARTS_PER_WORKER * workers, workers=workers
         )
         del keys, rows  # the forked processes have their own
         try:
-            exact = dedupe.exact_rows(np.concatenate(self.digests))
+            digests, self.digests = self.digests, []
+            exact = dedupe.exact_rows(np.concatenate(digests))
         except BaseException:
             finding.abandon()
             raise
-        self.digests = []
         return ids, exact, finding.result()
 
 

@@ -385,7 +385,7 @@ def test_a_full_rescan_read_block_by_block_finds_what_one_read_finds(writer, mon
     assert _open_flags() == wanted
     Flag.objects.all().delete()
     monkeypatch.setattr(duplicates, "RESCAN_BLOCK", 2)
-    monkeypatch.setattr(duplicates, "KEY_PARTS", 3)
+    monkeypatch.setattr(duplicates, "KEY_PARTS_PER_WORKER", 3)
     report = services.duplicates_rescan(full=True, workers=1)
     assert _open_flags() == wanted
     assert report.entries == Entry.objects.count() == 11
@@ -416,6 +416,30 @@ def test_a_full_rescan_that_fails_leaves_no_forked_process_behind(writer, monkey
         services.duplicates_rescan(full=True, workers=2)
     # The first block's two, then the second's, running when the first's indexing failed.
     assert len(started) == 4
+    for pid, _pipe in started:
+        with pytest.raises(ChildProcessError):  # already waited for
+            os.waitpid(pid, os.WNOHANG)
+
+
+def test_a_full_rescan_failing_while_its_keys_are_sorted_leaves_no_sort_behind(writer, monkeypatch):
+    """The job's process finds the exact pairs while forked processes sort the keys: a failure
+    there stops and waits for the sorts."""
+    import os
+
+    from quality import dedupe
+
+    for n in range(6):
+        accepted(writer, instruction=f"Question {n}?", response=f"Answer number {n}, in full.")
+    started = []
+    fork_one = dedupe._fork_one
+    monkeypatch.setattr(dedupe, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(
+        dedupe, "_fork_one", lambda *args: started.append(fork_one(*args)) or started[-1]
+    )
+    monkeypatch.setattr(dedupe, "exact_rows", lambda digests: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        services.duplicates_rescan(full=True, workers=2)
+    assert len(started) == 4  # the block's two, then the two sorts
     for pid, _pipe in started:
         with pytest.raises(ChildProcessError):  # already waited for
             os.waitpid(pid, os.WNOHANG)
