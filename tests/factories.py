@@ -112,3 +112,13 @@ def bucket_keys(entry) -> set[int]:
     from quality.models import Bucket
 
     return set(Bucket.objects.filter(fingerprint_id=entry.pk).values_list("key", flat=True))
+
+
+def stored_keys(entry) -> set[int] | None:
+    """The keys the entry's fingerprint row says its buckets hold (Fingerprint.keys), or None
+    when the row has none."""
+    from quality import dedupe
+    from quality.models import Fingerprint
+
+    keys = Fingerprint.objects.get(entry=entry).keys
+    return None if keys is None else dedupe.keys_unpacked(bytes(keys))

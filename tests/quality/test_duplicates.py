@@ -10,7 +10,7 @@ from annotation.models import Entry, EntryStatus, Flag, Source
 from exports.selectors import exportable_entries
 from quality import dedupe, selectors, services
 from quality.models import Fingerprint
-from tests.factories import EntryFactory, bucket_keys, category, submitted
+from tests.factories import EntryFactory, bucket_keys, category, stored_keys, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -628,11 +628,6 @@ def test_while_typing_text_like_nothing_costs_one_query(
     assert found == []
 
 
-def _stored_keys(entry) -> set[int] | None:
-    keys = Fingerprint.objects.get(entry=entry).keys
-    return None if keys is None else dedupe.keys_unpacked(bytes(keys))
-
-
 def _revise(entry, response: str) -> None:
     Entry.objects.filter(pk=entry.pk).update(response=response)
     entry.refresh_from_db()
@@ -640,7 +635,7 @@ def _revise(entry, response: str) -> None:
 
 
 @pytest.mark.parametrize("stale", ["no keys", "other rules"])
-def test_keys_a_fingerprint_cannot_vouch_for_are_read_from_thebucket_keys(alice, stale):
+def test_keys_a_fingerprint_cannot_vouch_for_are_read_from_the_buckets(alice, stale):
     """A row written before Fingerprint.keys existed (null), or under other duplicate rules:
     rewriting the entry goes by its bucket rows, so the keys its old text held are removed."""
     entry = index(submitted(alice, instruction="When was Hubble launched?", response=ANSWER))
@@ -653,7 +648,7 @@ def test_keys_a_fingerprint_cannot_vouch_for_are_read_from_thebucket_keys(alice,
         )
     _revise(entry, "It went up in April 1990 aboard the Space Shuttle Discovery, mission STS-31.")
     new = bucket_keys(entry)
-    assert new == _stored_keys(entry)
+    assert new == stored_keys(entry)
     gone = old - new
     assert gone  # the old text's keys are gone, not left behind as stale candidates
     assert all(entry.pk not in held for held in selectors.bucket_holders(keys=gone).values())
@@ -667,11 +662,11 @@ def test_the_migration_fills_the_keys_as_keys_packed_writes_them(alice, postgres
     migration = importlib.import_module("quality.migrations.0008_fingerprint_keys")
     one = index(submitted(alice, instruction="When was Hubble launched?", response=ANSWER))
     two = index(submitted(alice, instruction="Name the planets.", response="Mercury, Venus."))
-    written = {entry.pk: _stored_keys(entry) for entry in (one, two)}
+    written = {entry.pk: stored_keys(entry) for entry in (one, two)}
     Fingerprint.objects.update(keys=None)
     with connection.cursor() as cursor:
         cursor.execute(migration.FILL)
-    assert {entry.pk: _stored_keys(entry) for entry in (one, two)} == written
+    assert {entry.pk: stored_keys(entry) for entry in (one, two)} == written
     assert all(written.values())
     assert bytes(Fingerprint.objects.get(entry=one).keys) == dedupe.keys_packed(bucket_keys(one))
 
@@ -703,4 +698,4 @@ def test_dropping_entries_takes_their_rows_and_buckets_and_nothing_else(alice):
     services.fingerprints_drop(entry_ids=[dropped.pk])
     assert not Fingerprint.objects.filter(entry=dropped).exists()
     assert bucket_keys(dropped) == set()
-    assert bucket_keys(kept) == before == _stored_keys(kept)
+    assert bucket_keys(kept) == before == stored_keys(kept)
