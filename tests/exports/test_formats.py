@@ -25,7 +25,7 @@ from annotation import services as annotation
 from annotation.models import Decision, Entry, EntryStatus, Profile, Review, Source
 from exports import services
 from exports.models import SnapshotStatus
-from exports.services.snapshots import parquet, rows
+from exports.services.snapshots import files, parquet, rows
 from exports.services.snapshots.metadata import (
     METADATA_SCHEMA,
     MetadataRows,
@@ -663,3 +663,28 @@ def test_a_row_group_that_fails_on_the_writing_thread_fails_the_build_cleanly(
     assert threads == {"parquet-train_0"}  # not the build's own thread
     assert len(written) == 3  # nothing was written after the failure
     assert not [t for t in threading.enumerate() if t.name.startswith("parquet-")]
+
+
+def test_a_data_file_write_that_fails_on_its_thread_fails_the_build_cleanly(
+    twelve_in_pairs, dana, settings, snapshot_storage, monkeypatch
+):
+    # data.jsonl is written and hashed on a thread of its own: the third chunk's records find
+    # the disk full there, and the build fails saying so and leaves nothing behind.
+    written, threads = [], set()
+    real_write = files.HashingFile._write
+
+    def write(self, data):
+        if self.handle.name.endswith("/data.jsonl"):
+            threads.add(threading.current_thread().name)
+            written.append(data)
+            if len(written) == 3:
+                raise OSError(28, "No space left on device")
+        return real_write(self, data)
+
+    monkeypatch.setattr(files.HashingFile, "_write", write)
+    snapshot, _ = services.snapshot_request(user=dana, options={}, start=False)
+    failed = services.snapshot_build(snapshot_id=snapshot.pk, rescan=False)
+    assert_nothing_left(failed, settings, snapshot_storage)
+    assert threads == {"write-data.jsonl_0"}  # not the build's own thread
+    assert len(written) == 3  # nothing was written after the failure
+    assert not [t for t in threading.enumerate() if t.name.startswith("write-")]

@@ -31,12 +31,14 @@ def writer(db):
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    """Chunks of 4 rows, changed text read for two chunks at once and Parquet read 3 rows at a
-    time: records copied across chunk, group and batch boundaries."""
+    """Chunks of 4 rows, changed text read for two chunks at once, Parquet read 3 rows and
+    data.jsonl 50 bytes at a time: records copied across chunk, group, batch and block
+    boundaries."""
     monkeypatch.setattr(rows, "CHUNK_ROWS", 4)
     monkeypatch.setattr(rows, "FETCH_ROWS", 8)  # changed text read two chunks at a time
     monkeypatch.setattr(diff, "CHUNK_ROWS", 4)
     monkeypatch.setattr(parent, "READ_ROWS", 3)
+    monkeypatch.setattr(parent, "LINES_BLOCK", 50)  # the parent's lines cut across its blocks
 
 
 def corpus(writer) -> list[Entry]:

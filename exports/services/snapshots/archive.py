@@ -57,7 +57,7 @@ def archive_write(*, snapshot: Snapshot, spool: Path, files: list[dict]) -> tupl
                 gz.write(chunk)
         archive_gz = spooled.finish(gz_name)
     finally:
-        spooled.handle.close()
+        spooled.close()
     archive = {
         "name": dolly.archive_name(snapshot.directory),
         "size": size,

@@ -17,6 +17,7 @@ not match (a storage that lost or changed it) raises ParentMismatch, and the bui
 record from the database instead (build._rows).
 """
 
+import bisect
 import contextlib
 import hashlib
 import logging
@@ -28,7 +29,12 @@ import pyarrow.parquet as pq
 
 from exports import dolly
 from exports.models import Snapshot
-from exports.services.snapshots.files import DATA_FILE, handle_hashed, snapshot_storage
+from exports.services.snapshots.files import (
+    DATA_FILE,
+    InOrder,
+    handle_hashed,
+    snapshot_storage,
+)
 from exports.services.snapshots.metadata import COLUMNS, METADATA_FILE
 from exports.services.snapshots.options import SnapshotOptions
 from exports.services.snapshots.parquet import RECORD_SCHEMA, shard_glob
@@ -36,9 +42,11 @@ from exports.services.snapshots.parquet import RECORD_SCHEMA, shard_glob
 # (entry id, 8-byte digest) pairs sorted by id: Snapshot.digest and Snapshot.text_digest.
 DIGEST_DTYPE = np.dtype([("id", "<i8"), ("digest", "S8")])
 _KEYS_DTYPE = np.dtype([("id", "<i8"), ("key", ">u8")])  # Snapshot.text_digest, as numbers
+_RAW_DTYPE = np.dtype([("id", "<i8"), ("digest", "V8")])  # either, its digests as 8 bytes
 logger = logging.getLogger(__name__)
 LENGTHS = [name for name, *_ in COLUMNS if name.endswith("_chars")]  # in text order
 READ_ROWS = 8_192  # Parquet rows read at a time
+LINES_BLOCK = 1 << 20  # bytes of data.jsonl read at a time
 
 
 class ParentMismatch(Exception):
@@ -117,12 +125,14 @@ class ParentRecords:
         same = inside & (self.ids[at] == ids) & (self.keys[at] == keys)
         return np.where(same, at, -1)
 
-    def digests_at(self, place: int) -> tuple[bytes, bytes]:
-        """(The text digest, the record digest) of the parent's record at `place`, as stored
-        (numpy's S8 items drop trailing zero bytes)."""
-        start = place * DIGEST_DTYPE.itemsize + DIGEST_DTYPE.fields["digest"][1]
-        texts, records = self._raw
-        return texts[start : start + 8], records[start : start + 8]
+    def digests(self, places: np.ndarray) -> tuple[list[bytes], list[bytes]]:
+        """(The text digests, the record digests) of the parent's records at `places`, as
+        stored (8 bytes each: read as raw items, not S8, whose items drop trailing zero
+        bytes)."""
+        texts, records = (
+            np.frombuffer(raw, dtype=_RAW_DTYPE)["digest"][places].tolist() for raw in self._raw
+        )
+        return texts, records
 
     def records(self, places: list[int]) -> list[bytes]:
         """The data.jsonl lines at these places (increasing), without their newlines."""
@@ -154,7 +164,7 @@ class ParentRecords:
 
     def close(self) -> None:
         if self.lines is not None:
-            self.lines.handle.close()
+            self.lines.close()
         for shard in self.shards.values():
             shard.close()
 
@@ -171,34 +181,55 @@ def _reading():
 
 
 class _Lines:
-    """data.jsonl's lines, read forwards once and hashed as they go (skipped ones too)."""
+    """data.jsonl's lines, read forwards once, a block at a time, and hashed as they go (skipped
+    ones too; the hashing on a thread of its own)."""
 
     def __init__(self, handle, *, count: int, sha256: str):
         self.handle = handle
         self.count = count
         self.expected = sha256
         self.sha256 = hashlib.sha256()
-        self.at = 0  # the next line's place
+        self.hashing = InOrder("parent-lines", pending=4)
+        self.lines: list[bytes] = []  # the whole lines of the block read last
+        self.first = 0  # the place of lines[0]
+        self.at = 0  # how many lines were read: the next line's place
+        self.tail = b""  # the start of a line the block read last did not end
 
     def take(self, places: list[int]) -> list[bytes]:
-        out = []
-        readline, update = self.handle.readline, self.sha256.update
-        for place in places:
-            while self.at <= place:
-                line = readline()
-                if not line.endswith(b"\n"):
-                    raise ParentMismatch(f"data.jsonl ends before record {place + 1:,}.")
-                update(line)
-                self.at += 1
-            out.append(line[:-1])
+        out: list[bytes] = []
+        start = 0
+        while start < len(places):
+            while places[start] >= self.at:
+                if not self._read():
+                    raise ParentMismatch(f"data.jsonl ends before record {places[start] + 1:,}.")
+            # The places in the block read last, taken at once.
+            end = bisect.bisect_left(places, self.at, start)
+            first = self.first
+            out += [self.lines[place - first] for place in places[start:end]]
+            start = end
         return out
 
+    def _read(self) -> bool:
+        block = self.handle.read(LINES_BLOCK)
+        if not block:
+            return False
+        self.hashing.submit(self.sha256.update, block)
+        self.lines = (self.tail + block).split(b"\n")
+        self.tail = self.lines.pop()
+        self.first = self.at
+        self.at += len(self.lines)
+        return True
+
     def finish(self) -> None:
-        while line := self.handle.readline():
-            self.sha256.update(line)
-            self.at += 1
-        if self.at != self.count or self.sha256.hexdigest() != self.expected:
+        while self._read():
+            pass
+        self.hashing.wait()
+        if self.tail or self.at != self.count or self.sha256.hexdigest() != self.expected:
             raise ParentMismatch("data.jsonl is not the file its snapshot stored.")
+
+    def close(self) -> None:
+        self.hashing.close()
+        self.handle.close()
 
 
 class _ShardRows:

@@ -12,14 +12,12 @@ sixth of the stage's time on the one core the stage's Python uses. At most PENDI
 wait for it, so memory stays bounded.
 """
 
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from exports.services.snapshots.files import DATA_FOLDER, file_hashed
+from exports.services.snapshots.files import DATA_FOLDER, InOrder, file_hashed
 
 SHARD_ROWS = 500_000  # about 150 MB of compressed text at databricks-dolly-15k's sizes
 ROW_GROUP_ROWS = 50_000
@@ -77,10 +75,8 @@ class ParquetSpool:
         self.buffered_rows = 0
         self.buffered_bytes = 0
         self.indexed = [name for name in schema.names if name not in LONG_TEXT]
-        # The file's writes, in order, on a thread of its own (_write); what is not done yet.
-        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"parquet-{label}")
-        self.pending: deque[Future] = deque()
-        self.broken = False  # a write failed: the rest are skipped (_guarded)
+        # The file's writes, in order, on a thread of its own.
+        self.thread = InOrder(f"parquet-{label}", pending=PENDING)
         self.opened: list[pq.ParquetWriter] = []  # every file opened, for close()
 
     def append(self, batch: pa.RecordBatch) -> None:
@@ -103,7 +99,7 @@ class ParquetSpool:
         configs always find their files); ([{name, size, sha256}], the rows of each)."""
         if self.buffered or self.writer is not None or not self.parts:
             self._close_shard()
-        self._wait(0)
+        self.thread.wait()
         described, counts = [], []
         for number, (path, rows) in enumerate(self.parts):
             name = self.name_of(number, len(self.parts))
@@ -118,41 +114,19 @@ class ParquetSpool:
         """Release the open file and the thread however the stream ended (the spool goes with
         the build): what the thread was given is done first (a row group or two), then any file
         whose closing it skipped after a failed write is closed here."""
-        self.thread.shutdown(wait=True)
-        self.pending.clear()
+        self.thread.close()
         self.writer = None
         for writer in self.opened:
             if writer.is_open:
                 writer.close()
         self.opened.clear()
 
-    def _write(self, work, *args) -> None:
-        """Hand the file's thread its next write, once fewer than `PENDING` wait; a write that
-        failed raises here (or in `finish`)."""
-        self._wait(PENDING - 1)
-        self.pending.append(self.thread.submit(self._guarded, work, *args))
-
-    def _guarded(self, work, *args) -> None:
-        """On the file's thread: after a write failed, the ones queued behind it are not done
-        (the build is failing; the file is broken anyway)."""
-        if self.broken:
-            return
-        try:
-            work(*args)
-        except BaseException:
-            self.broken = True
-            raise
-
-    def _wait(self, most: int) -> None:
-        while len(self.pending) > most:
-            self.pending.popleft().result()
-
     def _flush(self) -> None:
         if not self.buffered:
             return
         table = pa.Table.from_batches(self.buffered, schema=self.schema)
         # One row group a table.
-        self._write(
+        self.thread.submit(
             lambda writer: writer.write_table(table, row_group_size=table.num_rows), self._open()
         )
         self.buffered, self.buffered_rows, self.buffered_bytes = [], 0, 0
@@ -172,7 +146,9 @@ class ParquetSpool:
 
     def _close_shard(self) -> None:
         self._flush()
-        self._write(pq.ParquetWriter.close, self._open())  # an empty file still holds its schema
+        self.thread.submit(
+            pq.ParquetWriter.close, self._open()
+        )  # an empty file still holds its schema
         self.writer = None
         self.parts.append((self.path, self.in_shard))
         self.in_shard = 0

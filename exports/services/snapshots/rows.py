@@ -210,6 +210,7 @@ def _chunk_with_parent(
     taken = places[places >= 0]
     lines = iter(parent.records(taken.tolist())) if parent.lines is not None else None
     lengths = iter(parent.lengths[taken].tolist())
+    digests = zip(*parent.digests(taken), strict=True)
     rows = []
     for row, place in zip(chunk, places.tolist(), strict=True):
         if place < 0:
@@ -231,7 +232,7 @@ def _chunk_with_parent(
                 created,
                 submitted,
                 last_round,
-                *parent.digests_at(place),
+                *next(digests),
                 next(lines) if lines is not None else None,
             )
         )
@@ -284,7 +285,7 @@ def rows_write(
     percent = validation_percent
     split = percent > 0
     names = [DATA_FILE, *([TRAIN_FILE, VALIDATION_FILE] if split else [])]
-    writers = {name: HashingFile(spool / name) for name in names}
+    writers = {name: HashingFile(spool / name, behind=True) for name in names}
     shards = {
         name: ParquetSpool(
             spool,
@@ -355,7 +356,7 @@ def rows_write(
     finally:  # the spool files (and the Parquet files' threads) close however the stream ends
         with contextlib.ExitStack() as closing:  # each one, even if another fails to
             for writer in writers.values():
-                closing.callback(writer.handle.close)
+                closing.callback(writer.close)
             for shard in shards.values():
                 closing.callback(shard.close)
             closing.callback(metadata.close)
