@@ -31,13 +31,11 @@ def writer(db):
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    """Chunks of 4 rows, changed text read for two chunks at once, Parquet read 3 rows and
-    data.jsonl 50 bytes at a time: records copied across chunk, group, batch and block
-    boundaries."""
+    """Chunks of 4 rows, changed text read for two chunks at once and data.jsonl 50 bytes at a
+    time: records copied across chunk, group and block boundaries."""
     monkeypatch.setattr(rows, "CHUNK_ROWS", 4)
     monkeypatch.setattr(rows, "FETCH_ROWS", 8)  # changed text read two chunks at a time
     monkeypatch.setattr(diff, "CHUNK_ROWS", 4)
-    monkeypatch.setattr(parent, "READ_ROWS", 3)
     monkeypatch.setattr(parent, "LINES_BLOCK", 50)  # the parent's lines cut across its blocks
 
 
@@ -166,9 +164,9 @@ SHARD = "data/train-00000-of-00001.parquet"
         ("last line cut", "data.jsonl ends before record"),
         ("extra line", "data.jsonl is not the file its snapshot stored"),
         ("no final newline", "data.jsonl ends before record"),
-        ("shard bytes", "is not the file its snapshot stored"),
+        ("not a record", "ArrowInvalid"),
         ("metadata bytes", "is not the file its snapshot stored"),
-        ("missing shard", "No such file"),
+        ("missing metadata", "No such file"),
         ("missing data", "No such file"),
     ],
 )
@@ -196,12 +194,15 @@ def test_a_parent_whose_files_are_not_what_it_stored_is_not_copied_from(
             "no final newline": data[:-1],
         }
         (folder / "data.jsonl").write_bytes(changed[damage])
-    elif damage == "shard bytes":
-        flip_a_byte(folder / SHARD)
+    elif damage == "not a record":  # a field renamed: read before the file's checksum is
+        data = (folder / "data.jsonl").read_bytes()
+        (folder / "data.jsonl").write_bytes(
+            data.replace(b'{"instruction": "Question 7?"', b'{"instructions": "Question 7?"')
+        )
     elif damage == "metadata bytes":
         flip_a_byte(folder / "metadata.parquet")
-    elif damage == "missing shard":
-        (folder / SHARD).unlink()
+    elif damage == "missing metadata":
+        (folder / "metadata.parquet").unlink()
     else:
         (folder / "data.jsonl").unlink()
     accepted_entry(writer, instruction="A new question?")
@@ -211,6 +212,31 @@ def test_a_parent_whose_files_are_not_what_it_stored_is_not_copied_from(
     assert len(warned) == 1 and why in warned[0], caplog.text
     text = files_of(snapshot_storage, copied)["data.jsonl"]
     assert b"Question 7?" in text and b"Question X?" not in text
+    assert b'"instructions"' not in text
+    read_everything(copied)
+    assert_same_files(snapshot_storage, copied, build())
+
+
+@pytest.mark.parametrize("damage", ["shard bytes", "missing shard"])
+def test_the_parents_parquet_shards_are_never_read(
+    writer, snapshot_storage, small_chunks, caplog, damage
+):
+    # A copied record's texts come from its data.jsonl line, checked against its sha256: the
+    # parent's shards may be damaged or gone, and the copy is still a full build's.
+    made = corpus(writer)
+    first = build()
+    shard = snapshot_storage / first.directory / SHARD
+    if damage == "shard bytes":
+        data = bytearray(shard.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        shard.write_bytes(bytes(data))
+    else:
+        shard.unlink()
+    Entry.objects.filter(pk=made[3].pk).update(response="Rewritten.")
+    with caplog.at_level(logging.WARNING):
+        copied = build()
+    assert not [r for r in caplog.records if f"v{first.version}'s" in r.getMessage()]
+    assert copied.changes == {"added": 0, "removed": 0, "changed": 1}
     read_everything(copied)
     assert_same_files(snapshot_storage, copied, build())
 

@@ -5,14 +5,14 @@ Every snapshot stores, beside each record's digest (Snapshot.digest), its text k
 (Snapshot.text_digest, rows.text_keys): the entry's text digest, which the database works out
 on every write (Entry.text_digest, a generated column), mixed with its category's slug. The next
 build reads every exportable entry's stored digest, but not its text: an entry whose key is the
-parent's has the parent's record, so its line is copied from the parent's data.jsonl, its texts
-from the parent's Parquet shards and its lengths from the parent's metadata.parquet, in id
-order, as the files hold them. Only the changed and new entries' text is read and encoded. The
+parent's has the parent's record, so its line is copied from the parent's data.jsonl (its texts
+for the Parquet files parsed from that line) and its lengths from the parent's metadata.parquet,
+in id order, as the files hold them. Only the changed and new entries' text is read and encoded. The
 digest is the database's own, so it sees every change, whoever made it (a reviewer's fix, an
 erasure, an admin's UPDATE in psql): nothing depends on `updated_at`.
 
 The parent's files are checked as they are read: data.jsonl's lines against the sha256 and the
-record count its snapshot stored, each Parquet row's id against the one wanted. A file that does
+record count its snapshot stored, metadata.parquet against its sha256 and ids. A file that does
 not match (a storage that lost or changed it) raises ParentMismatch, and the build writes every
 record from the database instead (build._rows).
 """
@@ -21,23 +21,19 @@ import bisect
 import contextlib
 import hashlib
 import logging
-from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from exports import dolly
 from exports.models import Snapshot
 from exports.services.snapshots.files import (
     DATA_FILE,
     InOrder,
-    handle_hashed,
     snapshot_storage,
 )
 from exports.services.snapshots.metadata import COLUMNS, METADATA_FILE
-from exports.services.snapshots.options import SnapshotOptions
-from exports.services.snapshots.parquet import RECORD_SCHEMA, shard_glob
+from exports.services.snapshots.parquet import RECORD_SCHEMA, records_parsed
 
 # (entry id, 8-byte digest) pairs sorted by id: Snapshot.digest and Snapshot.text_digest.
 DIGEST_DTYPE = np.dtype([("id", "<i8"), ("digest", "S8")])
@@ -45,7 +41,6 @@ _KEYS_DTYPE = np.dtype([("id", "<i8"), ("key", ">u8")])  # Snapshot.text_digest,
 _RAW_DTYPE = np.dtype([("id", "<i8"), ("digest", "V8")])  # either, its digests as 8 bytes
 logger = logging.getLogger(__name__)
 LENGTHS = [name for name, *_ in COLUMNS if name.endswith("_chars")]  # in text order
-READ_ROWS = 8_192  # Parquet rows read at a time
 LINES_BLOCK = 1 << 20  # bytes of data.jsonl read at a time
 
 
@@ -55,7 +50,7 @@ class ParentMismatch(Exception):
 
 class ParentRecords:
     """The parent's records by id: which ones an entry can take (`reusable`), their digests and
-    lengths, and, with `files`, their data.jsonl lines (`lines`) and Parquet texts (`texts`),
+    lengths, and, with `files`, their data.jsonl lines (`records`) and Parquet rows (`texts`),
     each asked for in increasing id order, once."""
 
     def __init__(self, snapshot: Snapshot, *, files: bool):
@@ -67,9 +62,7 @@ class ParentRecords:
         self._raw = (bytes(snapshot.text_digest), bytes(snapshot.digest))
         self.ids = keys["id"]
         self.keys = keys["key"]
-        self.percent = SnapshotOptions.parse(snapshot.options).validation_percent
         self.lines: _Lines | None = None
-        self.shards: dict[str, _ShardRows] = {}
         storage = snapshot_storage()
         described = {item["name"]: item["sha256"] for item in snapshot.files}
         try:
@@ -81,12 +74,6 @@ class ParentRecords:
                         count=len(self.ids),
                         sha256=described[DATA_FILE],
                     )
-                    for split in ("train", "validation"):
-                        prefix = shard_glob(split).removesuffix("*.parquet")
-                        names = sorted(name for name in described if name.startswith(prefix))
-                        self.shards[split] = _ShardRows(
-                            storage, snapshot.directory, {name: described[name] for name in names}
-                        )
         except ParentMismatch:
             self.close()
             raise
@@ -139,22 +126,16 @@ class ParentRecords:
         with _reading():
             return self.lines.take(places)
 
-    def texts(self, ids: list[int]) -> pa.Table:
-        """The Parquet rows (RECORD_SCHEMA) of these ids (increasing), from the shards of the
-        split each is in in the parent."""
+    def texts(self, ids: list[int], lines: list[bytes]) -> pa.Table:
+        """The Parquet rows (RECORD_SCHEMA) of the records with these ids, from their data.jsonl
+        `lines` (records() gave them): each Dolly record holds its texts and category as the
+        Parquet files do, so the parent's own shards are never read (pyarrow's JSON reader
+        parses a chunk's lines in C; reading the shards held some 100-150 MB more at 150,000
+        records)."""
         if not ids:
             return RECORD_SCHEMA.empty_table()
         with _reading():
-            if self.percent <= 0:
-                return self.shards["train"].take(ids)
-            chosen = [dolly.in_validation(pk, self.percent) for pk in ids]
-            taken = [
-                self.shards[split].take(
-                    [pk for pk, v in zip(ids, chosen, strict=True) if v == want]
-                )
-                for split, want in (("train", False), ("validation", True))
-            ]
-            return pa.concat_tables(taken)
+            return records_parsed(ids, lines)
 
     def finish(self) -> None:
         """Read what is left of data.jsonl and check it whole (its sha256 and line count)."""
@@ -165,15 +146,13 @@ class ParentRecords:
     def close(self) -> None:
         if self.lines is not None:
             self.lines.close()
-        for shard in self.shards.values():
-            shard.close()
 
 
 @contextlib.contextmanager
 def _reading():
-    """Reading the parent's files: a file gone, unlisted or unreadable as Parquet (pyarrow's
-    errors are OSError and ValueError) is a ParentMismatch, the one error a build falls back
-    on."""
+    """Reading the parent's files: a file gone or unlisted, a metadata.parquet unreadable as
+    Parquet or a data.jsonl line that is no Dolly record (pyarrow's errors are OSError and
+    ValueError) is a ParentMismatch, the one error a build falls back on."""
     try:
         yield
     except (OSError, KeyError, ValueError) as exc:
@@ -230,54 +209,3 @@ class _Lines:
     def close(self) -> None:
         self.hashing.close()
         self.handle.close()
-
-
-class _ShardRows:
-    """One split's Parquet rows, read forwards once in order of id across its shards, each
-    shard checked against its sha256 before it is read."""
-
-    def __init__(self, storage, directory: str, shards: dict[str, str]):
-        self.storage = storage
-        self.directory = directory
-        self.shards = shards  # name: sha256, in order
-        self.handle = None
-        self.batches = self._batches()
-        self.buffer = RECORD_SCHEMA.empty_table()
-        self.buffer_ids = np.empty(0, dtype=np.int64)
-
-    def _batches(self) -> Iterator[pa.RecordBatch]:
-        for name, sha256 in self.shards.items():
-            self.close()
-            self.handle = self.storage.open(f"{self.directory}/{name}", "rb")
-            if handle_hashed(self.handle)[1] != sha256:
-                raise ParentMismatch(f"{name} is not the file its snapshot stored.")
-            self.handle.seek(0)
-            yield from pq.ParquetFile(self.handle).iter_batches(
-                batch_size=READ_ROWS, columns=RECORD_SCHEMA.names
-            )
-
-    def take(self, ids: list[int]) -> pa.Table:
-        if not ids:
-            return RECORD_SCHEMA.empty_table()
-        wanted = np.asarray(ids, dtype=np.int64)
-        while not len(self.buffer_ids) or self.buffer_ids[-1] < wanted[-1]:
-            batch = next(self.batches, None)
-            if batch is None:
-                raise ParentMismatch(f"The Parquet shards end before record #{ids[-1]}.")
-            self.buffer = pa.concat_tables([self.buffer, pa.Table.from_batches([batch])])
-            self.buffer_ids = np.concatenate(
-                [self.buffer_ids, batch.column("id").to_numpy(zero_copy_only=False)]
-            )
-        at = np.searchsorted(self.buffer_ids, wanted)
-        if at[-1] >= len(self.buffer_ids) or not np.array_equal(self.buffer_ids[at], wanted):
-            raise ParentMismatch("The Parquet shards do not hold the records data.jsonl does.")
-        taken = self.buffer.take(pa.array(at))
-        rest = int(at[-1]) + 1
-        self.buffer = self.buffer.slice(rest)
-        self.buffer_ids = self.buffer_ids[rest:]
-        return taken
-
-    def close(self) -> None:
-        if self.handle is not None:
-            self.handle.close()
-            self.handle = None

@@ -15,6 +15,7 @@ wait for it, so memory stays bounded.
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from exports.services.snapshots.files import DATA_FOLDER, InOrder, file_hashed
@@ -39,6 +40,31 @@ RECORD_SCHEMA = pa.schema(
         pa.field("category", pa.string(), nullable=False),
     ]
 )
+
+
+# A Dolly record's fields (dolly.dolly_record), all of them texts, as pyarrow's JSON reader reads them.
+_DOLLY_FIELDS = pa.schema([(name, pa.string()) for name in RECORD_SCHEMA.names[1:]])
+
+
+def records_parsed(ids: list[int], lines: list[bytes]) -> pa.Table:
+    """The Parquet rows (RECORD_SCHEMA) of these records, from their data.jsonl lines (without
+    their newlines), in order: what a build copies from its parent. A line that is not a Dolly
+    record (not JSON, a field missing, another field) raises ValueError."""
+    data = b"\n".join(lines) + b"\n"
+    parsed = pa_json.read_json(
+        pa.BufferReader(data),
+        # One block: every line at once, in order.
+        read_options=pa_json.ReadOptions(use_threads=False, block_size=len(data) + 1),
+        parse_options=pa_json.ParseOptions(
+            explicit_schema=_DOLLY_FIELDS, unexpected_field_behavior="error"
+        ),
+    )
+    if parsed.num_rows != len(ids):
+        raise ValueError(f"{len(ids):,} records hold {parsed.num_rows:,} JSON objects.")
+    columns = [parsed.column(name) for name in _DOLLY_FIELDS.names]
+    if any(column.null_count for column in columns):
+        raise ValueError("A record lacks one of its fields.")
+    return pa.Table.from_arrays([pa.array(ids, type=pa.int64()), *columns], schema=RECORD_SCHEMA)
 
 
 def shard_glob(split: str) -> str:

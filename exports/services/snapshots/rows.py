@@ -77,7 +77,7 @@ def _slug_key(slug: str) -> int:
 class ExportRow(NamedTuple):
     """One exported entry, as export_rows gives it (named, so that no reader depends on where a
     field sits). A row taken from the parent has no text (None): its record is the parent's
-    line, its texts are in the parent's Parquet shards."""
+    line, which holds its texts (parent.texts)."""
 
     id: int
     author_id: int  # 0: none (imported)
@@ -433,7 +433,8 @@ def _records_write(
         ]
     )
     if len(read) < len(chunk):
-        taken = parent.texts([row.id for row in chunk if row.instruction is None])
+        copied = [row for row in chunk if row.instruction is None]
+        taken = parent.texts([row.id for row in copied], [row.record for row in copied])
         table = pa.concat_tables([table, taken])
         table = table.take(pc.sort_indices(table, sort_keys=[("id", "ascending")]))
     batch = table.combine_chunks().to_batches()[0]
