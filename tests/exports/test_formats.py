@@ -615,7 +615,7 @@ def test_a_spool_that_fills_up_while_the_parquet_files_are_written_fails_the_bui
     twelve_in_pairs, dana, settings, snapshot_storage, monkeypatch
 ):
     # The third row group of the train shard finds the disk full: the build fails saying so,
-    # stops reading there, and leaves nothing in the storage or the spool.
+    # stops reading soon after, and leaves nothing in the storage or the spool.
     flushed, chunks = [], []
     real_flush, real_columns = parquet.ParquetSpool._flush, MetadataRows.columns
 
@@ -635,7 +635,9 @@ def test_a_spool_that_fills_up_while_the_parquet_files_are_written_fails_the_bui
     snapshot, _ = services.snapshot_request(user=dana, options={}, start=False)
     failed = services.snapshot_build(snapshot_id=snapshot.pk, rescan=False)
     assert_nothing_left(failed, settings, snapshot_storage)
-    assert chunks == [2, 2]  # the third chunk's records never reached the metadata
+    # The Parquet rows are handed to the shards on a thread of their own: the failure stops the
+    # stream at most rows.PARQUET_PENDING chunks later, well before its end (6 chunks).
+    assert 2 <= len(chunks) <= 3 + rows.PARQUET_PENDING - 1 < 6
 
 
 def test_a_row_group_that_fails_on_the_writing_thread_fails_the_build_cleanly(

@@ -25,7 +25,7 @@ from django.db.models import QuerySet
 from annotation.models import Entry
 from annotation.sources import passage_credit
 from exports import dolly
-from exports.services.snapshots.files import DATA_FILE, HashingFile
+from exports.services.snapshots.files import DATA_FILE, HashingFile, InOrder
 from exports.services.snapshots.metadata import MetadataWriter
 from exports.services.snapshots.parent import ParentRecords
 from exports.services.snapshots.parquet import (
@@ -38,6 +38,7 @@ from exports.services.snapshots.parquet import (
 CHUNK_ROWS = 2_000
 # With a parent: rows streamed before the changed ones among them are read with their text.
 FETCH_ROWS = 40_000
+PARQUET_PENDING = 2  # chunks handed to the Parquet rows' thread and not yet done
 CREDITS_KEPT = 50_000  # source URLs whose credit chunk_places keeps (a few MB)
 TRAIN_FILE = "train.jsonl"
 VALIDATION_FILE = "validation.jsonl"
@@ -297,6 +298,10 @@ def rows_write(
         for name in (["train", "validation"] if split else ["train"])
     }
     metadata = MetadataWriter(spool)
+    # Each chunk's Parquet rows are put together (a copied record's parsed from its line) and
+    # handed to the shards on a thread of their own, beside this one's streaming: the shards
+    # are touched from that thread only, until it is done.
+    tables = InOrder("parquet-records", pending=PARQUET_PENDING)
     slug_index: dict[str, int] = {}
     credited: dict[bytes, str] = {}
     tally = Tally()
@@ -332,12 +337,13 @@ def rows_write(
                 writers[VALIDATION_FILE].write(_lines(validation))
                 tally.split_counts["train"] += len(train)
                 tally.split_counts["validation"] += len(validation)
-            _records_write(chunk, in_validation, shards, parent)
+            tables.submit(_records_write, chunk, in_validation, shards, parent)
             metadata.write(metadata.rows.columns(**metadata_inputs(chunk, in_validation, domains)))
             done += len(chunk)
             on_rows(done)
         if parent is not None:
             parent.finish()
+        tables.wait()
         files = [writers[name].finish(name) for name in names]
         tally.file_records = {
             DATA_FILE: len(tally.ids),
@@ -360,6 +366,7 @@ def rows_write(
             for shard in shards.values():
                 closing.callback(shard.close)
             closing.callback(metadata.close)
+            closing.callback(tables.close)  # first (last in, first out): it feeds the shards
 
 
 def chunk_places(
