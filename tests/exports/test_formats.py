@@ -690,3 +690,24 @@ def test_a_data_file_write_that_fails_on_its_thread_fails_the_build_cleanly(
     assert threads == {"write-data.jsonl_0"}  # not the build's own thread
     assert len(written) == 3  # nothing was written after the failure
     assert not [t for t in threading.enumerate() if t.name.startswith("write-")]
+
+
+def test_work_in_order_on_a_thread_skips_what_follows_a_failure_and_keeps_saying_so():
+    done = []
+
+    def piece(n):
+        if n == 2:
+            raise OSError(28, "No space left on device")
+        done.append((n, threading.current_thread().name))
+
+    behind = files.InOrder("test-in-order", pending=8)
+    try:
+        for n in range(5):
+            behind.submit(piece, n)
+        for _ in range(2):  # a caller that asks again is told again, never "all done"
+            with pytest.raises(OSError, match="No space left"):
+                behind.wait()
+    finally:
+        behind.close()
+    assert done == [(0, "test-in-order_0"), (1, "test-in-order_0")]
+    assert not [t for t in threading.enumerate() if t.name.startswith("test-in-order")]

@@ -60,16 +60,18 @@ def spools_clear(*, keep: Path | None = None) -> list[str]:
 class InOrder:
     """Work done in order on a thread of its own while the caller goes on: what releases the GIL
     (compressing, hashing, writing a file) runs on the machine's other core. At most `pending`
-    pieces wait for the thread, so memory stays bounded. A piece that failed raises at the next
-    `submit` or at `wait`, and the pieces queued behind it are skipped (the file they write is
-    broken anyway). `close` must follow, however the work ended: it waits for what the thread
-    was given (a piece or two)."""
+    pieces wait for the thread, so memory stays bounded. A piece that failed raises its error
+    in the caller at a later `submit` (once that piece's turn to be waited for has come) or at
+    `wait`, and again at every call after: the pieces queued behind it are skipped (the file
+    they write is broken anyway). `close` must follow, however the work ended: it waits for the
+    piece the thread is doing and drops the others."""
 
     def __init__(self, name: str, *, pending: int):
         self.pending = pending
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self.queued: deque[Future] = deque()
         self.broken = False
+        self.error: BaseException | None = None  # the failed piece's, raised in the caller
 
     def submit(self, work, *args) -> None:
         self.wait(self.pending - 1)
@@ -79,9 +81,12 @@ class InOrder:
         """Until at most `most` pieces are left to do (0: all done); raises a failed one's error."""
         while len(self.queued) > most:
             self.queued.popleft().result()
+        if self.error is not None:
+            raise self.error
 
     def close(self) -> None:
-        self.thread.shutdown(wait=True)
+        self.broken = True  # nothing more is done: the work is finished or abandoned
+        self.thread.shutdown(wait=True, cancel_futures=True)
         self.queued.clear()
 
     def _guarded(self, work, *args) -> None:
@@ -89,8 +94,9 @@ class InOrder:
             return
         try:
             work(*args)
-        except BaseException:
+        except BaseException as exc:
             self.broken = True
+            self.error = exc
             raise
 
 
@@ -101,7 +107,7 @@ class HashingFile:
     record's bytes (hashlib and file writes release the GIL)."""
 
     def __init__(self, path: Path, *, behind: bool = False):
-        self.handle = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 (closed in finish)
+        self.handle = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 (finish or close)
         self.sha256 = hashlib.sha256()
         self.size = 0
         self.behind = InOrder(f"write-{path.name}", pending=4) if behind else None

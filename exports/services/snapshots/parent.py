@@ -50,8 +50,8 @@ class ParentMismatch(Exception):
 
 class ParentRecords:
     """The parent's records by id: which ones an entry can take (`reusable`), their digests and
-    lengths, and, with `files`, their data.jsonl lines (`records`) and Parquet rows (`texts`),
-    each asked for in increasing id order, once."""
+    lengths, and, with `files`, their data.jsonl lines (`records`, asked for in increasing id
+    order, once) and those lines' Parquet rows (`texts`)."""
 
     def __init__(self, snapshot: Snapshot, *, files: bool):
         keys = np.frombuffer(bytes(snapshot.text_digest), dtype=_KEYS_DTYPE)

@@ -1,6 +1,6 @@
 """Parquet spool files: the Hugging Face layout's shards (data/train-00000-of-00001.parquet, and
 validation-… beside them when a split is chosen) and metadata.parquet, written by the rows stage
-a chunk at a time as it streams the rows, with explicit schemas (pyarrow).
+a chunk at a time (the shards from its Parquet rows' thread), with explicit schemas (pyarrow).
 
 Rows are buffered into row groups of ROW_GROUP_ROWS (fewer for long records: ROW_GROUP_BYTES),
 and a split gets a new shard every SHARD_ROWS records; a shard's name says how many there are
@@ -27,6 +27,7 @@ ROW_GROUP_BYTES = 8 << 20  # of Arrow data (some 9,000 records of Dolly sizes): 
 # for it; the other columns (ids, categories, the metadata) get both.
 LONG_TEXT = {"instruction", "context", "response"}
 PENDING = 2  # row groups handed to a file's thread and not yet written
+MAX_JSON_BLOCK = 1 << 30  # bytes: pyarrow's JSON reader takes a block size below 2 GiB
 COMPRESSION = "zstd"  # read by pandas, pyarrow, datasets, polars, DuckDB and Spark alike
 
 # The records of data.jsonl, with the entry id that metadata.parquet and the manifest's changes
@@ -53,8 +54,10 @@ def records_parsed(ids: list[int], lines: list[bytes]) -> pa.Table:
     data = b"\n".join(lines) + b"\n"
     parsed = pa_json.read_json(
         pa.BufferReader(data),
-        # One block: every line at once, in order.
-        read_options=pa_json.ReadOptions(use_threads=False, block_size=len(data) + 1),
+        # One block (a chunk's lines, a few MB), in order; blocks split at a line's end.
+        read_options=pa_json.ReadOptions(
+            use_threads=False, block_size=min(len(data) + 1, MAX_JSON_BLOCK)
+        ),
         parse_options=pa_json.ParseOptions(
             explicit_schema=_DOLLY_FIELDS, unexpected_field_behavior="error"
         ),

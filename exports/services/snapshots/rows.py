@@ -421,9 +421,9 @@ def _records_write(
     shards: dict[str, ParquetSpool],
     parent: ParentRecords | None,
 ) -> None:
-    """A chunk's records into the Parquet shards of their splits: the rows read with their
-    text column by column (transposed), the parent's as the parent's shards hold them, in the
-    order of the chunk (by id)."""
+    """A chunk's records into the Parquet shards of their splits (on the Parquet rows' thread,
+    rows_write): the rows read with their text column by column (transposed), the parent's
+    parsed from their data.jsonl lines (parent.texts), in the order of the chunk (by id)."""
     read = [row for row in chunk if row.instruction is not None]
     table = pa.Table.from_batches(
         [
