@@ -66,8 +66,7 @@ def exportable_digests(*, options: SnapshotOptions, last: Snapshot | None = None
     credited: dict[bytes, str] = {}
     parent = ParentRecords.of(last, files=False)
     for chunk in export_rows(entries=entries, chunk_size=CHUNK_ROWS, parent=parent):
-        for row in chunk:
-            tally.digest_add(row)
+        tally.digests_add(chunk)
         _credits, domains, in_validation = chunk_places(chunk, options.validation_percent, credited)
         metadata.columns(**metadata_inputs(chunk, in_validation, domains))
     return Exportable(digest=digest_pack(tally=tally)[0], metadata_digest=metadata.digest())

@@ -14,6 +14,7 @@ import datetime
 import hashlib
 import json
 from collections import Counter
+from itertools import compress
 from pathlib import Path
 
 import pyarrow as pa
@@ -31,6 +32,7 @@ from leaderboard.selectors import contest_windows
 METADATA_FILE = "metadata.parquet"
 PSEUDONYM_SALT = "flock.exports.contributor-pseudonym"
 PSEUDONYM_CHARS = 16  # hex digits: 64 bits
+_NO_FIGURES = (None, None, None)  # approvals, rejections, mean rating
 ACCEPTED_SPAN = 40_000  # ids whose review figures are read at once (MetadataRows._accepted)
 
 # (name, type, required, meaning): the columns in order, their meanings stored in the file too.
@@ -116,30 +118,34 @@ class MetadataRows:
         passage with a source URL, `times` each entry's (created_at, submitted_at, review_round)
         (rows.metadata_inputs)."""
         accepted = self._accepted(min(ids), max(ids))
-        approvals, rejections, agreement, mean_rating = [], [], [], []
-        writing, contest, contributor = [], [], []
-        for pk, author, source, (created, submitted, last_round) in zip(
-            ids, authors, sources, times, strict=True
-        ):
-            if source:  # imported: not written, reviewed nor timed here
-                for column in (approvals, rejections, agreement, mean_rating, writing, contest):
-                    column.append(None)
-                contributor.append(None)
-                self.sources_met[source] += 1
-                continue
-            # The accepted entries' last round is the round that accepted them.
-            yes, no, mean = accepted.get((pk, last_round), (None, None, None))
-            approvals.append(yes)
-            rejections.append(no)
-            agreement.append(yes / (yes + no) if yes is not None and yes + no else None)
-            mean_rating.append(mean)
-            writing.append(
-                max(0, int((submitted - created).total_seconds()))
-                if created and submitted
-                else None
-            )
-            contest.append(self._contest(submitted))
-            contributor.append(self._pseudonym(author) if author else None)
+        # Column by column: imported rows (a source) are not written, reviewed nor timed here.
+        here = [not source for source in sources]
+        created, submitted, rounds = zip(*times, strict=True)
+        # The accepted entries' last round is the round that accepted them.
+        approvals, rejections, mean_rating = zip(
+            *(
+                accepted.get(key, _NO_FIGURES) if written else _NO_FIGURES
+                for key, written in zip(zip(ids, rounds, strict=True), here, strict=True)
+            ),
+            strict=True,
+        )
+        agreement = [
+            yes / (yes + no) if yes is not None and yes + no else None
+            for yes, no in zip(approvals, rejections, strict=True)
+        ]
+        writing = [
+            max(0, int((done - began).total_seconds())) if written and began and done else None
+            for written, began, done in zip(here, created, submitted, strict=True)
+        ]
+        contest = [
+            self._contest(done) if written else None
+            for written, done in zip(here, submitted, strict=True)
+        ]
+        contributor = [
+            self._pseudonym(author) if written and author else None
+            for written, author in zip(here, authors, strict=True)
+        ]
+        self.sources_met.update(compress(sources, sources))
         columns = [
             ids,
             splits,
@@ -149,9 +155,9 @@ class MetadataRows:
             contributor,
             domains,
             contest,
-            approvals,
-            rejections,
-            mean_rating,
+            list(approvals),
+            list(rejections),
+            list(mean_rating),
             agreement,
             writing,
             *lengths,

@@ -12,6 +12,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import compress, repeat
 from pathlib import Path
 from typing import NamedTuple
 
@@ -208,35 +209,44 @@ def _rows_with_parent(
 def _chunk_with_parent(
     chunk, places: np.ndarray, fresh: dict[int, ExportRow], parent: ParentRecords
 ) -> list[ExportRow]:
+    """A chunk's export rows in id order: the parent's records made column by column (the
+    stream's columns of those rows, the parent's lengths, digests and lines), then the changed
+    rows read again put in their places (those gone meanwhile left out)."""
+    copied = (places >= 0).tolist()
     taken = places[places >= 0]
-    lines = iter(parent.records(taken.tolist())) if parent.lines is not None else None
-    lengths = iter(parent.lengths[taken].tolist())
-    digests = zip(*parent.digests(taken), strict=True)
-    rows = []
-    for row, place in zip(chunk, places.tolist(), strict=True):
-        if place < 0:
-            if row[0] in fresh:
-                rows.append(fresh[row[0]])
-            continue
-        pk, slug, author, source, url, created, submitted, last_round, _digest = row
-        rows.append(
-            ExportRow(
-                pk,
-                author or 0,
-                source or 0,
-                slug,
-                *next(lengths),
-                url.encode(),
-                None,
-                None,
-                None,
-                created,
-                submitted,
-                last_round,
-                *next(digests),
-                next(lines) if lines is not None else None,
-            )
+    pks, slugs, authors, sources, urls, created, submitted, rounds, _digests = (
+        list(compress(column, copied)) for column in zip(*chunk, strict=True)
+    )
+    text_digests, digests = parent.digests(taken)
+    lines = parent.records(taken.tolist()) if parent.lines is not None else repeat(None)
+    none = repeat(None)
+    rows = list(
+        map(
+            ExportRow,
+            pks,
+            [author or 0 for author in authors],
+            [source or 0 for source in sources],
+            slugs,
+            *parent.lengths[taken].T.tolist(),
+            [url.encode() for url in urls],
+            none,
+            none,
+            none,
+            created,
+            submitted,
+            rounds,
+            text_digests,
+            digests,
+            lines,
         )
+    )
+    dropped = 0
+    for at in np.flatnonzero(places < 0).tolist():
+        row = fresh.get(chunk[at][0])
+        if row is None:  # no longer exportable
+            dropped += 1
+        else:
+            rows.insert(at - dropped, row)
     return rows
 
 
@@ -249,6 +259,7 @@ class Tally:
     digests: bytearray = field(default_factory=bytearray)
     text_digests: bytearray = field(default_factory=bytearray)
     slugs: list[str] = field(default_factory=list)  # each category once, in the order met
+    slug_index: dict[str, int] = field(default_factory=dict)  # its place in slugs
     categories: array = field(default_factory=lambda: array("H"))  # an index into slugs, per row
     lengths: dict = field(default_factory=lambda: {name: array("I") for name in dolly.FIELDS[:3]})
     authors: set = field(default_factory=set)
@@ -258,13 +269,37 @@ class Tally:
     file_records: dict = field(default_factory=dict)  # records in each file, for the card
     metadata_digest: str = ""  # of metadata.parquet's rows and the card's attribution
 
-    def digest_add(self, row: ExportRow) -> None:
-        """A row's id, its record's digest and its text digest, for the diff and the next
-        build (diff.digest_pack): the build and the nightly job's "anything changed?"
+    def digests_add(self, chunk: list[ExportRow]) -> None:
+        """The rows' ids, their records' digests and their text digests, for the diff and the
+        next build (diff.digest_pack): the build and the nightly job's "anything changed?"
         (diff.exportable_digests) both count rows here."""
-        self.ids.append(row.id)
-        self.digests += row.digest
-        self.text_digests += row.text_digest
+        self.ids.extend(row.id for row in chunk)
+        self.digests += b"".join(row.digest for row in chunk)
+        self.text_digests += b"".join(row.text_digest for row in chunk)
+
+    def chunk_add(self, chunk: list[ExportRow], credits: list[str | None]) -> list[bytes]:
+        """Count a chunk's rows (`credits`: chunk_places' passage credits); their records."""
+        self.digests_add(chunk)
+        _ids, authors, sources, slugs, i_lens, c_lens, r_lens, *_rest, records = zip(
+            *chunk, strict=True
+        )
+        for slug in dict.fromkeys(slugs):  # each category once, in the order met
+            if slug not in self.slug_index:
+                self.slug_index[slug] = len(self.slugs)
+                self.slugs.append(slug)
+        self.categories.extend(map(self.slug_index.__getitem__, slugs))
+        self.lengths["instruction"].extend(i_lens)
+        self.lengths["context"].extend(c_lens)
+        self.lengths["response"].extend(r_lens)
+        written_here = [not source for source in sources]
+        self.sources.update(compress(sources, sources))
+        self.authors.update(compress(authors, written_here))
+        self.passage_hosts.update(
+            compress(
+                credits, [here and c_len for here, c_len in zip(written_here, c_lens, strict=True)]
+            )
+        )
+        return list(records)
 
 
 def rows_write(
@@ -302,37 +337,17 @@ def rows_write(
     # handed to the shards on a thread of their own, beside this one's streaming: the shards
     # are touched from that thread only, until it is done.
     tables = InOrder("parquet-records", pending=PARQUET_PENDING)
-    slug_index: dict[str, int] = {}
     credited: dict[bytes, str] = {}
     tally = Tally()
     done = 0
     try:
         for chunk in export_rows(entries=entries, chunk_size=CHUNK_ROWS, parent=parent):
-            records, train, validation = [], [], []
             credits, domains, in_validation = chunk_places(chunk, percent, credited)
-            for row, credit, chosen in zip(
-                chunk, credits, in_validation or [False] * len(chunk), strict=True
-            ):
-                _pk, author, source, slug, i_len, c_len, r_len, *_rest, record = row
-                records.append(record)
-                tally.digest_add(row)
-                if slug not in slug_index:
-                    slug_index[slug] = len(tally.slugs)
-                    tally.slugs.append(slug)
-                tally.categories.append(slug_index[slug])
-                tally.lengths["instruction"].append(i_len)
-                tally.lengths["context"].append(c_len)
-                tally.lengths["response"].append(r_len)
-                if source:
-                    tally.sources[source] += 1
-                else:
-                    tally.authors.add(author)
-                    if c_len:
-                        tally.passage_hosts[credit] += 1
-                if split:
-                    (validation if chosen else train).append(record)
+            records = tally.chunk_add(chunk, credits)
             writers[DATA_FILE].write(_lines(records))
             if split:
+                train = list(compress(records, [not chosen for chosen in in_validation]))
+                validation = list(compress(records, in_validation))
                 writers[TRAIN_FILE].write(_lines(train))
                 writers[VALIDATION_FILE].write(_lines(validation))
                 tally.split_counts["train"] += len(train)
@@ -398,20 +413,33 @@ def metadata_inputs(
     chunk: list[ExportRow], in_validation: list[bool], domains: list[str | None]
 ) -> dict:
     """A chunk's metadata inputs (metadata.MetadataRows.columns' arguments), column by column."""
+    (
+        pks,
+        authors,
+        sources,
+        slugs,
+        i_lens,
+        c_lens,
+        r_lens,
+        _urls,
+        _i,
+        _c,
+        _r,
+        created,
+        submitted,
+        rounds,
+        *_digests_and_record,
+    ) = zip(*chunk, strict=True)  # ExportRow's fields, in order
     return {
-        "ids": [row.id for row in chunk],
+        "ids": list(pks),
         "splits": ["validation" if chosen else "train" for chosen in in_validation]
         or ["train"] * len(chunk),
-        "categories": [row.category for row in chunk],
-        "authors": [row.author_id for row in chunk],
-        "sources": [row.source_id for row in chunk],
+        "categories": list(slugs),
+        "authors": list(authors),
+        "sources": list(sources),
         "domains": domains,
-        "lengths": (
-            [row.instruction_chars for row in chunk],
-            [row.context_chars for row in chunk],
-            [row.response_chars for row in chunk],
-        ),
-        "times": [(row.created_at, row.submitted_at, row.review_round) for row in chunk],
+        "lengths": (list(i_lens), list(c_lens), list(r_lens)),
+        "times": list(zip(created, submitted, rounds, strict=True)),
     }
 
 
