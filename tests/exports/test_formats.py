@@ -711,3 +711,27 @@ def test_work_in_order_on_a_thread_skips_what_follows_a_failure_and_keeps_saying
         behind.close()
     assert done == [(0, "test-in-order_0"), (1, "test-in-order_0")]
     assert not [t for t in threading.enumerate() if t.name.startswith("test-in-order")]
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_cycle_collector_is_paused_while_the_rows_stream_and_resumes_after(
+    twelve_in_pairs, dana, settings, snapshot_storage, monkeypatch, fails
+):
+    import gc
+
+    seen = []
+    real_columns = MetadataRows.columns
+
+    def columns(self, **inputs):
+        seen.append(gc.isenabled())
+        if fails and len(seen) == 2:
+            raise OSError(28, "No space left on device")
+        return real_columns(self, **inputs)
+
+    monkeypatch.setattr(MetadataRows, "columns", columns)
+    assert gc.isenabled()
+    snapshot, _ = services.snapshot_request(user=dana, options={}, start=False)
+    built = services.snapshot_build(snapshot_id=snapshot.pk, rescan=False)
+    assert built.status == (SnapshotStatus.FAILED if fails else SnapshotStatus.READY)
+    assert seen and not any(seen)
+    assert gc.isenabled()
