@@ -9,6 +9,7 @@ import logging
 import pandas as pd
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from annotation import services as annotation
 from annotation.models import Entry, EntryStatus, Source
@@ -249,3 +250,58 @@ def test_the_stored_text_digest_tells_fields_apart_and_follows_every_write(write
     with connection.cursor() as cursor:  # the database works it out, whoever writes
         cursor.execute("UPDATE annotation_entry SET instruction = 'a' WHERE id = %s", [one.pk])
     assert Entry.objects.get(pk=one.pk).text_digest != digests[one.pk]
+
+
+def test_a_chunk_puts_changed_rows_in_their_places_and_leaves_out_those_gone():
+    # Entries 10-15 streamed in id order: 11 and 14 copied from the parent (its records 0 and
+    # 1), 10, 12, 13 and 15 changed; 12 was no longer exportable when read again.
+    import numpy as np
+
+    class Parent:
+        lines = ()  # not None: the parent's lines are read
+        lengths = np.array([[1, 2, 3], [4, 5, 6]])
+
+        def digests(self, places):
+            return [b"text%04d" % p for p in places], [b"full%04d" % p for p in places]
+
+        def records(self, places):
+            return [b"line %d" % p for p in places]
+
+    when = timezone.now()
+
+    def changed(pk):
+        return rows.ExportRow(
+            pk,
+            7,
+            0,
+            "open_qa",
+            1,
+            0,
+            1,
+            b"",
+            "i",
+            "",
+            "r",
+            when,
+            when,
+            1,
+            b"t" * 8,
+            b"d" * 8,
+            b"{}",
+        )
+
+    stream = [(pk, "open_qa", None, None, "", when, when, 1, "ab" * 16) for pk in range(10, 16)]
+    places = np.array([-1, 0, -1, -1, 1, -1])
+    fresh = {pk: changed(pk) for pk in (10, 13, 15)}
+    made = rows._chunk_with_parent(stream, places, fresh, Parent())
+    assert [row.id for row in made] == [10, 11, 13, 14, 15]
+    assert [made[0], made[2], made[4]] == [fresh[10], fresh[13], fresh[15]]
+    copied = made[1]
+    assert (copied.author_id, copied.source_id, copied.instruction) == (0, 0, None)
+    assert (copied.instruction_chars, copied.context_chars, copied.response_chars) == (1, 2, 3)
+    assert (copied.text_digest, copied.digest, copied.record) == (
+        b"text0000",
+        b"full0000",
+        b"line 0",
+    )
+    assert (made[3].response_chars, made[3].record) == (6, b"line 1")

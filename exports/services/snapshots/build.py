@@ -204,15 +204,17 @@ def _stale_fail(*, exclude: int | None = None) -> list[Snapshot]:
 
 @contextlib.contextmanager
 def _collector_paused():
-    """Python's cycle collector paused while the stages stream the rows: they make millions of
-    short-lived tuples and lists (rows, columns, metadata values) and no reference cycles, so
-    each of the collector's many passes over the young objects found nothing to free, and its
-    full passes walked every long-lived one (a build at 150,000 records spent 0.6 s of its
+    """Python's cycle collector paused while the stages run: streaming the rows makes millions
+    of short-lived tuples and lists (rows, columns, metadata values) and no reference cycles,
+    so each of the collector's many passes over the young objects found nothing to free, and
+    its full passes walked every long-lived one (a build at 150,000 records spent 0.6 s of its
     rows stage in 749 passes that collected 0 objects). Memory is freed by reference counting
-    as before; the collector resumes afterwards."""
+    as before; the collector resumes afterwards, however the stages ended. The pause is the
+    process's: a worker builds one snapshot at a time (prefork); with tasks run in-process (no
+    broker, the development set-up) the server's other requests share it for the build."""
     was = gc.isenabled()
-    gc.disable()
     try:
+        gc.disable()
         yield
     finally:
         if was:

@@ -88,6 +88,9 @@ class InOrder:
         self.broken = True  # nothing more is done: the work is finished or abandoned
         self.thread.shutdown(wait=True, cancel_futures=True)
         self.queued.clear()
+        # The caller has had the error; its traceback holds the failed piece's frames (and this
+        # object): dropped, so that reference counting frees them now.
+        self.error = None
 
     def _guarded(self, work, *args) -> None:
         if self.broken:
