@@ -640,56 +640,55 @@ def test_a_spool_that_fills_up_while_the_parquet_files_are_written_fails_the_bui
     assert 2 <= len(chunks) <= 3 + rows.PARQUET_PENDING - 1 < 6
 
 
-def test_a_row_group_that_fails_on_the_writing_thread_fails_the_build_cleanly(
-    twelve_in_pairs, dana, settings, snapshot_storage, monkeypatch
+def _third_call_fails(monkeypatch, owner, name, matches) -> tuple[list, set]:
+    """Make `owner.name(self, data, …)` find the disk full on its third call that `matches`;
+    (the matching calls' data, the names of the threads they ran on)."""
+    seen, threads = [], set()
+    real = getattr(owner, name)
+
+    def failing(self, data, *args, **kwargs):
+        if matches(self, data):
+            threads.add(threading.current_thread().name)
+            seen.append(data)
+            if len(seen) == 3:
+                raise OSError(28, "No space left on device")
+        return real(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(owner, name, failing)
+    return seen, threads
+
+
+@pytest.mark.parametrize("written_file", ["train shard", "data.jsonl"])
+def test_a_write_that_fails_on_its_files_thread_fails_the_build_cleanly(
+    twelve_in_pairs, dana, settings, snapshot_storage, monkeypatch, written_file
 ):
-    # The train shard's row groups are written on a thread of their own: the third finds the
-    # disk full there, and the build still fails saying so and leaves nothing behind.
+    # The train shard's row groups, and data.jsonl's records, are written on a thread of the
+    # file's own: the third write finds the disk full there, and the build still fails saying
+    # so and leaves nothing behind.
     import pyarrow.parquet as pyarrow_parquet
 
-    written, threads = [], set()
-    real_write = pyarrow_parquet.ParquetWriter.write_table
-
-    def write_table(self, table, *args, **kwargs):
-        if "instruction" in table.schema.names:
-            threads.add(threading.current_thread().name)
-            written.append(table.num_rows)
-            if len(written) == 3:
-                raise OSError(28, "No space left on device")
-        return real_write(self, table, *args, **kwargs)
-
-    monkeypatch.setattr(pyarrow_parquet.ParquetWriter, "write_table", write_table)
+    if written_file == "train shard":
+        written, threads = _third_call_fails(
+            monkeypatch,
+            pyarrow_parquet.ParquetWriter,
+            "write_table",
+            lambda _writer, table: "instruction" in table.schema.names,
+        )
+        thread, prefix = "parquet-train_0", "parquet-"
+    else:
+        written, threads = _third_call_fails(
+            monkeypatch,
+            files.HashingFile,
+            "_write",
+            lambda spooled, _data: spooled.handle.name.endswith("/data.jsonl"),
+        )
+        thread, prefix = "write-data.jsonl_0", "write-"
     snapshot, _ = services.snapshot_request(user=dana, options={}, start=False)
     failed = services.snapshot_build(snapshot_id=snapshot.pk, rescan=False)
     assert_nothing_left(failed, settings, snapshot_storage)
-    assert threads == {"parquet-train_0"}  # not the build's own thread
+    assert threads == {thread}  # not the build's own thread
     assert len(written) == 3  # nothing was written after the failure
-    assert not [t for t in threading.enumerate() if t.name.startswith("parquet-")]
-
-
-def test_a_data_file_write_that_fails_on_its_thread_fails_the_build_cleanly(
-    twelve_in_pairs, dana, settings, snapshot_storage, monkeypatch
-):
-    # data.jsonl is written and hashed on a thread of its own: the third chunk's records find
-    # the disk full there, and the build fails saying so and leaves nothing behind.
-    written, threads = [], set()
-    real_write = files.HashingFile._write
-
-    def write(self, data):
-        if self.handle.name.endswith("/data.jsonl"):
-            threads.add(threading.current_thread().name)
-            written.append(data)
-            if len(written) == 3:
-                raise OSError(28, "No space left on device")
-        return real_write(self, data)
-
-    monkeypatch.setattr(files.HashingFile, "_write", write)
-    snapshot, _ = services.snapshot_request(user=dana, options={}, start=False)
-    failed = services.snapshot_build(snapshot_id=snapshot.pk, rescan=False)
-    assert_nothing_left(failed, settings, snapshot_storage)
-    assert threads == {"write-data.jsonl_0"}  # not the build's own thread
-    assert len(written) == 3  # nothing was written after the failure
-    assert not [t for t in threading.enumerate() if t.name.startswith("write-")]
+    assert not [t for t in threading.enumerate() if t.name.startswith(prefix)]
 
 
 def test_work_in_order_on_a_thread_skips_what_follows_a_failure_and_keeps_saying_so():

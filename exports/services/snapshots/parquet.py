@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
+from exports import dolly
 from exports.services.snapshots.files import DATA_FOLDER, InOrder, file_hashed
 
 SHARD_ROWS = 500_000  # about 150 MB of compressed text at databricks-dolly-15k's sizes
@@ -44,7 +45,7 @@ RECORD_SCHEMA = pa.schema(
 
 
 # A Dolly record's fields (dolly.dolly_record), all of them texts, as pyarrow's JSON reader reads them.
-_DOLLY_FIELDS = pa.schema([(name, pa.string()) for name in RECORD_SCHEMA.names[1:]])
+_DOLLY_FIELDS = pa.schema([(name, pa.string()) for name in dolly.FIELDS])
 
 
 def records_parsed(ids: list[int], lines: list[bytes]) -> pa.Table:
@@ -64,7 +65,7 @@ def records_parsed(ids: list[int], lines: list[bytes]) -> pa.Table:
     )
     if parsed.num_rows != len(ids):
         raise ValueError(f"{len(ids):,} records hold {parsed.num_rows:,} JSON objects.")
-    columns = [parsed.column(name) for name in _DOLLY_FIELDS.names]
+    columns = [parsed.column(name) for name in RECORD_SCHEMA.names[1:]]
     if any(column.null_count for column in columns):
         raise ValueError("A record lacks one of its fields.")
     return pa.Table.from_arrays([pa.array(ids, type=pa.int64()), *columns], schema=RECORD_SCHEMA)
